@@ -1,0 +1,42 @@
+import { resolve } from 'node:path'
+import type { Command } from 'commander'
+import { loadEdgeConfig } from '../../edge/config/load.js'
+import { EdgeRuntime } from '../../edge/runtime.js'
+import { consoleLogger } from '../../shared/log/logger.js'
+import { portFlag, urlFlag } from '../flags.js'
+import { runUntilSignal } from '../run-until-signal.js'
+
+interface EdgeFlags {
+  dataDir: string
+  mqttPort?: number
+  mqttHost?: string
+  httpPort?: number
+  httpHost?: string
+  broker?: string
+  config?: string
+}
+
+export function registerEdgeCommand(program: Command): void {
+  program
+    .command('edge')
+    .description('run the edge runtime: MQTT broker, ingest into SQLite, local HTTP API')
+    .requiredOption('--data-dir <dir>', 'directory for the edge database (created if missing)')
+    .option('--mqtt-port <port>', 'embedded broker TCP port (default 1883; 0 = any free port)', portFlag('--mqtt-port'))
+    .option('--mqtt-host <host>', 'embedded broker interface (default 0.0.0.0)')
+    .option('--http-port <port>', 'local HTTP API port (default 8081; 0 = any free port)', portFlag('--http-port'))
+    .option('--http-host <host>', 'local HTTP API interface (default 127.0.0.1)')
+    .option('--broker <url>', 'use this external MQTT broker (e.g. mqtt://127.0.0.1:1883) instead of the embedded one', urlFlag('--broker', ['mqtt:', 'mqtts:']))
+    .option('--config <file>', 'JSON config file (see docs/configuration.md); flags override it')
+    .action(async (flags: EdgeFlags) => {
+      const config = loadEdgeConfig(flags.config, {
+        mqtt: { port: flags.mqttPort, host: flags.mqttHost, brokerUrl: flags.broker },
+        http: { port: flags.httpPort, host: flags.httpHost },
+      })
+      const logger = consoleLogger('edge')
+      const runtime = new EdgeRuntime({ dataDir: resolve(flags.dataDir), config, logger })
+      const endpoints = await runtime.start()
+      // One machine-readable line for supervisors, tests and benchmarks.
+      process.stdout.write(`${JSON.stringify({ event: 'edge.ready', ...endpoints, pid: process.pid })}\n`)
+      runUntilSignal(() => runtime.stop(), (signal) => logger.info(`${signal} received: stopping`))
+    })
+}

@@ -1,0 +1,25 @@
+import type { IngestStats } from '../ingest/ingest-stats.js'
+import type { CountersStore } from '../store/counters-store.js'
+import type { DeadLetterStore } from '../store/dead-letter-store.js'
+import type { ReadingsStore } from '../store/readings-store.js'
+import type { EdgeMetrics } from './metrics.js'
+
+/** What the local API reads from the running edge. */
+export interface EdgeApiContext {
+  readings: ReadingsStore
+  deadLetters: DeadLetterStore
+  counters: CountersStore
+  stats: IngestStats
+  metrics: EdgeMetrics
+  queueDepth: () => number
+  databaseSizeBytes: () => number
+  health: () => EdgeHealth
+}
+
+export interface EdgeHealth {
+  status: 'ok' | 'degraded'
+  uptimeSeconds: number
+  broker: { kind: 'embedded' | 'external'; url: string; connected: boolean; connectedClients: number | null }
+  /** Commits failed since the last success (disk full, I/O error): ingest is stalled. */
+  storageFailing: boolean
+}

@@ -1,0 +1,81 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { REJECT_REASONS } from '../../shared/telemetry.js'
+import type { IngestStats } from '../ingest/ingest-stats.js'
+
+export interface EdgeMetricsSources {
+  stats: IngestStats
+  queueDepth: () => number
+  databaseSizeBytes: () => number
+  connectedClients: () => number | null
+}
+
+/**
+ * The edge's Prometheus metrics (prefix `cloudos_edge_`). Counters mirror the
+ * ingest path's plain counters at scrape time, so the hot path pays nothing
+ * per message; the commit histogram is observed once per group commit.
+ */
+export class EdgeMetrics {
+  readonly registry = new Registry()
+  readonly commitDuration: Histogram
+
+  constructor(sources: EdgeMetricsSources) {
+    const registry = this.registry
+    collectDefaultMetrics({ register: registry, prefix: 'cloudos_edge_process_' })
+    const mirror = (name: string, help: string, read: () => number) =>
+      new Counter({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          this.reset()
+          this.inc(read())
+        },
+      })
+    mirror('cloudos_edge_messages_received_total', 'MQTT messages received on sensors/ topics.', () => sources.stats.messagesReceived)
+    mirror('cloudos_edge_readings_received_total', 'Readings received (valid or not).', () => sources.stats.readingsReceived)
+    mirror('cloudos_edge_readings_stored_total', 'Readings committed to SQLite.', () => sources.stats.readingsStored)
+    mirror('cloudos_edge_commits_total', 'Group commits.', () => sources.stats.commits)
+    mirror('cloudos_edge_commit_failures_total', 'Group commits that failed (retried).', () => sources.stats.commitFailures)
+    new Counter({
+      name: 'cloudos_edge_readings_rejected_total',
+      help: 'Readings rejected into the dead-letter table, by reason.',
+      labelNames: ['reason'],
+      registers: [registry],
+      collect() {
+        this.reset()
+        for (const reason of REJECT_REASONS) this.inc({ reason }, sources.stats.rejectedByReason[reason])
+      },
+    })
+    this.commitDuration = new Histogram({
+      name: 'cloudos_edge_commit_duration_seconds',
+      help: 'Duration of one group commit (one SQLite transaction).',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    })
+    new Gauge({
+      name: 'cloudos_edge_ingest_queue_depth',
+      help: 'Readings decoded and waiting for the next commit.',
+      registers: [registry],
+      collect() {
+        this.set(sources.queueDepth())
+      },
+    })
+    new Gauge({
+      name: 'cloudos_edge_db_size_bytes',
+      help: 'Bytes used by the edge database.',
+      registers: [registry],
+      collect() {
+        this.set(sources.databaseSizeBytes())
+      },
+    })
+    new Gauge({
+      name: 'cloudos_edge_mqtt_clients_connected',
+      help: 'Clients connected to the embedded broker.',
+      registers: [registry],
+      collect() {
+        const n = sources.connectedClients()
+        if (n !== null) this.set(n)
+      },
+    })
+  }
+}

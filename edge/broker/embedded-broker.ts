@@ -1,0 +1,109 @@
+import { Aedes, type Client, type PublishPacket } from 'aedes'
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
+import { TELEMETRY_TOPIC_PREFIX } from '../../shared/telemetry.js'
+import type { AckCallback } from '../ingest/ingest-pipeline.js'
+import type { TelemetryBroker } from './telemetry-broker.js'
+
+export interface EmbeddedBrokerOptions {
+  host: string
+  port: number
+  /** Takes a `sensors/...` message; `done` releases the PUBACK (QoS 1) or the next packet. */
+  onTelemetry: (topic: string, payload: Buffer, qos: number, done: AckCallback) => void
+  log?: (message: string) => void
+}
+
+/**
+ * The embedded MQTT 3.1.1 broker: aedes over TCP. Telemetry is taken where the
+ * broker receives it (aedes' authorizePublish hook, which runs before aedes
+ * sends the PUBACK and before it routes the message), so there is no extra
+ * subscriber hop and the PUBACK waits for the commit. Every other topic, and
+ * telemetry itself, routes to subscribers as in any MQTT broker.
+ */
+export class EmbeddedBroker implements TelemetryBroker {
+  readonly #options: EmbeddedBrokerOptions
+  #aedes: Aedes | undefined
+  #server: Server | undefined
+  readonly #sockets = new Set<Socket>()
+  #port = 0
+
+  constructor(options: EmbeddedBrokerOptions) {
+    this.#options = options
+  }
+
+  get port(): number {
+    return this.#port
+  }
+
+  async start(): Promise<void> {
+    const onTelemetry = this.#options.onTelemetry
+    const aedes = await Aedes.createBroker({
+      authorizePublish(_client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void) {
+        if (!packet.topic.startsWith(TELEMETRY_TOPIC_PREFIX)) {
+          callback(null)
+          return
+        }
+        const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
+        onTelemetry(packet.topic, payload, packet.qos, (err) => callback(err ?? null))
+      },
+    })
+    this.#aedes = aedes
+    const server = createServer((socket) => {
+      this.#sockets.add(socket)
+      socket.once('close', () => this.#sockets.delete(socket))
+      aedes.handle(socket)
+    })
+    this.#server = server
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(this.#options.port, this.#options.host, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+    this.#port = (server.address() as AddressInfo).port
+  }
+
+  publish(topic: string, payload: string | Buffer, options: { qos?: 0 | 1; retain?: boolean } = {}): Promise<void> {
+    const aedes = this.#aedes
+    if (aedes === undefined) return Promise.reject(new Error('broker is not started'))
+    return new Promise((resolve, reject) => {
+      aedes.publish(
+        {
+          cmd: 'publish',
+          topic,
+          payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
+          qos: options.qos ?? 0,
+          retain: options.retain ?? false,
+          dup: false,
+        },
+        (err?: Error) => (err ? reject(err) : resolve()),
+      )
+    })
+  }
+
+  async close(): Promise<void> {
+    const server = this.#server
+    const aedes = this.#aedes
+    this.#server = undefined
+    this.#aedes = undefined
+    if (server !== undefined) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      await new Promise<void>((resolve) => (aedes ? aedes.close(() => resolve()) : resolve()))
+      for (const socket of this.#sockets) socket.destroy()
+      await closed
+    }
+  }
+
+  describe(): string {
+    return `embedded MQTT broker on mqtt://${this.#options.host}:${this.#port}`
+  }
+
+  info(): { kind: 'embedded'; url: string; connectedClients: number | null; connected: boolean } {
+    return {
+      kind: 'embedded',
+      url: `mqtt://${this.#options.host}:${this.#port}`,
+      connectedClients: this.#aedes?.connectedClients ?? 0,
+      connected: this.#aedes !== undefined,
+    }
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * Where telemetry comes from: the embedded broker (aedes, default) or an
+ * external one (e.g. Mosquitto) the edge subscribes to. Both hand each
+ * `sensors/...` message to the ingest pipeline and acknowledge it when the
+ * pipeline says so.
+ */
+export interface TelemetryBroker {
+  /** Starts listening or connecting; resolves once telemetry can flow. */
+  start(): Promise<void>
+  /** Publishes a message (alerts, commands) to the broker's clients. */
+  publish(topic: string, payload: string | Buffer, options?: { qos?: 0 | 1; retain?: boolean }): Promise<void>
+  /** Stops taking messages; existing connections are closed. */
+  close(): Promise<void>
+  /** A short description for logs and the demo banner, e.g. "embedded mqtt://0.0.0.0:1883". */
+  describe(): string
+  /** Broker facts for /metrics and /v1/stats. */
+  info(): { kind: 'embedded' | 'external'; url: string; connectedClients: number | null; connected: boolean }
+}

@@ -1,0 +1,75 @@
+import { Type, type Static } from '@sinclair/typebox'
+
+/**
+ * The edge runtime's configuration: one TypeBox schema gives the type, the
+ * defaults and the validation. The config file (`--config FILE`, JSON) holds
+ * any subset of it; CLI flags override the file. Later issues add rules,
+ * models, sync and OTA settings here.
+ */
+
+const port = (def: number, description: string) =>
+  Type.Integer({ minimum: 0, maximum: 65535, default: def, description })
+
+const MINUTE = 60_000
+const DAY = 24 * 60 * MINUTE
+
+export const MqttConfigSchema = Type.Object(
+  {
+    host: Type.String({ default: '0.0.0.0', minLength: 1, description: 'Interface the embedded broker listens on.' }),
+    port: port(1883, 'TCP port of the embedded broker (0 picks a free port).'),
+    brokerUrl: Type.Optional(
+      Type.String({ pattern: '^mqtts?://', description: 'Use this external broker (e.g. Mosquitto) instead of the embedded one.' }),
+    ),
+    clientId: Type.String({ default: 'cloudos-edge', minLength: 1, maxLength: 64, description: 'Client id used with an external broker (persistent session).' }),
+  },
+  { additionalProperties: false, default: {} },
+)
+
+export const HttpConfigSchema = Type.Object(
+  {
+    host: Type.String({ default: '127.0.0.1', minLength: 1, description: 'Interface of the local HTTP API.' }),
+    port: port(8081, 'TCP port of the local HTTP API (0 picks a free port).'),
+  },
+  { additionalProperties: false, default: {} },
+)
+
+export const IngestConfigSchema = Type.Object(
+  {
+    maxPayloadBytes: Type.Integer({ minimum: 64, maximum: 16 * 1024 * 1024, default: 64 * 1024, description: 'Largest accepted telemetry payload.' }),
+    maxReadingsPerMessage: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000, description: 'Largest accepted batch.' }),
+    maxFutureSkewMs: Type.Integer({ minimum: 0, default: 60 * MINUTE, description: 'Readings stamped further ahead of the edge clock are rejected.' }),
+    maxPastAgeMs: Type.Integer({ minimum: 0, default: 90 * DAY, description: 'Readings older than this are rejected.' }),
+  },
+  { additionalProperties: false, default: {} },
+)
+
+export const StorageConfigSchema = Type.Object(
+  {
+    commitIntervalMs: Type.Integer({ minimum: 0, maximum: 1000, default: 5, description: 'Group commit: least time between two commits.' }),
+    maxBatchReadings: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 50_000, description: 'Group commit: commit at once when this many readings wait.' }),
+    queueHighWaterMark: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 100_000, description: 'Readings waiting above which publishers are slowed down (backpressure).' }),
+    synchronous: Type.Union([Type.Literal('normal'), Type.Literal('full')], {
+      default: 'normal',
+      description: '"normal": committed data survives a process crash (kill -9); "full": also a power cut, at the cost of an fsync per commit.',
+    }),
+    retentionDays: Type.Number({ minimum: 0, default: 30, description: 'Readings older than this are deleted (0 keeps them forever).' }),
+    maxBytes: Type.Integer({ minimum: 1024 * 1024, default: 256 * 1024 * 1024, description: 'Byte budget of the database; oldest readings go first above it.' }),
+    retentionSchedule: Type.String({ default: '* * * * *', minLength: 1, description: 'Cron expression (node-cron) for the retention job.' }),
+    deadLetterMaxRows: Type.Integer({ minimum: 0, default: 100_000, description: 'Dead letters kept; the oldest are pruned.' }),
+  },
+  { additionalProperties: false, default: {} },
+)
+
+export const EdgeConfigSchema = Type.Object(
+  {
+    mqtt: MqttConfigSchema,
+    http: HttpConfigSchema,
+    ingest: IngestConfigSchema,
+    storage: StorageConfigSchema,
+  },
+  { additionalProperties: false, default: {} },
+)
+
+export type EdgeConfig = Static<typeof EdgeConfigSchema>
+export type IngestConfig = Static<typeof IngestConfigSchema>
+export type StorageConfig = Static<typeof StorageConfigSchema>

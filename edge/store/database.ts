@@ -1,0 +1,45 @@
+import Database from 'better-sqlite3'
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { applyMigrations } from './migrations.js'
+
+export type SqliteDatabase = Database.Database
+
+export interface OpenDatabaseOptions {
+  /** Directory holding the database files; created if missing. */
+  dataDir: string
+  /** "normal": survives a process crash; "full": also a power cut (fsync per commit). */
+  synchronous: 'normal' | 'full'
+}
+
+export const EDGE_DB_FILE = 'edge.db'
+
+/**
+ * Opens (creating if needed) the edge database in WAL mode and brings its
+ * schema up to date. WAL lets the HTTP API read while ingest writes, and a
+ * committed transaction is in the WAL file before `commit` returns, so it
+ * survives `kill -9` even with synchronous=NORMAL.
+ */
+export function openEdgeDatabase(options: OpenDatabaseOptions): SqliteDatabase {
+  mkdirSync(options.dataDir, { recursive: true })
+  const db = new Database(join(options.dataDir, EDGE_DB_FILE))
+  // auto_vacuum can only be chosen before the first table exists: incremental
+  // mode lets retention hand freed pages back to the file system.
+  if ((db.pragma('page_count', { simple: true }) as number) === 0) db.pragma('auto_vacuum = INCREMENTAL')
+  db.pragma('journal_mode = WAL')
+  db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
+  db.pragma('busy_timeout = 5000')
+  db.pragma('foreign_keys = ON')
+  // Keep the WAL from growing without bound between checkpoints (pages).
+  db.pragma('wal_autocheckpoint = 4000')
+  applyMigrations(db)
+  return db
+}
+
+/** Bytes in use by the database (pages not on the free list) plus the WAL. */
+export function databaseSizeBytes(db: SqliteDatabase): number {
+  const pageSize = db.pragma('page_size', { simple: true }) as number
+  const pageCount = db.pragma('page_count', { simple: true }) as number
+  const freePages = db.pragma('freelist_count', { simple: true }) as number
+  return (pageCount - freePages) * pageSize
+}

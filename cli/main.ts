@@ -1,6 +1,9 @@
 import { Command, CommanderError } from 'commander'
 import { CloudosError } from '../shared/errors.js'
+import { registerBenchCommand } from './commands/bench.js'
+import { registerDemoCommand } from './commands/demo.js'
 import { registerEdgeCommand } from './commands/edge.js'
+import { registerSimulateCommand } from './commands/simulate.js'
 
 const program = new Command()
 program
@@ -11,6 +14,9 @@ program
   .exitOverride()
 
 registerEdgeCommand(program)
+registerSimulateCommand(program)
+registerDemoCommand(program)
+registerBenchCommand(program)
 
 try {
   await program.parseAsync(process.argv)

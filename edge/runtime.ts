@@ -4,7 +4,6 @@ import { silentLogger, type Logger } from '../shared/log/logger.js'
 import { buildEdgeApi } from './api/app.js'
 import { EdgeMetrics } from './api/metrics.js'
 import { EmbeddedBroker } from './broker/embedded-broker.js'
-import { ExternalBroker } from './broker/external-broker.js'
 import type { TelemetryBroker } from './broker/telemetry-broker.js'
 import type { EdgeConfig } from './config/schema.js'
 import { IngestPipeline } from './ingest/ingest-pipeline.js'
@@ -89,7 +88,8 @@ export class EdgeRuntime {
     const broker: TelemetryBroker =
       config.mqtt.brokerUrl === undefined
         ? new EmbeddedBroker({ host: config.mqtt.host, port: config.mqtt.port, onTelemetry })
-        : new ExternalBroker({
+        : // Loaded only when used: mqtt.js adds ~15 MB of resident memory.
+          new (await import('./broker/external-broker.js')).ExternalBroker({
             url: config.mqtt.brokerUrl,
             clientId: config.mqtt.clientId,
             onTelemetry,

@@ -1,4 +1,4 @@
-import { Aedes, type Client, type PublishPacket } from 'aedes'
+import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from 'aedes'
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import { TELEMETRY_TOPIC_PREFIX } from '../../shared/telemetry.js'
 import type { AckCallback } from '../ingest/ingest-pipeline.js'
@@ -18,6 +18,14 @@ export interface EmbeddedBrokerOptions {
  * sends the PUBACK and before it routes the message), so there is no extra
  * subscriber hop and the PUBACK waits for the commit. Every other topic, and
  * telemetry itself, routes to subscribers as in any MQTT broker.
+ *
+ * Fast path: routing a message through aedes (trie match for online and
+ * offline sessions, a promise per QoS 1 message) costs more than decoding and
+ * storing it. Until some client subscribes with a filter that can match a
+ * telemetry topic (`sensors/...`, `+/...` or `#`), no one can receive
+ * telemetry, so non-retained telemetry skips routing. The first such
+ * subscription turns routing on for the rest of the process's life (aedes
+ * keeps subscriptions of persistent sessions while their clients are away).
  */
 export class EmbeddedBroker implements TelemetryBroker {
   readonly #options: EmbeddedBrokerOptions
@@ -25,6 +33,7 @@ export class EmbeddedBroker implements TelemetryBroker {
   #server: Server | undefined
   readonly #sockets = new Set<Socket>()
   #port = 0
+  #telemetryHasSubscribers = false
 
   constructor(options: EmbeddedBrokerOptions) {
     this.#options = options
@@ -36,7 +45,14 @@ export class EmbeddedBroker implements TelemetryBroker {
 
   async start(): Promise<void> {
     const onTelemetry = this.#options.onTelemetry
+    const markSubscribed = () => {
+      this.#telemetryHasSubscribers = true
+    }
     const aedes = await Aedes.createBroker({
+      authorizeSubscribe(_client: Client | null, subscription: Subscription, callback: (error: Error | null, subscription?: Subscription | null) => void) {
+        if (filterMayMatchTelemetry(subscription.topic)) markSubscribed()
+        callback(null, subscription)
+      },
       authorizePublish(_client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void) {
         if (!packet.topic.startsWith(TELEMETRY_TOPIC_PREFIX)) {
           callback(null)
@@ -47,6 +63,7 @@ export class EmbeddedBroker implements TelemetryBroker {
       },
     })
     this.#aedes = aedes
+    this.#installTelemetryFastPath(aedes)
     const server = createServer((socket) => {
       this.#sockets.add(socket)
       socket.once('close', () => this.#sockets.delete(socket))
@@ -61,6 +78,23 @@ export class EmbeddedBroker implements TelemetryBroker {
       })
     })
     this.#port = (server.address() as AddressInfo).port
+  }
+
+  #installTelemetryFastPath(aedes: Aedes): void {
+    // The typings declare publish(packet, done); at run time it is publish(packet, client?, done?).
+    type RoutePublish = (packet: PublishPacket, client: unknown, done?: (err?: Error) => void) => void
+    const route = (aedes.publish as unknown as RoutePublish).bind(aedes)
+    const skipRouting = (packet: AedesPublishPacket | PublishPacket) =>
+      !this.#telemetryHasSubscribers && packet.retain !== true && packet.topic.startsWith(TELEMETRY_TOPIC_PREFIX)
+    // aedes.publish(packet, client?, done?) is what the protocol handler calls after authorizePublish.
+    aedes.publish = ((packet: PublishPacket, client: unknown, done?: (err?: Error) => void) => {
+      const callback = typeof client === 'function' ? (client as (err?: Error) => void) : done
+      if (skipRouting(packet)) {
+        callback?.()
+        return
+      }
+      route(packet, client, done)
+    }) as unknown as Aedes['publish']
   }
 
   publish(topic: string, payload: string | Buffer, options: { qos?: 0 | 1; retain?: boolean } = {}): Promise<void> {
@@ -106,4 +140,10 @@ export class EmbeddedBroker implements TelemetryBroker {
       connected: this.#aedes !== undefined,
     }
   }
+}
+
+/** True when an MQTT subscription filter can match some `sensors/<id>/<metric>` topic. */
+export function filterMayMatchTelemetry(filter: string): boolean {
+  const first = filter.split('/', 1)[0]
+  return first === '#' || first === '+' || first === TELEMETRY_TOPIC_PREFIX.slice(0, -1)
 }

@@ -1,4 +1,5 @@
 import type { RejectReason } from '../../shared/telemetry.js'
+import { ScannedReadings, scanTelemetry } from './fast-telemetry-scanner.js'
 
 /** Limits applied to every telemetry payload (from the `ingest` config section). */
 export interface TelemetryLimits {
@@ -23,6 +24,20 @@ export interface TelemetrySink {
  * no clock (the receive time is passed in), never throws.
  */
 export function decodeTelemetry(payload: Buffer, receivedAt: number, limits: TelemetryLimits, sink: TelemetrySink): void {
+  if (payload.byteLength > limits.maxPayloadBytes) {
+    sink.reject('payload_too_large', `payload is ${payload.byteLength} bytes; ingest.maxPayloadBytes is ${limits.maxPayloadBytes}`, 1)
+    return
+  }
+  if (scanTelemetry(payload, scanned, limits.maxReadingsPerMessage) && emitIfAllValid(scanned, receivedAt, limits, sink)) return
+  decodeTelemetryViaJson(payload, receivedAt, limits, sink)
+}
+
+/**
+ * The general path: JSON.parse, then validation reading by reading with
+ * detailed rejection reasons. `decodeTelemetry` gives the same result for
+ * every payload (property-tested); exported for that test.
+ */
+export function decodeTelemetryViaJson(payload: Buffer, receivedAt: number, limits: TelemetryLimits, sink: TelemetrySink): void {
   if (payload.byteLength > limits.maxPayloadBytes) {
     sink.reject('payload_too_large', `payload is ${payload.byteLength} bytes; ingest.maxPayloadBytes is ${limits.maxPayloadBytes}`, 1)
     return
@@ -79,6 +94,29 @@ export function decodeTelemetry(payload: Buffer, receivedAt: number, limits: Tel
     decodeOne(item as Record<string, unknown>, `readings[${i}].`, receivedAt, limits, rejects, sink)
   }
   rejects.flush()
+}
+
+/** Reused between calls: decoding is synchronous and single-threaded. */
+const scanned = new ScannedReadings()
+
+/**
+ * The fast path's readings, emitted only when every one is valid; otherwise
+ * nothing is emitted and the JSON.parse path redoes the payload with
+ * per-reading rejection details.
+ */
+function emitIfAllValid(readings: ScannedReadings, receivedAt: number, limits: TelemetryLimits, sink: TelemetrySink): boolean {
+  const { timestamps, values, hasTs, count } = readings
+  const earliest = receivedAt - limits.maxPastAgeMs
+  const latest = receivedAt + limits.maxFutureSkewMs
+  for (let i = 0; i < count; i++) {
+    if (!Number.isFinite(values[i] as number)) return false
+    if (hasTs[i] === 1) {
+      const ts = timestamps[i] as number
+      if (!(ts >= 0 && ts >= earliest && ts <= latest)) return false
+    }
+  }
+  for (let i = 0; i < count; i++) sink.reading(hasTs[i] === 1 ? (timestamps[i] as number) : receivedAt, values[i] as number)
+  return true
 }
 
 function decodeOne(

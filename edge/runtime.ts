@@ -78,6 +78,7 @@ export class EdgeRuntime {
         this.#storageFailing = false
         metrics?.commitDuration.observe(seconds)
       },
+      aroundAcks: (release) => (this.#broker instanceof EmbeddedBroker ? this.#broker.batchWrites(release) : release()),
       onCommitError: (err) => {
         if (!this.#storageFailing) log.error('commit failed; readings are kept in memory and retried', { error: err.message })
         this.#storageFailing = true

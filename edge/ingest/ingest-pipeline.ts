@@ -35,6 +35,11 @@ export interface IngestPipelineOptions {
   /** Observes each successful commit's duration in seconds and size. */
   onCommit?: (seconds: number, readings: number) => void
   onCommitError?: (err: Error) => void
+  /**
+   * Wraps the release of a commit's acknowledgements, so the broker can
+   * coalesce the PUBACKs it writes into one write per connection.
+   */
+  aroundAcks?: (release: () => void) => void
 }
 
 const RETRY_AFTER_FAILURE_MS = 1000
@@ -162,7 +167,13 @@ export class IngestPipeline {
     this.stats.commits++
     this.stats.readingsStored += batch.readingCount
     this.#options.onCommit?.(seconds, batch.readingCount)
-    for (const done of waiting) done(null)
+    if (waiting.length > 0) {
+      const release = () => {
+        for (const done of waiting) done(null)
+      }
+      if (this.#options.aroundAcks === undefined) release()
+      else this.#options.aroundAcks(release)
+    }
     return true
   }
 

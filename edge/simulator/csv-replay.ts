@@ -65,6 +65,7 @@ export async function replayCsv(options: ReplayOptions): Promise<SimulatorHandle
     description:
       `replaying ${options.file} (${rows.length} rows, ${firstTs}..${lastTs}) as ${plan.target.topic} ` +
       `to ${transport.destination} ${describePacing(pacing)}, timestamps ${describeShift(mode, shiftMs)}, QoS ${qos}`,
+    startedAt,
     warnings: timestampWindowWarnings(rows, shiftMs, startedAt),
     transport,
     ownsTransport: owned,

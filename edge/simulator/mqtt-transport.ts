@@ -1,4 +1,4 @@
-import mqtt, { type MqttClient } from 'mqtt'
+import type { MqttClient } from 'mqtt'
 import { SimulatorError } from './simulator-errors.js'
 import type { ConnectionOptions } from './simulator-options.js'
 import type { ConnectionStats, TelemetryTransport } from './telemetry-transport.js'
@@ -27,15 +27,8 @@ class MqttTransport implements TelemetryTransport {
   #everConnected = false
   #closing = false
 
-  constructor(options: MqttTransportOptions) {
+  constructor(client: MqttClient, options: MqttTransportOptions) {
     this.destination = options.url
-    const client = mqtt.connect(options.url, {
-      clientId: options.clientId ?? `cloudos-sim-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
-      clean: true,
-      reconnectPeriod: RECONNECT_PERIOD_MS,
-      connectTimeout: 10_000,
-      keepalive: 30,
-    })
     this.#client = client
     const stats = this.#stats
     // Without an 'error' listener mqtt.js's errors (ECONNREFUSED while retrying) would be thrown.
@@ -98,7 +91,16 @@ class MqttTransport implements TelemetryTransport {
 }
 
 export async function connectMqttTransport(options: MqttTransportOptions): Promise<TelemetryTransport> {
-  const transport = new MqttTransport(options)
+  // Imported on use so that in-process callers with their own transport never load mqtt.js.
+  const { default: mqtt } = await import('mqtt')
+  const client = mqtt.connect(options.url, {
+    clientId: options.clientId ?? `cloudos-sim-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
+    clean: true,
+    reconnectPeriod: RECONNECT_PERIOD_MS,
+    connectTimeout: 10_000,
+    keepalive: 30,
+  })
+  const transport = new MqttTransport(client, options)
   await transport.waitForConnection(options.connectTimeoutMs ?? 10_000)
   return transport
 }

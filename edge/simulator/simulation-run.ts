@@ -49,6 +49,8 @@ export interface RunControl {
 
 export interface RunOptions {
   description: string
+  /** Default: now. A replay passes the instant its timestamps were shifted against. */
+  startedAt?: number
   warnings?: string[]
   transport: TelemetryTransport
   /** Close the transport at the end (false when the caller passed its own). */
@@ -67,7 +69,7 @@ const NO_ANOMALIES = (): Pick<SimulatorStats, 'anomalies' | 'readingsDroppedByDr
 /** Starts `produce` and wraps it in the handle's lifecycle: stop, drain, disconnect, stats. */
 export function startRun(options: RunOptions): SimulatorHandle {
   const { publisher, transport } = options
-  const startedAt = Date.now()
+  const startedAt = options.startedAt ?? Date.now()
   let finished: FinishReason | undefined
   let error: string | undefined
   let stopped = false
@@ -97,13 +99,14 @@ export function startRun(options: RunOptions): SimulatorHandle {
   const wakeable = (start: (wake: () => void) => () => void): Promise<void> => {
     if (stopped) return Promise.resolve()
     return new Promise((resolve) => {
+      let cancel = () => {}
       const wake = () => {
         wakers.delete(wake)
         cancel()
         resolve()
       }
       wakers.add(wake)
-      const cancel = start(wake)
+      cancel = start(wake)
     })
   }
 

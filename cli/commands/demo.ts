@@ -1,5 +1,88 @@
+import { resolve } from 'node:path'
 import type { Command } from 'commander'
+import { loadEdgeConfig } from '../../edge/config/load.js'
+import { EdgeRuntime, type EdgeEndpoints } from '../../edge/runtime.js'
+import { startSimulator, type SimulatorHandle } from '../../edge/simulator/index.js'
+import { consoleLogger } from '../../shared/log/logger.js'
+import { integerFlag, numberFlag, portFlag } from '../flags.js'
+import { runUntilSignal } from '../run-until-signal.js'
+
+interface DemoFlags {
+  dataDir: string
+  mqttPort: number
+  httpPort: number
+  sensors: number
+  rate: number
+}
 
 export function registerDemoCommand(program: Command): void {
-  program.command('demo').description('(not yet implemented)')
+  program
+    .command('demo')
+    .description('run the whole system on one machine: edge runtime with embedded broker plus a sensor simulator')
+    .option('--data-dir <dir>', 'where the demo keeps its data', '.cloudos/demo')
+    .option('--mqtt-port <port>', 'embedded broker port (a free port is used if it is taken)', portFlag('--mqtt-port'), 1883)
+    .option('--http-port <port>', 'local HTTP API port (a free port is used if it is taken)', portFlag('--http-port'), 8081)
+    .option('--sensors <n>', 'simulated sensors', integerFlag('--sensors', 1, 1000), 5)
+    .option('--rate <r>', 'readings per second per simulated sensor', numberFlag('--rate', 0.01, 1000), 2)
+    .action(async (flags: DemoFlags) => {
+      const logger = consoleLogger('demo')
+      const dataDir = resolve(flags.dataDir, 'edge')
+      const { runtime, endpoints } = await startEdgeOnFreePorts(dataDir, flags.mqttPort, flags.httpPort, logger)
+      let simulator: SimulatorHandle | undefined
+      try {
+        simulator = await startSimulator({ mqttUrl: endpoints.mqttUrl, sensorCount: flags.sensors, readingsPerSecond: flags.rate, seed: 42 })
+      } catch (err) {
+        await runtime.stop()
+        throw err
+      }
+      process.stdout.write(banner(endpoints, flags))
+      runUntilSignal(async () => {
+        const stats = await simulator?.stop()
+        await runtime.stop()
+        process.stdout.write(`\ndemo stopped: ${stats?.readingsAcked ?? 0} readings published and acknowledged; data kept in ${dataDir}\n`)
+      })
+    })
+}
+
+/** Starts the edge on the requested ports, or on free ones when those are taken. */
+async function startEdgeOnFreePorts(
+  dataDir: string,
+  mqttPort: number,
+  httpPort: number,
+  logger: ReturnType<typeof consoleLogger>,
+): Promise<{ runtime: EdgeRuntime; endpoints: EdgeEndpoints }> {
+  for (const [mqtt, http] of [
+    [mqttPort, httpPort],
+    [0, 0],
+  ] as const) {
+    const config = loadEdgeConfig(undefined, { mqtt: { port: mqtt, host: '127.0.0.1' }, http: { port: http } })
+    const runtime = new EdgeRuntime({ dataDir, config, logger })
+    try {
+      return { runtime, endpoints: await runtime.start() }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || mqtt === 0) throw err
+      logger.warn(`port ${mqttPort} or ${httpPort} is taken; using free ports instead`)
+    }
+  }
+  throw new Error('unreachable')
+}
+
+function banner(endpoints: EdgeEndpoints, flags: DemoFlags): string {
+  const http = endpoints.httpUrl
+  return `
+CloudOS Lite demo is running (Ctrl-C to stop)
+
+  MQTT broker   ${endpoints.mqttUrl}   (${flags.sensors} simulated sensors, ${flags.rate} readings/s each)
+  HTTP API      ${http}
+  Data dir      ${endpoints.dataDir}
+
+Try:
+  curl ${http}/v1/sensors
+  curl '${http}/v1/readings?sensor=sim-01&metric=temperature&order=desc&limit=5'
+  curl ${http}/v1/stats
+  curl ${http}/metrics
+  mosquitto_pub -p ${endpoints.mqttPort ?? 1883} -t sensors/my-sensor/temperature -m '{"value": 21.5}'
+  mosquitto_sub -p ${endpoints.mqttPort ?? 1883} -t 'sensors/#' -v
+
+`
 }

@@ -120,6 +120,23 @@ export const errorCatalogue = {
     hint: 'See the edge log for details; the request can be retried.',
   },
 
+  // --- simulator ---
+  SIM_ERR_CSV_UNREADABLE: {
+    status: 400,
+    summary: 'The replay CSV file cannot be read.',
+    hint: 'Check the path and permissions of the --replay file.',
+  },
+  SIM_ERR_CSV_FORMAT: {
+    status: 400,
+    summary: 'The replay CSV file is not in the expected format.',
+    hint: 'A replay file is UTF-8 CSV with the header "timestamp,value", then one "YYYY-MM-DD HH:MM:SS,<number>" row per line (UTC unless the timestamp has a zone).',
+  },
+  SIM_ERR_BROKER_UNREACHABLE: {
+    status: 503,
+    summary: 'The simulator cannot reach the MQTT broker.',
+    hint: 'Check --mqtt: is the edge (or broker) running and listening at that address?',
+  },
+
   // --- benchmarks and tooling ---
   BENCH_ERR_SETUP: {
     status: 500,

@@ -1,0 +1,22 @@
+import { readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { EdgeConfigSchema } from '../../edge/config/schema.js'
+
+const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8')
+
+describe('docs/configuration.md', () => {
+  it('documents every config key with its default, and no key that does not exist', () => {
+    const schemaKeys: string[] = []
+    for (const [section, schema] of Object.entries(EdgeConfigSchema.properties)) {
+      for (const [key, prop] of Object.entries((schema as unknown as { properties: Record<string, { default?: unknown }> }).properties)) {
+        const name = `${section}.${key}`
+        schemaKeys.push(name)
+        const row = doc.split('\n').find((line) => line.startsWith(`| \`${name}\` |`))
+        expect(row, name).toBeDefined()
+        if (prop.default !== undefined) expect(row, name).toContain(`\`${JSON.stringify(prop.default)}\``)
+      }
+    }
+    const documentedKeys = [...doc.matchAll(/^\| `([a-z]+\.[A-Za-z]+)` \|/gm)].map((m) => m[1])
+    expect(documentedKeys.sort()).toEqual(schemaKeys.sort())
+  })
+})

@@ -9,6 +9,10 @@ export function benchNow(): number {
   return performance.timeOrigin + performance.now()
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
+/** Resolves after `ms`; with `unref`, the timer does not keep the process alive. */
+export function sleep(ms: number, options: { unref?: boolean } = {}): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms)
+    if (options.unref === true) timer.unref()
+  })
 }

@@ -57,9 +57,14 @@ export async function runOurs(scenario: IngestScenario, runIndex: number, contex
     if (mqttPort === null) throw new CloudosError('BENCH_ERR_SETUP', 'the edge runs with an external broker; the benchmark needs the embedded one (remove mqtt.brokerUrl from --edge-config)')
     fleet = await startFleet(scenario, mqttPort, context)
     const edgeExited = () => (edge.child.exitCode !== null || edge.child.signalCode !== null ? 'the edge process exited during the run' : undefined)
-    const result = await measure(fleet, new EdgeStatsSource(edge.endpoints.httpUrl), context, edgeExited)
-    result.peakRssBytes.edge = peakRssBytes(edge.pid)
-    return result
+    const stats = new EdgeStatsSource(edge.endpoints.httpUrl)
+    try {
+      const result = await measure(fleet, stats, context, edgeExited)
+      result.peakRssBytes.edge = peakRssBytes(edge.pid)
+      return result
+    } finally {
+      stats.close()
+    }
   } finally {
     await fleet?.close()
     await stopChild(edge.child, 'SIGTERM', 15_000)
@@ -143,7 +148,7 @@ async function measure(
     failure: () => publisherError ?? systemFailure(),
   })
   // QoS 1 publishers finish at their last PUBACK, just after the commit was observed.
-  if (wait.end === 'complete') await Promise.race([publishing, sleep(5_000)])
+  if (wait.end === 'complete') await Promise.race([publishing, sleep(5_000, { unref: true })])
   const startedAt = outcome?.startedAt ?? goAt
   const seconds = Math.max(wait.committedAt - startedAt, 0) / 1000
   const notes: string[] = []

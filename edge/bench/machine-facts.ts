@@ -1,4 +1,4 @@
-import { cpus, release, totalmem, type } from 'node:os'
+import { cpus, loadavg, release, totalmem, type } from 'node:os'
 
 export interface MachineFacts {
   cpus: number
@@ -7,6 +7,8 @@ export interface MachineFacts {
   os: string
   node: string
   date: string
+  /** 1, 5 and 15 minute load averages when the benchmark started: other work on the machine skews the numbers. */
+  loadAverage: number[]
 }
 
 export function machineFacts(now = new Date()): MachineFacts {
@@ -18,5 +20,6 @@ export function machineFacts(now = new Date()): MachineFacts {
     os: `${type()} ${release()}`,
     node: process.version,
     date: now.toISOString(),
+    loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
   }
 }

@@ -3,6 +3,7 @@ import { CloudosError } from '../shared/errors.js'
 import { registerBenchCommand } from './commands/bench.js'
 import { registerDemoCommand } from './commands/demo.js'
 import { registerEdgeCommand } from './commands/edge.js'
+import { registerHubCommand } from './commands/hub.js'
 import { registerSimulateCommand } from './commands/simulate.js'
 
 const program = new Command()
@@ -14,6 +15,7 @@ program
   .exitOverride()
 
 registerEdgeCommand(program)
+registerHubCommand(program)
 registerSimulateCommand(program)
 registerDemoCommand(program)
 registerBenchCommand(program)

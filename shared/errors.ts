@@ -143,6 +143,123 @@ export const errorCatalogue = {
     summary: 'A benchmark could not set up its processes.',
     hint: 'Read the message; ports may be busy or a required program may be missing.',
   },
+
+  // --- hub (cloud) ---
+  HUB_ERR_NOT_INITIALISED: {
+    status: 503,
+    summary: 'The hub data directory has not been initialised (no hub identity or admin account).',
+    hint: 'Run `cloudos hub init --data-dir DIR` once, then start the hub with the same --data-dir.',
+  },
+  HUB_ERR_ALREADY_INITIALISED: {
+    status: 409,
+    summary: 'The hub data directory is already initialised (or holds a half-finished init).',
+    hint: 'Start the hub with `cloudos hub --data-dir DIR`; to start over, move the directory away first (this discards the hub identity and accounts).',
+  },
+  HUB_ERR_IDENTITY_UNREADABLE: {
+    status: 500,
+    summary: 'The hub identity key files cannot be read or do not match.',
+    hint: 'Check hub-identity.json and hub-key.pem in the data directory (owner and mode 0600); restore them from a backup.',
+  },
+  HUB_ERR_INVALID_REQUEST: {
+    status: 400,
+    summary: 'The request is malformed or a field is missing or invalid.',
+    hint: 'The message names the field; the OpenAPI description at /docs lists what each route accepts.',
+  },
+  HUB_ERR_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    summary: 'The request body has a content type the route does not accept.',
+    hint: 'Send JSON with the header Content-Type: application/json.',
+  },
+  HUB_ERR_BODY_TOO_LARGE: {
+    status: 413,
+    summary: 'The request body is larger than the hub accepts (http.bodyLimitBytes).',
+    hint: 'Send a smaller body; an operator can raise http.bodyLimitBytes in the hub config.',
+  },
+  HUB_ERR_NOT_FOUND: {
+    status: 404,
+    summary: 'No such route or resource on the hub.',
+    hint: 'Check the URL and the id; the OpenAPI description at /docs lists the routes.',
+  },
+  HUB_ERR_CONFLICT: {
+    status: 409,
+    summary: 'The resource already exists.',
+    hint: 'Choose another name, or update the existing resource instead.',
+  },
+  HUB_ERR_UNAUTHENTICATED: {
+    status: 401,
+    summary: 'The request has no valid bearer token (missing, unknown or expired).',
+    hint: 'Log in with POST /v1/auth/login and send "Authorization: Bearer <token>"; tokens are short-lived, log in again when one expires.',
+  },
+  HUB_ERR_LOGIN_FAILED: {
+    status: 401,
+    summary: 'The username, password or one-time code is wrong, or the code was already used.',
+    hint: 'Check the credentials and use a fresh code from the authenticator app (each code works once).',
+  },
+  HUB_ERR_FORBIDDEN: {
+    status: 403,
+    summary: 'The account\'s role does not allow this action.',
+    hint: 'Viewer accounts are read-only; ask an admin to do it or to give you an admin account.',
+  },
+  HUB_ERR_RATE_LIMITED: {
+    status: 429,
+    summary: 'Too many requests (login attempts) from this address.',
+    hint: 'Wait for the time given in the Retry-After header, then try again.',
+  },
+  HUB_ERR_INTERNAL: {
+    status: 500,
+    summary: 'An unexpected error occurred in the hub while answering the request.',
+    hint: 'See the hub log for details; the request can be retried.',
+  },
+  HUB_ERR_ENROLMENT_TOKEN_INVALID: {
+    status: 401,
+    summary: 'The enrolment token is not one the hub issued.',
+    hint: 'Copy the token exactly as given by POST /v1/enrolment-tokens, or ask an admin for a new one.',
+  },
+  HUB_ERR_ENROLMENT_TOKEN_USED: {
+    status: 409,
+    summary: 'The enrolment token was already used to enrol a device (tokens are single use).',
+    hint: 'Ask an admin for a new enrolment token for this device.',
+  },
+  HUB_ERR_ENROLMENT_TOKEN_EXPIRED: {
+    status: 401,
+    summary: 'The enrolment token has expired.',
+    hint: 'Ask an admin for a new enrolment token (POST /v1/enrolment-tokens, ttlSeconds sets its lifetime).',
+  },
+  HUB_ERR_DEVICE_REQUIREMENTS_UNMET: {
+    status: 422,
+    summary: 'The device does not meet the hub\'s minimum requirements for enrolment.',
+    hint: 'The message names each unmet requirement; upgrade the device or free disk space, or an operator can lower enrolment.minimums in the hub config.',
+  },
+  HUB_ERR_DEVICE_UNAUTHENTICATED: {
+    status: 401,
+    summary: 'The device request is not signed, or its signature does not verify with the device\'s enrolled key.',
+    hint: 'Sign every request with the device key (x-cloudos-device, -timestamp, -nonce, -signature headers; see docs/hub.md).',
+  },
+  HUB_ERR_DEVICE_UNKNOWN: {
+    status: 401,
+    summary: 'The device id in the request is not enrolled on this hub.',
+    hint: 'Enrol the device with a fresh enrolment token; check it talks to the hub it enrolled with.',
+  },
+  HUB_ERR_DEVICE_SIGNATURE_STALE: {
+    status: 401,
+    summary: 'The device request\'s timestamp is too far from the hub clock.',
+    hint: 'Synchronise the device clock (NTP); the hub accepts deviceAuth.maxClockSkewSeconds either way.',
+  },
+  HUB_ERR_DEVICE_SIGNATURE_REPLAYED: {
+    status: 401,
+    summary: 'The device request was already received once (same nonce): a replay.',
+    hint: 'Sign each request afresh with a new random nonce; never resend a signed request as is.',
+  },
+  HUB_ERR_DEVICE_REVOKED: {
+    status: 403,
+    summary: 'The device has been revoked by an admin.',
+    hint: 'A revoked device cannot be reinstated; an admin can enrol it again with a new enrolment token.',
+  },
+  HUB_ERR_AUDIT_TAMPERED: {
+    status: 500,
+    summary: 'The audit log does not verify: an entry was altered, removed or reordered, or the signed head does not match.',
+    hint: 'Treat the hub data directory as compromised; compare with a backup and investigate from the entry named.',
+  },
 } as const satisfies Record<string, ErrorSpec>
 
 export type ErrorCode = keyof typeof errorCatalogue

@@ -1,9 +1,8 @@
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
-import { loadEdgeConfig } from '../../edge/config/load.js'
-import { EdgeRuntime, type EdgeEndpoints } from '../../edge/runtime.js'
-import { startSimulator, type SimulatorHandle } from '../../edge/simulator/index.js'
-import { consoleLogger } from '../../shared/log/logger.js'
+import type { EdgeEndpoints, EdgeRuntime } from '../../edge/runtime.js'
+import type { SimulatorHandle } from '../../edge/simulator/index.js'
+import type { Logger } from '../../shared/log/logger.js'
 import { integerFlag, numberFlag, portFlag } from '../flags.js'
 import { runUntilSignal } from '../run-until-signal.js'
 
@@ -25,6 +24,9 @@ export function registerDemoCommand(program: Command): void {
     .option('--sensors <n>', 'simulated sensors', integerFlag('--sensors', 1, 1000), 5)
     .option('--rate <r>', 'readings per second per simulated sensor', numberFlag('--rate', 0.01, 1000), 2)
     .action(async (flags: DemoFlags) => {
+      // Loaded when the command runs (see cli/commands/edge.ts).
+      const { startSimulator } = await import('../../edge/simulator/index.js')
+      const { consoleLogger } = await import('../../shared/log/logger.js')
       const logger = consoleLogger('demo')
       const dataDir = resolve(flags.dataDir, 'edge')
       const { runtime, endpoints } = await startEdgeOnFreePorts(dataDir, flags.mqttPort, flags.httpPort, logger)
@@ -49,8 +51,10 @@ async function startEdgeOnFreePorts(
   dataDir: string,
   mqttPort: number,
   httpPort: number,
-  logger: ReturnType<typeof consoleLogger>,
+  logger: Logger,
 ): Promise<{ runtime: EdgeRuntime; endpoints: EdgeEndpoints }> {
+  const { loadEdgeConfig } = await import('../../edge/config/load.js')
+  const { EdgeRuntime } = await import('../../edge/runtime.js')
   for (const [mqtt, http] of [
     [mqttPort, httpPort],
     [0, 0],

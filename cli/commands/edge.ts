@@ -1,8 +1,5 @@
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
-import { loadEdgeConfig } from '../../edge/config/load.js'
-import { EdgeRuntime } from '../../edge/runtime.js'
-import { consoleLogger } from '../../shared/log/logger.js'
 import { portFlag, urlFlag } from '../flags.js'
 import { runUntilSignal } from '../run-until-signal.js'
 
@@ -28,6 +25,14 @@ export function registerEdgeCommand(program: Command): void {
     .option('--broker <url>', 'use this external MQTT broker (e.g. mqtt://127.0.0.1:1883) instead of the embedded one', urlFlag('--broker', ['mqtt:', 'mqtts:']))
     .option('--config <file>', 'JSON config file (see docs/configuration.md); flags override it')
     .action(async (flags: EdgeFlags) => {
+      // Loaded here, not at the top: every command registers at start-up, and
+      // the runtime's dependencies are resident memory the other commands
+      // (and their startup time) should not pay for.
+      const [{ loadEdgeConfig }, { EdgeRuntime }, { consoleLogger }] = await Promise.all([
+        import('../../edge/config/load.js'),
+        import('../../edge/runtime.js'),
+        import('../../shared/log/logger.js'),
+      ])
       const config = loadEdgeConfig(flags.config, {
         mqtt: { port: flags.mqttPort, host: flags.mqttHost, brokerUrl: flags.broker },
         http: { port: flags.httpPort, host: flags.httpHost },

@@ -1,0 +1,122 @@
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import type { Command } from 'commander'
+import { verifyAuditChain } from '../../cloud/audit/audit-chain.js'
+import { initHub } from '../../cloud/bootstrap/init-hub.js'
+import { HubIdentity } from '../../cloud/identity/hub-identity.js'
+import { startHub } from '../../cloud/server.js'
+import { SqliteHubStore } from '../../cloud/store/sqlite/sqlite-store.js'
+import { CloudosError } from '../../shared/errors.js'
+import { portFlag } from '../flags.js'
+import { runUntilSignal } from '../run-until-signal.js'
+
+interface RunFlags {
+  dataDir: string
+  port?: number
+  host?: string
+  config?: string
+}
+
+interface InitFlags {
+  dataDir: string
+  adminUser: string
+  passwordStdin?: boolean
+  json?: boolean
+}
+
+export function registerHubCommand(program: Command): void {
+  const hub = program.command('hub').description('the fleet hub: run it, initialise it, verify its audit log')
+
+  hub
+    .command('run', { isDefault: true })
+    .description('run the hub API (the default: `cloudos hub --data-dir DIR` runs it)')
+    .requiredOption('--data-dir <dir>', 'an initialised hub data directory (see `cloudos hub init`)')
+    .option('--port <port>', 'HTTP port (default 8080; 0 = any free port)', portFlag('--port'))
+    .option('--host <host>', 'HTTP interface (default 127.0.0.1)')
+    .option('--config <file>', 'JSON hub config (see docs/hub.md); flags override it')
+    .action(async (flags: RunFlags) => {
+      const running = await startHub({
+        dataDir: resolve(flags.dataDir),
+        config: flags.config === undefined ? {} : readJsonConfig(flags.config),
+        host: flags.host,
+        port: flags.port,
+        // pino JSON lines on stderr: stdout carries only the ready line.
+        logger: { level: process.env.CLOUDOS_LOG_LEVEL ?? 'info', stream: process.stderr },
+      })
+      // One machine-readable line for supervisors, tests and the demo.
+      process.stdout.write(`${JSON.stringify({ event: 'hub.ready', url: running.url, docs: `${running.url}/docs`, pid: process.pid })}\n`)
+      runUntilSignal(() => running.stop(), (signal) => running.app.log.info(`${signal} received: stopping`))
+    })
+
+  hub
+    .command('init')
+    .description('create the hub identity (Ed25519 key) and the first admin account (password + TOTP)')
+    .requiredOption('--data-dir <dir>', 'directory for the hub (created if missing; must not be initialised already)')
+    .option('--admin-user <name>', 'admin username', 'admin')
+    .option('--password-stdin', 'read the admin password from standard input instead of generating one')
+    .option('--json', 'print the result as one JSON object (for scripts)')
+    .action(async (flags: InitFlags) => {
+      const adminPassword = flags.passwordStdin ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : undefined
+      const result = await initHub({ dataDir: flags.dataDir, adminUsername: flags.adminUser, adminPassword })
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify({ event: 'hub.initialised', ...result })}\n`)
+        return
+      }
+      const lines = [
+        `Hub initialised in ${result.dataDir}`,
+        `  hub id:         ${result.hubId}`,
+        `  admin user:     ${result.adminUsername}`,
+        result.generatedPassword === undefined
+          ? '  admin password: (the one given on standard input)'
+          : `  admin password: ${result.generatedPassword}`,
+        '  TOTP second factor: add this URI to an authenticator app (or make a QR code of it):',
+        `    ${result.otpauthUri}`,
+        '',
+        'The password and the TOTP URI are shown only this once: the hub keeps only a hash of the password.',
+        '',
+        'Next:',
+        `  1. Start the hub:   cloudos hub --data-dir ${result.dataDir} --port 8080`,
+        '  2. Log in:          POST /v1/auth/login {"username", "password", "totp"} returns a bearer token',
+        '  3. API reference:   http://127.0.0.1:8080/docs',
+        `  4. Back up ${result.dataDir}/hub-key.pem (mode 0600): it is the hub identity and signs the audit log.`,
+        `  Check the audit log at any time: cloudos hub audit verify --data-dir ${result.dataDir}`,
+      ]
+      process.stdout.write(`${lines.join('\n')}\n`)
+    })
+
+  hub
+    .command('audit')
+    .description('audit log tools')
+    .command('verify')
+    .description('recompute the audit hash chain and check the signed head; exits non-zero on the first problem')
+    .requiredOption('--data-dir <dir>', 'the hub data directory')
+    .action(async (flags: { dataDir: string }) => {
+      const dataDir = resolve(flags.dataDir)
+      // The public key is enough to verify: no secret is read.
+      const identity = HubIdentity.load(dataDir, { withPrivateKey: false })
+      const store = SqliteHubStore.open(dataDir)
+      try {
+        const result = verifyAuditChain(await store.audit.all(), await store.audit.head(), (m, s) => identity.verify(m, s))
+        if (!result.ok) {
+          throw new CloudosError('HUB_ERR_AUDIT_TAMPERED', `audit log ${result.problem.kind} at entry ${result.problem.seq}: ${result.problem.message}`, { ...result.problem })
+        }
+        process.stdout.write(`audit log OK: ${result.entries} entries, chain intact, head (entry ${result.headSeq}) signed by ${identity.hubId}\n`)
+      } finally {
+        await store.close()
+      }
+    })
+}
+
+function readJsonConfig(path: string): unknown {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw new CloudosError('CONFIG_ERR_UNREADABLE', `cannot read ${path}: ${(err as Error).message}`)
+  }
+  try {
+    return JSON.parse(text) as unknown
+  } catch (err) {
+    throw new CloudosError('CONFIG_ERR_PARSE', `${path}: ${(err as Error).message}`)
+  }
+}

@@ -1,0 +1,107 @@
+import rateLimit from '@fastify/rate-limit'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { resolve } from 'node:path'
+import { CloudosError } from '../shared/errors.js'
+import { AuditLog } from './audit/audit-log.js'
+import { authGuards } from './auth/guards.js'
+import { isHubInitialised } from './bootstrap/init-hub.js'
+import { resolveHubConfig, type HubConfig } from './config.js'
+import type { HubContext } from './context.js'
+import { installHubErrorHandlers } from './errors.js'
+import { HubIdentity } from './identity/hub-identity.js'
+import { HubMetrics } from './metrics.js'
+import { auditRoutes } from './routes/audit.js'
+import { authRoutes } from './routes/auth.js'
+import { deviceRoutes } from './routes/devices.js'
+import { enrolmentTokenRoutes } from './routes/enrolment-tokens.js'
+import { healthRoutes } from './routes/health.js'
+import type { HubRouteOptions } from './routes/route-options.js'
+import { userRoutes } from './routes/users.js'
+import { ErrorBody } from './schemas.js'
+import type { HubStore } from './store/repositories.js'
+import { SqliteHubStore } from './store/sqlite/sqlite-store.js'
+
+export interface HubAppOptions {
+  /** An initialised hub data directory (`cloudos hub init`). */
+  dataDir: string
+  /** Hub config (partial; defaults from the schema in cloud/config.ts). */
+  config?: unknown
+  /** Fastify's pino logger option: false (default) for none. */
+  logger?: FastifyServerOptions['logger']
+  /** Milliseconds since the epoch; tests move it to expire tokens and change TOTP steps. */
+  clock?: () => number
+  /** Storage backend; the SQLite store in the data dir by default. Closed with the app. */
+  store?: HubStore
+}
+
+/**
+ * Builds the hub's HTTP API (not listening: see cloud/server.ts, or
+ * `app.inject()` in tests). The app is a tree of plugins: cross-cutting
+ * plugins first (rate limit, OpenAPI), then one plugin per resource.
+ */
+export async function buildHubApp(options: HubAppOptions): Promise<FastifyInstance> {
+  const dataDir = resolve(options.dataDir)
+  if (!isHubInitialised(dataDir)) {
+    throw new CloudosError('HUB_ERR_NOT_INITIALISED', `${dataDir} is not an initialised hub data directory: run \`cloudos hub init --data-dir ${dataDir}\` first`, { dataDir })
+  }
+  const config: HubConfig = resolveHubConfig(options.config ?? {})
+  const clock = options.clock ?? Date.now
+  const identity = HubIdentity.load(dataDir)
+  const store = options.store ?? SqliteHubStore.open(dataDir)
+  const metrics = new HubMetrics()
+  const audit = new AuditLog(store.audit, identity, clock, () => metrics.auditEntries.inc())
+  const context: HubContext = { config, store, identity, audit, metrics, clock }
+  try {
+    return await assembleApp(context, options.logger ?? false)
+  } catch (err) {
+    await store.close()
+    throw err
+  }
+}
+
+async function assembleApp(context: HubContext, logger: FastifyServerOptions['logger']): Promise<FastifyInstance> {
+  const { config, store, metrics } = context
+  const app = Fastify({
+    logger,
+    bodyLimit: config.http.bodyLimitBytes,
+    // Reject unknown body keys rather than silently dropping them.
+    ajv: { customOptions: { coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false } },
+  })
+  app.addHook('onClose', async () => store.close())
+  app.decorateRequest('principal', null)
+  app.decorateRequest('device', null)
+  app.addSchema(ErrorBody)
+  installHubErrorHandlers(app, config.http.bodyLimitBytes)
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched'
+    metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) })
+    metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000)
+  })
+
+  // Routes opt in (config.rateLimit); login is the one that does.
+  await app.register(rateLimit, { global: false })
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'CloudOS Lite hub API', version: '0.1.0', description: 'Fleet hub: accounts, audit log, devices. Errors answer {code, message, hint}; see docs/errors.md.' },
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', description: 'Token from POST /v1/auth/login' },
+          deviceSignature: { type: 'apiKey', in: 'header', name: 'x-cloudos-signature', description: 'Ed25519 request signature by an enrolled device (with x-cloudos-device, -timestamp, -nonce); see docs/hub.md' },
+        },
+      },
+    },
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+
+  const routeOptions: HubRouteOptions = { context, guards: authGuards(context) }
+  await app.register(healthRoutes, routeOptions)
+  await app.register(authRoutes, routeOptions)
+  await app.register(userRoutes, routeOptions)
+  await app.register(auditRoutes, routeOptions)
+  await app.register(enrolmentTokenRoutes, routeOptions)
+  await app.register(deviceRoutes, routeOptions)
+  return app
+}

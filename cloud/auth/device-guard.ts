@@ -1,0 +1,65 @@
+import type { FastifyRequest, preHandlerHookHandler } from 'fastify'
+import { decodePublicKey, readDeviceAuthHeaders, ReplayCache, verifyDeviceRequest } from '../../shared/device-auth/index.js'
+import { CloudosError } from '../../shared/errors.js'
+import type { HubContext } from '../context.js'
+import type { DeviceId, DeviceRecord } from '../store/repositories.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The exact body bytes (device routes only: the signature covers them). */
+    rawBody?: Buffer
+    device: DeviceRecord | null
+  }
+}
+
+/**
+ * Authenticates a request signed by an enrolled device (shared/device-auth):
+ * known device, not revoked, fresh timestamp, valid signature over the exact
+ * body bytes, nonce not seen before. Refusals are audited as security events.
+ * Runs as a preHandler: the body must have been read to hash it.
+ */
+export function deviceGuard(context: HubContext): preHandlerHookHandler {
+  const replays = new ReplayCache(context.clock)
+  const maxSkewMs = context.config.deviceAuth.maxClockSkewSeconds * 1000
+
+  async function refuse(request: FastifyRequest, error: CloudosError, deviceId: string): Promise<never> {
+    await context.audit.record('device.auth_failed', deviceId === '' ? 'anonymous' : `device:${deviceId}`, deviceId, { code: error.code, path: request.url, ip: request.ip })
+    throw error
+  }
+
+  return async (request) => {
+    const headers = readDeviceAuthHeaders(request.headers)
+    if (headers === undefined) {
+      throw new CloudosError('HUB_ERR_DEVICE_UNAUTHENTICATED', 'this route needs a signed device request: x-cloudos-device, x-cloudos-timestamp, x-cloudos-nonce and x-cloudos-signature headers')
+    }
+    const device = await context.store.devices.findById(headers.deviceId as DeviceId)
+    if (device === undefined) {
+      return refuse(request, new CloudosError('HUB_ERR_DEVICE_UNKNOWN', `device "${headers.deviceId}" is not enrolled on this hub`), headers.deviceId)
+    }
+    const check = verifyDeviceRequest({
+      publicKey: decodePublicKey(device.publicKey),
+      method: request.method,
+      path: request.url,
+      body: request.rawBody ?? Buffer.alloc(0),
+      headers,
+      now: context.clock(),
+      maxSkewMs,
+      rememberNonce: (id, nonce, expiresAt) => replays.remember(id, nonce, expiresAt),
+    })
+    if (!check.ok) {
+      const error =
+        check.reason === 'stale'
+          ? new CloudosError('HUB_ERR_DEVICE_SIGNATURE_STALE', `the request timestamp is more than ${maxSkewMs / 1000} s from the hub clock`)
+          : check.reason === 'replayed'
+            ? new CloudosError('HUB_ERR_DEVICE_SIGNATURE_REPLAYED', 'this signed request (nonce) was already received')
+            : new CloudosError('HUB_ERR_DEVICE_UNAUTHENTICATED', 'the signature does not verify with the device\'s enrolled key')
+      return refuse(request, error, device.id)
+    }
+    // Checked after the signature, so only the device itself learns it is revoked.
+    if (device.status === 'revoked') {
+      return refuse(request, new CloudosError('HUB_ERR_DEVICE_REVOKED', `device ${device.id} was revoked at ${new Date(device.revokedAt ?? 0).toISOString()}`), device.id)
+    }
+    await context.store.devices.touch(device.id, context.clock())
+    request.device = device
+  }
+}

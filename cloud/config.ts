@@ -1,0 +1,59 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { validateConfig } from '../shared/config/validate.js'
+
+const MiB = 1024 * 1024
+
+/**
+ * The hub's configuration: one TypeBox schema gives the type, the defaults and
+ * the validation (unknown keys are errors that name the key).
+ */
+export const HubConfigSchema = Type.Object(
+  {
+    http: Type.Object(
+      {
+        host: Type.String({ default: '127.0.0.1', minLength: 1, description: 'Interface the hub API listens on' }),
+        port: Type.Integer({ default: 8080, minimum: 0, maximum: 65535, description: 'TCP port (0 = any free port)' }),
+        bodyLimitBytes: Type.Integer({ default: MiB, minimum: 1024, maximum: 64 * MiB, description: 'Largest request body accepted' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    auth: Type.Object(
+      {
+        tokenTtlSeconds: Type.Integer({ default: 900, minimum: 30, maximum: 86_400, description: 'Lifetime of an admin bearer token' }),
+        loginRateLimitMax: Type.Integer({ default: 10, minimum: 1, maximum: 10_000, description: 'Login attempts allowed per address per window' }),
+        loginRateLimitWindowSeconds: Type.Integer({ default: 60, minimum: 1, maximum: 86_400, description: 'Login rate-limit window' }),
+        totpToleranceSteps: Type.Integer({ default: 1, minimum: 0, maximum: 4, description: 'TOTP steps (30 s) of clock drift accepted either side' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    enrolment: Type.Object(
+      {
+        tokenTtlSeconds: Type.Integer({ default: 86_400, minimum: 60, maximum: 30 * 86_400, description: 'Default lifetime of an enrolment token' }),
+        minimums: Type.Object(
+          {
+            cpuCount: Type.Integer({ default: 1, minimum: 1, description: 'Fewest CPU cores a device may have' }),
+            memoryBytes: Type.Integer({ default: 256 * MiB, minimum: 0, description: 'Least total memory' }),
+            freeDiskBytes: Type.Integer({ default: 512 * MiB, minimum: 0, description: 'Least free disk in the edge data dir' }),
+            runtimeVersion: Type.String({ default: '20.6.0', pattern: '^\\d+\\.\\d+\\.\\d+$', description: 'Oldest Node.js version (x.y.z)' }),
+          },
+          { default: {}, additionalProperties: false },
+        ),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    deviceAuth: Type.Object(
+      {
+        maxClockSkewSeconds: Type.Integer({ default: 300, minimum: 5, maximum: 3600, description: 'How far a signed device request\'s timestamp may be from the hub clock' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+  },
+  { default: {}, additionalProperties: false },
+)
+
+export type HubConfig = Static<typeof HubConfigSchema>
+
+/** Validates a (partial) hub config, filling defaults; the result is frozen. */
+export function resolveHubConfig(input: unknown = {}, source = 'hub config'): HubConfig {
+  return validateConfig(HubConfigSchema, input, source)
+}

@@ -1,0 +1,16 @@
+import type { AuditLog } from './audit/audit-log.js'
+import type { HubConfig } from './config.js'
+import type { HubIdentity } from './identity/hub-identity.js'
+import type { HubMetrics } from './metrics.js'
+import type { HubStore } from './store/repositories.js'
+
+/** What the hub's routes depend on: injected once at construction. */
+export interface HubContext {
+  readonly config: HubConfig
+  readonly store: HubStore
+  readonly identity: HubIdentity
+  readonly audit: AuditLog
+  readonly metrics: HubMetrics
+  /** Milliseconds since the epoch (injectable: tests move time for tokens and TOTP). */
+  readonly clock: () => number
+}

@@ -1,0 +1,39 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+/** The hub's Prometheus metrics (prefix `cloudos_hub_`), in a registry of its own. */
+export class HubMetrics {
+  readonly registry = new Registry()
+  readonly httpRequests: Counter<'method' | 'route' | 'status'>
+  readonly httpDuration: Histogram<'method' | 'route'>
+  readonly logins: Counter<'outcome'>
+  readonly auditEntries: Counter
+
+  constructor() {
+    const registers = [this.registry]
+    collectDefaultMetrics({ register: this.registry, prefix: 'cloudos_hub_process_' })
+    this.httpRequests = new Counter({
+      name: 'cloudos_hub_http_requests_total',
+      help: 'HTTP requests answered, by route pattern and status.',
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    })
+    this.httpDuration = new Histogram({
+      name: 'cloudos_hub_http_request_duration_seconds',
+      help: 'Time to answer an HTTP request, by route pattern.',
+      labelNames: ['method', 'route'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    })
+    this.logins = new Counter({
+      name: 'cloudos_hub_logins_total',
+      help: 'Admin login attempts, by outcome (ok, failed, rate_limited).',
+      labelNames: ['outcome'],
+      registers,
+    })
+    this.auditEntries = new Counter({
+      name: 'cloudos_hub_audit_entries_total',
+      help: 'Audit log entries appended by this process.',
+      registers,
+    })
+  }
+}

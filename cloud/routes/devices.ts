@@ -1,0 +1,213 @@
+import { randomUUID } from 'node:crypto'
+import { Type, type Static } from '@sinclair/typebox'
+import type { FastifyPluginAsync } from 'fastify'
+import { decodePublicKey } from '../../shared/device-auth/index.js'
+import { CloudosError } from '../../shared/errors.js'
+import { hashBearerToken } from '../auth/bearer-token.js'
+import { deviceGuard } from '../auth/device-guard.js'
+import { actorOf } from '../auth/guards.js'
+import { unmetRequirements } from '../devices/requirements.js'
+import type { DeviceId, DeviceRecord } from '../store/repositories.js'
+import { bearerSecurity, GroupName, responses, TierSchema } from '../schemas.js'
+import type { HubRouteOptions } from './route-options.js'
+
+const Facts = Type.Object(
+  {
+    cpuCount: Type.Integer({ minimum: 0, maximum: 4096 }),
+    memoryBytes: Type.Integer({ minimum: 0 }),
+    freeDiskBytes: Type.Integer({ minimum: 0 }),
+    arch: Type.String({ minLength: 1, maxLength: 32, description: 'process.arch, e.g. arm64' }),
+    os: Type.String({ minLength: 1, maxLength: 128, description: 'e.g. linux 6.1.0-rpi' }),
+    runtimeVersion: Type.String({ minLength: 1, maxLength: 32, description: 'process.version, e.g. v20.20.2' }),
+  },
+  { additionalProperties: false },
+)
+
+const EnrolBody = Type.Object(
+  {
+    enrolmentToken: Type.String({ minLength: 1, maxLength: 200 }),
+    publicKey: Type.String({ minLength: 1, maxLength: 100, description: 'The device\'s Ed25519 public key: 32 raw bytes, base64' }),
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    facts: Facts,
+  },
+  { additionalProperties: false },
+)
+
+const Enrolled = Type.Object({
+  deviceId: Type.String(),
+  group: Type.String(),
+  tier: TierSchema,
+  hubId: Type.String(),
+  hubPublicKeyPem: Type.String({ description: 'The hub\'s Ed25519 key, for checking documents the hub signs' }),
+})
+
+const Device = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  group: Type.String(),
+  tier: TierSchema,
+  status: Type.Union([Type.Literal('active'), Type.Literal('revoked')]),
+  facts: Facts,
+  publicKey: Type.String(),
+  enrolledAt: Type.String({ format: 'date-time' }),
+  lastSeenAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+})
+
+const DeviceListQuery = Type.Object(
+  {
+    group: Type.Optional(GroupName),
+    status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('revoked')])),
+    limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }),
+  },
+  { additionalProperties: false },
+)
+
+const DeviceParams = Type.Object({ deviceId: Type.String({ pattern: '^dev-[0-9a-f-]{36}$' }) })
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+const publicDevice = (d: DeviceRecord) => ({
+  id: d.id,
+  name: d.name,
+  group: d.group,
+  tier: d.tier,
+  status: d.status,
+  facts: d.facts,
+  publicKey: d.publicKey,
+  enrolledAt: new Date(d.enrolledAt).toISOString(),
+  lastSeenAt: iso(d.lastSeenAt),
+  revokedAt: iso(d.revokedAt),
+})
+
+export const deviceRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { context, guards }) => {
+  app.post<{ Body: Static<typeof EnrolBody> }>(
+    '/v1/devices/enroll',
+    {
+      schema: {
+        tags: ['devices'],
+        summary: 'Enrol a device with a single-use enrolment token, its Ed25519 public key and its hardware facts',
+        body: EnrolBody,
+        response: responses({ 201: Enrolled }),
+      },
+    },
+    async (request, reply) => {
+      const { enrolmentToken, publicKey, facts } = request.body
+      const now = context.clock()
+      const token = await context.store.enrolmentTokens.findByHash(hashBearerToken(enrolmentToken))
+      const refuse = async (error: CloudosError, details: Record<string, unknown> = {}): Promise<never> => {
+        await context.audit.record('device.enrol_refused', 'anonymous', token?.id ?? '', { code: error.code, ip: request.ip, ...details })
+        throw error
+      }
+      if (token === undefined) return refuse(new CloudosError('HUB_ERR_ENROLMENT_TOKEN_INVALID', 'the enrolment token is not one this hub issued'))
+      if (token.usedAt !== null) return refuse(new CloudosError('HUB_ERR_ENROLMENT_TOKEN_USED', `enrolment token ${token.id} was already used (by device ${token.deviceId})`))
+      if (token.expiresAt <= now) return refuse(new CloudosError('HUB_ERR_ENROLMENT_TOKEN_EXPIRED', `enrolment token ${token.id} expired at ${new Date(token.expiresAt).toISOString()}`))
+      try {
+        decodePublicKey(publicKey)
+      } catch (err) {
+        throw new CloudosError('HUB_ERR_INVALID_REQUEST', `body/publicKey: ${(err as Error).message}`)
+      }
+      const unmet = unmetRequirements(facts, context.config.enrolment.minimums)
+      if (unmet.length > 0) {
+        // The token is not consumed: the operator can fix the device and retry.
+        return refuse(new CloudosError('HUB_ERR_DEVICE_REQUIREMENTS_UNMET', `the device does not meet the hub's minimums: ${unmet.map((u) => u.message).join('; ')}`, { unmet }), {
+          unmet: unmet.map((u) => u.requirement),
+        })
+      }
+      const device: DeviceRecord = {
+        id: `dev-${randomUUID()}` as DeviceId,
+        name: request.body.name ?? `${token.group}-${facts.arch}`,
+        group: token.group,
+        tier: token.tier,
+        publicKey,
+        facts,
+        status: 'active',
+        enrolmentTokenId: token.id,
+        enrolledAt: now,
+        lastSeenAt: now,
+        revokedAt: null,
+      }
+      if ((await context.store.devices.enrol(device)) === 'token_used') {
+        return refuse(new CloudosError('HUB_ERR_ENROLMENT_TOKEN_USED', `enrolment token ${token.id} was already used`))
+      }
+      await context.audit.record('device.enrol', `device:${device.id}`, device.id, { tokenId: token.id, group: device.group, tier: device.tier, facts })
+      return reply.status(201).send({
+        deviceId: device.id,
+        group: device.group,
+        tier: device.tier,
+        hubId: context.identity.hubId,
+        hubPublicKeyPem: context.identity.publicKey.export({ type: 'spki', format: 'pem' }) as string,
+      })
+    },
+  )
+
+  app.get<{ Querystring: Static<typeof DeviceListQuery> }>(
+    '/v1/devices',
+    {
+      onRequest: guards.anyRole,
+      schema: {
+        tags: ['devices'],
+        summary: 'List devices, optionally by group and status',
+        security: bearerSecurity,
+        querystring: DeviceListQuery,
+        response: responses({ 200: Type.Object({ count: Type.Integer(), devices: Type.Array(Device) }) }),
+      },
+    },
+    async (request) => {
+      const devices = await context.store.devices.list(request.query)
+      return { count: devices.length, devices: devices.map(publicDevice) }
+    },
+  )
+
+  app.get<{ Params: Static<typeof DeviceParams> }>(
+    '/v1/devices/:deviceId',
+    {
+      onRequest: guards.anyRole,
+      schema: { tags: ['devices'], summary: 'One device', security: bearerSecurity, params: DeviceParams, response: responses({ 200: Device }) },
+    },
+    async (request) => {
+      const device = await context.store.devices.findById(request.params.deviceId as DeviceId)
+      if (device === undefined) throw new CloudosError('HUB_ERR_NOT_FOUND', `no device ${request.params.deviceId}`)
+      return publicDevice(device)
+    },
+  )
+
+  app.post<{ Params: Static<typeof DeviceParams> }>(
+    '/v1/devices/:deviceId/revoke',
+    {
+      onRequest: guards.adminOnly,
+      schema: { tags: ['devices'], summary: 'Revoke a device: its next request is refused', security: bearerSecurity, params: DeviceParams, response: responses({ 200: Device }) },
+    },
+    async (request) => {
+      const id = request.params.deviceId as DeviceId
+      const existing = await context.store.devices.findById(id)
+      if (existing === undefined) throw new CloudosError('HUB_ERR_NOT_FOUND', `no device ${id}`)
+      if (await context.store.devices.revoke(id, context.clock())) {
+        await context.audit.record('device.revoke', actorOf(request), id, { group: existing.group })
+      }
+      return publicDevice((await context.store.devices.findById(id)) as DeviceRecord)
+    },
+  )
+
+  // Routes called by devices themselves, signed with the device key.
+  await app.register(async (signed) => {
+    // Keep the exact body bytes: the signature covers their sha256.
+    const parseJson = signed.getDefaultJsonParser('error', 'error')
+    signed.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+      request.rawBody = body as Buffer
+      parseJson(request, (body as Buffer).toString('utf8'), done)
+    })
+    signed.get(
+      '/v1/devices/me',
+      {
+        preHandler: deviceGuard(context),
+        schema: {
+          tags: ['devices'],
+          summary: 'The calling device\'s own record (signed device request; checks the device credentials)',
+          security: [{ deviceSignature: [] }],
+          response: responses({ 200: Device }),
+        },
+      },
+      async (request) => publicDevice({ ...(request.device as DeviceRecord), lastSeenAt: context.clock() }),
+    )
+  })
+}

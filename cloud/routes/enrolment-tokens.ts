@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto'
+import { Type, type Static } from '@sinclair/typebox'
+import type { FastifyPluginAsync } from 'fastify'
+import { hashBearerToken, newBearerToken } from '../auth/bearer-token.js'
+import { actorOf } from '../auth/guards.js'
+import type { EnrolmentTokenRecord } from '../store/repositories.js'
+import { bearerSecurity, GroupName, responses, TierSchema } from '../schemas.js'
+import type { HubRouteOptions } from './route-options.js'
+
+const CreateTokenBody = Type.Object(
+  {
+    group: GroupName,
+    tier: TierSchema,
+    ttlSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 30 * 86_400, description: 'Lifetime; enrolment.tokenTtlSeconds by default' })),
+  },
+  { additionalProperties: false },
+)
+
+const TokenStatus = Type.Union([Type.Literal('unused'), Type.Literal('used'), Type.Literal('expired')])
+
+const TokenInfo = Type.Object({
+  id: Type.String(),
+  group: Type.String(),
+  tier: TierSchema,
+  status: TokenStatus,
+  createdBy: Type.String(),
+  createdAt: Type.String({ format: 'date-time' }),
+  expiresAt: Type.String({ format: 'date-time' }),
+  usedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  deviceId: Type.Union([Type.String(), Type.Null()]),
+})
+
+const CreatedToken = Type.Object({ ...TokenInfo.properties, token: Type.String({ description: 'Give this to the device that will enrol with it; shown once, only its hash is stored' }) })
+
+const iso = (ms: number) => new Date(ms).toISOString()
+
+export const enrolmentTokenRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { context, guards }) => {
+  const info = (t: EnrolmentTokenRecord) => ({
+    id: t.id,
+    group: t.group,
+    tier: t.tier,
+    status: t.usedAt !== null ? ('used' as const) : t.expiresAt <= context.clock() ? ('expired' as const) : ('unused' as const),
+    createdBy: t.createdBy,
+    createdAt: iso(t.createdAt),
+    expiresAt: iso(t.expiresAt),
+    usedAt: t.usedAt === null ? null : iso(t.usedAt),
+    deviceId: t.deviceId,
+  })
+
+  app.post<{ Body: Static<typeof CreateTokenBody> }>(
+    '/v1/enrolment-tokens',
+    {
+      onRequest: guards.adminOnly,
+      schema: {
+        tags: ['enrolment'],
+        summary: 'Create a single-use enrolment token for one device of a group and tier',
+        security: bearerSecurity,
+        body: CreateTokenBody,
+        response: responses({ 201: CreatedToken }),
+      },
+    },
+    async (request, reply) => {
+      const now = context.clock()
+      const token = newBearerToken()
+      const record: EnrolmentTokenRecord = {
+        id: `et-${randomUUID()}`,
+        tokenHash: hashBearerToken(token),
+        group: request.body.group,
+        tier: request.body.tier,
+        createdBy: actorOf(request),
+        createdAt: now,
+        expiresAt: now + (request.body.ttlSeconds ?? context.config.enrolment.tokenTtlSeconds) * 1000,
+        usedAt: null,
+        deviceId: null,
+      }
+      await context.store.enrolmentTokens.create(record)
+      await context.audit.record('enrolment_token.create', actorOf(request), record.id, { group: record.group, tier: record.tier, expiresAt: iso(record.expiresAt) })
+      return reply.status(201).send({ ...info(record), token })
+    },
+  )
+
+  app.get(
+    '/v1/enrolment-tokens',
+    {
+      onRequest: guards.anyRole,
+      schema: {
+        tags: ['enrolment'],
+        summary: 'List enrolment tokens (never their values)',
+        security: bearerSecurity,
+        response: responses({ 200: Type.Object({ tokens: Type.Array(TokenInfo) }) }),
+      },
+    },
+    async () => ({ tokens: (await context.store.enrolmentTokens.list()).map(info) }),
+  )
+}

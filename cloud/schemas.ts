@@ -1,0 +1,25 @@
+import { Type, type TSchema } from '@sinclair/typebox'
+
+/** The body of every error answer (see docs/errors.md). */
+export const ErrorBody = Type.Object(
+  {
+    code: Type.String({ description: 'Stable error code from the catalogue, e.g. HUB_ERR_UNAUTHENTICATED' }),
+    message: Type.String(),
+    hint: Type.String({ description: 'What to do about it' }),
+    details: Type.Optional(Type.Object({}, { additionalProperties: true })),
+  },
+  { $id: 'HubErrorBody', title: 'Error' },
+)
+
+/** Response schemas for a route: its success body, and the error body for any 4xx/5xx. */
+export function responses(success: Record<number, TSchema>): Record<string, TSchema> {
+  return { ...success, '4xx': Type.Ref('HubErrorBody'), '5xx': Type.Ref('HubErrorBody') }
+}
+
+/** OpenAPI security requirement for routes that need a bearer token. */
+export const bearerSecurity = [{ bearerAuth: [] as string[] }]
+
+export const Username = Type.String({ pattern: '^[a-z][a-z0-9._-]{1,63}$', description: '2-64 characters of a-z 0-9 . _ - starting with a letter' })
+export const RoleSchema = Type.Union([Type.Literal('admin'), Type.Literal('viewer')])
+export const TierSchema = Type.Union([Type.Literal('edge'), Type.Literal('lite')], { description: 'edge: full runtime; lite: constrained device' })
+export const GroupName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', description: 'Fleet group, 1-64 characters of A-Z a-z 0-9 . _ -' })

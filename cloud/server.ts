@@ -1,0 +1,33 @@
+import type { FastifyInstance } from 'fastify'
+import { buildHubApp, type HubAppOptions } from './app.js'
+import { resolveHubConfig } from './config.js'
+
+export interface RunningHub {
+  app: FastifyInstance
+  /** e.g. http://127.0.0.1:8080 */
+  url: string
+  /** Stops accepting connections, lets in-flight requests finish, closes storage. */
+  stop(): Promise<void>
+}
+
+/** Builds the hub app and listens on config.http.host:port. Nothing else lives here. */
+export async function startHub(options: HubAppOptions & { host?: string; port?: number }): Promise<RunningHub> {
+  const config = resolveHubConfig(options.config ?? {})
+  const app = await buildHubApp({ ...options, config })
+  const host = options.host ?? config.http.host
+  const port = options.port ?? config.http.port
+  try {
+    await app.listen({ host, port })
+  } catch (err) {
+    await app.close()
+    throw err
+  }
+  const address = app.server.address()
+  const boundPort = typeof address === 'object' && address !== null ? address.port : port
+  let stopping: Promise<void> | undefined
+  return {
+    app,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`,
+    stop: () => (stopping ??= app.close()),
+  }
+}

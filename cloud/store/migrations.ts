@@ -1,0 +1,84 @@
+import type { Migration } from '../../edge/store/migrations.js'
+
+/**
+ * The hub's schema, versioned like the edge's (edge/store/migrations.ts runs
+ * them: each once, in its own transaction). Append; never edit a shipped one.
+ */
+export const hubMigrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'users, sessions, append-only audit log with signed head',
+    sql: `
+      CREATE TABLE users (
+        id             TEXT PRIMARY KEY,
+        username       TEXT NOT NULL UNIQUE,
+        role           TEXT NOT NULL CHECK (role IN ('admin', 'viewer')),
+        password_hash  TEXT NOT NULL,
+        totp_secret    TEXT NOT NULL,
+        totp_last_step INTEGER,
+        created_at     INTEGER NOT NULL
+      );
+      CREATE TABLE sessions (
+        token_hash TEXT PRIMARY KEY,
+        user_id    TEXT NOT NULL REFERENCES users(id),
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+      CREATE TABLE audit_log (
+        seq       INTEGER PRIMARY KEY,
+        ts        INTEGER NOT NULL,
+        actor     TEXT NOT NULL,
+        action    TEXT NOT NULL,
+        target    TEXT NOT NULL,
+        details   TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash      TEXT NOT NULL
+      );
+      -- Append-only: the hub never updates or deletes an entry. Someone with
+      -- the file can still drop these triggers; the hash chain and the signed
+      -- head are what detect that (cloudos hub audit verify).
+      CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+      CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+      CREATE TABLE audit_head (
+        id        INTEGER PRIMARY KEY CHECK (id = 1),
+        seq       INTEGER NOT NULL,
+        hash      TEXT NOT NULL,
+        signature TEXT NOT NULL
+      );
+    `,
+  },
+  {
+    version: 2,
+    name: 'enrolment tokens and devices',
+    sql: `
+      CREATE TABLE enrolment_tokens (
+        id         TEXT PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        group_name TEXT NOT NULL,
+        tier       TEXT NOT NULL CHECK (tier IN ('edge', 'lite')),
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at    INTEGER,
+        device_id  TEXT
+      );
+      CREATE TABLE devices (
+        id                 TEXT PRIMARY KEY,
+        name               TEXT NOT NULL,
+        group_name         TEXT NOT NULL,
+        tier               TEXT NOT NULL CHECK (tier IN ('edge', 'lite')),
+        public_key         TEXT NOT NULL UNIQUE,
+        facts              TEXT NOT NULL,
+        status             TEXT NOT NULL CHECK (status IN ('active', 'revoked')),
+        enrolment_token_id TEXT NOT NULL REFERENCES enrolment_tokens(id),
+        enrolled_at        INTEGER NOT NULL,
+        last_seen_at       INTEGER,
+        revoked_at         INTEGER
+      );
+      CREATE INDEX devices_by_group ON devices (group_name, status);
+    `,
+  },
+]

@@ -1,0 +1,166 @@
+/**
+ * The hub's storage, behind small Promise interfaces (like automerge-repo's
+ * StorageAdapterInterface): routes and services see only these, so a
+ * PostgreSQL backend can be added beside `sqlite/` without touching them.
+ * Each method is atomic on its own; where several writes must commit together
+ * (an audit entry and the signed head) one method does them.
+ */
+
+export type UserId = string & { readonly __userId: true }
+export type Role = 'admin' | 'viewer'
+
+export interface UserRecord {
+  id: UserId
+  username: string
+  role: Role
+  /** `scrypt$N$r$p$salt$hash` (see cloud/auth/password.ts). */
+  passwordHash: string
+  /** Base32 TOTP secret. */
+  totpSecret: string
+  /** Last TOTP time step accepted for this account (replay guard), null before the first login. */
+  totpLastStep: number | null
+  createdAt: number
+}
+
+export type NewUser = Omit<UserRecord, 'totpLastStep'>
+
+export interface UserRepository {
+  /** Adds an account; rejects with HUB_ERR_CONFLICT when the username is taken. */
+  create(user: NewUser): Promise<UserRecord>
+  findByUsername(username: string): Promise<UserRecord | undefined>
+  findById(id: UserId): Promise<UserRecord | undefined>
+  list(): Promise<UserRecord[]>
+  count(): Promise<number>
+  /**
+   * Marks TOTP time step `step` as used, only if it is later than the last one
+   * used (atomically): false means the code was replayed.
+   */
+  claimTotpStep(id: UserId, step: number): Promise<boolean>
+}
+
+export interface SessionRecord {
+  /** sha256 (hex) of the bearer token: the token itself is never stored. */
+  tokenHash: string
+  userId: UserId
+  createdAt: number
+  expiresAt: number
+}
+
+export interface SessionRepository {
+  create(session: SessionRecord): Promise<void>
+  /** The session for this token hash if it has not expired at `now`. */
+  findValid(tokenHash: string, now: number): Promise<SessionRecord | undefined>
+  deleteExpired(now: number): Promise<number>
+}
+
+export interface AuditEntry {
+  /** Position in the log, from 1, gapless. */
+  seq: number
+  ts: number
+  /** Who acted: `user:<username>`, `device:<id>`, `hub` or `anonymous`. */
+  actor: string
+  /** What happened, dotted: `auth.login`, `auth.login_failed`, `user.create`, ... */
+  action: string
+  /** What it was done to (username, device id), or '' when nothing. */
+  target: string
+  details: Record<string, unknown>
+  /** Hash of the previous entry (64 zeros for the first). */
+  prevHash: string
+  /** sha256 over the canonical encoding of this entry (see cloud/audit/audit-chain.ts). */
+  hash: string
+}
+
+export interface SignedAuditHead {
+  seq: number
+  hash: string
+  /** Ed25519 signature (base64) by the hub key over the canonical `{seq, hash}`. */
+  signature: string
+}
+
+export interface AuditRepository {
+  /**
+   * Appends one entry and replaces the signed head, in one transaction: `seal`
+   * gets the current last entry (or undefined) and returns the new entry and
+   * the head signature.
+   */
+  append(seal: (previous: AuditEntry | undefined) => { entry: AuditEntry; head: SignedAuditHead }): Promise<AuditEntry>
+  /** Entries by seq ascending, after `afterSeq`, at most `limit`. */
+  list(options: { afterSeq?: number; limit: number; order?: 'asc' | 'desc' }): Promise<AuditEntry[]>
+  /** Every entry in storage order (seq ascending): for verification. */
+  all(): Promise<AuditEntry[]>
+  head(): Promise<SignedAuditHead | undefined>
+}
+
+export type DeviceId = string & { readonly __deviceId: true }
+export type Tier = 'edge' | 'lite'
+
+export interface EnrolmentTokenRecord {
+  id: string
+  /** sha256 (hex) of the token: the token itself is shown once and never stored. */
+  tokenHash: string
+  group: string
+  tier: Tier
+  createdBy: string
+  createdAt: number
+  expiresAt: number
+  usedAt: number | null
+  deviceId: DeviceId | null
+}
+
+export interface EnrolmentTokenRepository {
+  create(token: EnrolmentTokenRecord): Promise<void>
+  findByHash(tokenHash: string): Promise<EnrolmentTokenRecord | undefined>
+  list(): Promise<EnrolmentTokenRecord[]>
+}
+
+/** What a device reports about itself at enrolment. */
+export interface DeviceFacts {
+  cpuCount: number
+  memoryBytes: number
+  freeDiskBytes: number
+  arch: string
+  os: string
+  runtimeVersion: string
+}
+
+export type DeviceStatus = 'active' | 'revoked'
+
+export interface DeviceRecord {
+  id: DeviceId
+  name: string
+  group: string
+  tier: Tier
+  /** Ed25519 public key, 32 raw bytes as base64. */
+  publicKey: string
+  facts: DeviceFacts
+  status: DeviceStatus
+  enrolmentTokenId: string
+  enrolledAt: number
+  lastSeenAt: number | null
+  revokedAt: number | null
+}
+
+export interface DeviceRepository {
+  /**
+   * Marks the token used and adds the device, in one transaction; resolves
+   * 'token_used' (and adds nothing) when the token was used meanwhile.
+   */
+  enrol(device: DeviceRecord): Promise<'enrolled' | 'token_used'>
+  findById(id: DeviceId): Promise<DeviceRecord | undefined>
+  list(filter: { group?: string; status?: DeviceStatus; limit: number }): Promise<DeviceRecord[]>
+  /** false when there is no such device or it was already revoked. */
+  revoke(id: DeviceId, at: number): Promise<boolean>
+  touch(id: DeviceId, at: number): Promise<void>
+}
+
+/** Everything the hub stores. */
+export interface HubStore {
+  readonly users: UserRepository
+  readonly sessions: SessionRepository
+  readonly audit: AuditRepository
+  readonly enrolmentTokens: EnrolmentTokenRepository
+  readonly devices: DeviceRepository
+  /** Resolves when storage answers (for /readyz). */
+  ping(): Promise<void>
+  close(): Promise<void>
+}

@@ -1,0 +1,3 @@
+export * from './keys.js'
+export * from './replay-cache.js'
+export * from './request-signature.js'

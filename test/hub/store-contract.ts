@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest'
+import { chainAuditEntry } from '../../cloud/audit/audit-chain.js'
+import type { DeviceId, DeviceRecord, HubStore, UserId } from '../../cloud/store/repositories.js'
+
+/**
+ * The contract every HubStore backend passes (like automerge-repo's storage
+ * adapter tests): SQLite today, PostgreSQL later runs the same suite.
+ */
+export function hubStoreContract(name: string, open: () => Promise<{ store: HubStore; cleanup: () => Promise<void> }>): void {
+  async function withStore(test: (store: HubStore) => Promise<void>): Promise<void> {
+    const { store, cleanup } = await open()
+    try {
+      await test(store)
+    } finally {
+      await store.close()
+      await cleanup()
+    }
+  }
+
+  const user = (username: string) => ({ id: `u-${username}` as UserId, username, role: 'viewer' as const, passwordHash: 'scrypt$x', totpSecret: 'ABC', createdAt: 1 })
+
+  describe(`HubStore contract: ${name}`, () => {
+    it('users: create, find, list, conflict on a taken username', () =>
+      withStore(async (store) => {
+        await store.users.create(user('alice'))
+        await store.users.create(user('bob'))
+        expect(await store.users.findByUsername('alice')).toMatchObject({ id: 'u-alice', role: 'viewer', totpLastStep: null })
+        expect(await store.users.findById('u-bob' as UserId)).toMatchObject({ username: 'bob' })
+        expect(await store.users.findByUsername('carol')).toBeUndefined()
+        expect((await store.users.list()).map((u) => u.username)).toEqual(['alice', 'bob'])
+        expect(await store.users.count()).toBe(2)
+        await expect(store.users.create({ ...user('alice'), id: 'u-other' as UserId })).rejects.toMatchObject({ code: 'HUB_ERR_CONFLICT' })
+      }))
+
+    it('users: a TOTP step is claimed once, and never an earlier one', () =>
+      withStore(async (store) => {
+        await store.users.create(user('alice'))
+        const id = 'u-alice' as UserId
+        expect(await store.users.claimTotpStep(id, 100)).toBe(true)
+        expect(await store.users.claimTotpStep(id, 100)).toBe(false)
+        expect(await store.users.claimTotpStep(id, 99)).toBe(false)
+        expect(await store.users.claimTotpStep(id, 101)).toBe(true)
+        expect((await store.users.findById(id))?.totpLastStep).toBe(101)
+      }))
+
+    it('sessions: found until they expire, then deleted', () =>
+      withStore(async (store) => {
+        await store.users.create(user('alice'))
+        await store.sessions.create({ tokenHash: 'h1', userId: 'u-alice' as UserId, createdAt: 0, expiresAt: 1000 })
+        expect(await store.sessions.findValid('h1', 999)).toMatchObject({ userId: 'u-alice' })
+        expect(await store.sessions.findValid('h1', 1000)).toBeUndefined()
+        expect(await store.sessions.findValid('nope', 0)).toBeUndefined()
+        expect(await store.sessions.deleteExpired(1000)).toBe(1)
+      }))
+
+    it('audit: append seals against the current last entry and replaces the head; list pages', () =>
+      withStore(async (store) => {
+        expect(await store.audit.head()).toBeUndefined()
+        for (let i = 0; i < 3; i++) {
+          await store.audit.append((previous) => {
+            const entry = chainAuditEntry(previous, { ts: i, actor: 'hub', action: 'test', target: String(i), details: { i, nested: { b: 1, a: 2 } } })
+            return { entry, head: { seq: entry.seq, hash: entry.hash, signature: `sig${entry.seq}` } }
+          })
+        }
+        const all = await store.audit.all()
+        expect(all.map((e) => e.seq)).toEqual([1, 2, 3])
+        expect(all[2]?.prevHash).toBe(all[1]?.hash)
+        expect(all[0]?.details).toEqual({ i: 0, nested: { b: 1, a: 2 } })
+        expect(await store.audit.head()).toEqual({ seq: 3, hash: all[2]?.hash, signature: 'sig3' })
+        expect((await store.audit.list({ afterSeq: 1, limit: 1 })).map((e) => e.seq)).toEqual([2])
+        expect((await store.audit.list({ limit: 2, order: 'desc' })).map((e) => e.seq)).toEqual([3, 2])
+      }))
+
+    it('audit: a seal that throws appends nothing', () =>
+      withStore(async (store) => {
+        await expect(
+          store.audit.append(() => {
+            throw new Error('signing failed')
+          }),
+        ).rejects.toThrow('signing failed')
+        expect(await store.audit.all()).toEqual([])
+        expect(await store.audit.head()).toBeUndefined()
+      }))
+
+    it('devices: enrolment consumes the token once; list filters; revoke once', () =>
+      withStore(async (store) => {
+        await store.enrolmentTokens.create({ id: 't1', tokenHash: 'th1', group: 'g1', tier: 'edge', createdBy: 'user:admin', createdAt: 0, expiresAt: 10, usedAt: null, deviceId: null })
+        const device = (id: string, publicKey: string): DeviceRecord => ({
+          id: id as DeviceId,
+          name: id,
+          group: 'g1',
+          tier: 'edge',
+          publicKey,
+          facts: { cpuCount: 1, memoryBytes: 1, freeDiskBytes: 1, arch: 'x64', os: 'linux', runtimeVersion: 'v20.0.0' },
+          status: 'active',
+          enrolmentTokenId: 't1',
+          enrolledAt: 5,
+          lastSeenAt: null,
+          revokedAt: null,
+        })
+        expect(await store.devices.enrol(device('d1', 'k1'))).toBe('enrolled')
+        expect(await store.devices.enrol(device('d2', 'k2'))).toBe('token_used')
+        expect(await store.devices.findById('d2' as DeviceId)).toBeUndefined()
+        expect(await store.enrolmentTokens.findByHash('th1')).toMatchObject({ usedAt: 5, deviceId: 'd1' })
+        expect((await store.devices.list({ group: 'g1', limit: 10 })).map((d) => d.id)).toEqual(['d1'])
+        expect(await store.devices.list({ group: 'g2', limit: 10 })).toEqual([])
+        await store.devices.touch('d1' as DeviceId, 7)
+        await store.devices.touch('d1' as DeviceId, 6)
+        expect((await store.devices.findById('d1' as DeviceId))?.lastSeenAt).toBe(7)
+        expect(await store.devices.revoke('d1' as DeviceId, 8)).toBe(true)
+        expect(await store.devices.revoke('d1' as DeviceId, 9)).toBe(false)
+        expect(await store.devices.list({ status: 'revoked', limit: 10 })).toMatchObject([{ id: 'd1', revokedAt: 8 }])
+      }))
+
+    it('devices: a duplicate public key is refused and leaves the token unused', () =>
+      withStore(async (store) => {
+        for (const id of ['t1', 't2']) {
+          await store.enrolmentTokens.create({ id, tokenHash: `h-${id}`, group: 'g', tier: 'lite', createdBy: 'x', createdAt: 0, expiresAt: 10, usedAt: null, deviceId: null })
+        }
+        const base = { name: 'n', group: 'g', tier: 'lite' as const, publicKey: 'same', facts: { cpuCount: 1, memoryBytes: 1, freeDiskBytes: 1, arch: 'a', os: 'o', runtimeVersion: '20.0.0' }, status: 'active' as const, enrolledAt: 1, lastSeenAt: null, revokedAt: null }
+        expect(await store.devices.enrol({ ...base, id: 'd1' as DeviceId, enrolmentTokenId: 't1' })).toBe('enrolled')
+        await expect(store.devices.enrol({ ...base, id: 'd2' as DeviceId, enrolmentTokenId: 't2' })).rejects.toMatchObject({ code: 'HUB_ERR_CONFLICT' })
+        expect(await store.enrolmentTokens.findByHash('h-t2')).toMatchObject({ usedAt: null })
+      }))
+  })
+}

@@ -9,7 +9,7 @@ export function installErrorHandlers(app: FastifyInstance): void {
       return
     }
     if (error.validation !== undefined) {
-      const err = new CloudosError('API_ERR_INVALID_QUERY', `${error.validationContext ?? 'request'} ${error.message.replace(/^(querystring|params|body) /, '')}`)
+      const err = new CloudosError('API_ERR_INVALID_QUERY', describeValidationError(error.validationContext ?? 'request', error.validation as unknown as AjvIssue[]))
       void reply.status(err.status).send(err.toJSON())
       return
     }
@@ -23,4 +23,34 @@ export function installErrorHandlers(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send(new CloudosError('API_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`).toJSON())
   })
+}
+
+interface AjvIssue {
+  keyword: string
+  instancePath: string
+  message?: string
+  params: Record<string, unknown>
+}
+
+/** "querystring parameter \"limit\" must be <= 100000", naming the parameter and what is allowed. */
+function describeValidationError(context: string, issues: AjvIssue[]): string {
+  const issue = issues[0]
+  if (issue === undefined) return `invalid ${context}`
+  const where = context === 'querystring' ? 'query parameter' : context
+  const name = issue.instancePath.replace(/^\//, '').replace(/\//g, '.')
+  switch (issue.keyword) {
+    case 'additionalProperties':
+      return `unknown ${where} "${String(issue.params.additionalProperty)}"`
+    case 'required':
+      return `missing ${where} "${String(issue.params.missingProperty)}"`
+    case 'enum':
+      return `${where} "${name}" must be one of ${JSON.stringify(issue.params.allowedValues)}`
+    case 'const': {
+      // A union of literals fails once per literal: gather them all.
+      const allowed = issues.filter((i) => i.keyword === 'const' && i.instancePath === issue.instancePath).map((i) => i.params.allowedValue)
+      return `${where} "${name}" must be one of ${JSON.stringify(allowed)}`
+    }
+    default:
+      return `${where} "${name}" ${issue.message ?? 'is invalid'}`
+  }
 }

@@ -136,6 +136,11 @@ export class EmbeddedBroker implements TelemetryBroker {
     this.#aedes = undefined
     if (server !== undefined) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      // mqtt-packet corks a socket for each packet it writes and uncorks on
+      // the next tick: let PUBACKs released by the final commit leave before
+      // aedes tears the connections down, or publishers would re-send
+      // messages that are already stored.
+      await new Promise<void>((resolve) => setImmediate(resolve))
       await new Promise<void>((resolve) => (aedes ? aedes.close(() => resolve()) : resolve()))
       for (const socket of this.#sockets) socket.destroy()
       await closed

@@ -66,7 +66,11 @@ export class IngestPipeline {
   #pendingReadings = 0
   #waiting: AckCallback[] = []
   #timer: NodeJS.Timeout | NodeJS.Immediate | undefined
-  #lastCommitAt = 0
+  #lastCommitAt = Number.NEGATIVE_INFINITY
+  /** True while the scheduled flush is an immediate one (not the interval timer). */
+  #commitSoon = false
+  /** The last commit failed: only the retry timer commits until one succeeds. */
+  #retrying = false
   #closed = false
   readonly #sink: TelemetrySink & { batch: SeriesBatch | undefined; topic: string; payload: Buffer; receivedAt: number }
 
@@ -133,11 +137,8 @@ export class IngestPipeline {
 
   /** Commits whatever waits, now. Returns false if the commit failed (it will be retried). */
   flush(): boolean {
-    if (this.#timer !== undefined) {
-      clearTimeout(this.#timer as NodeJS.Timeout)
-      clearImmediate(this.#timer as NodeJS.Immediate)
-      this.#timer = undefined
-    }
+    this.#clearTimer()
+    this.#commitSoon = false
     if (this.#pendingReadings === 0 && this.#deadLetters.length === 0 && this.#waiting.length === 0) return true
     const batch: CommitBatch = {
       series: [...this.#pending.values()].filter((s) => s.timestamps.length > 0),
@@ -154,10 +155,12 @@ export class IngestPipeline {
       // messages) and try again later. The high-water mark stops intake.
       this.stats.commitFailures++
       this.#options.onCommitError?.(err as Error)
+      this.#retrying = true
       if (!this.#closed) this.#timer = setTimeout(() => this.flush(), RETRY_AFTER_FAILURE_MS)
       return false
     }
     const seconds = (performance.now() - started) / 1000
+    this.#retrying = false
     this.#pending = new Map()
     this.#deadLetters = []
     this.#rejected = {}
@@ -183,11 +186,9 @@ export class IngestPipeline {
    * wait for its acknowledgement (mqtt.js with an external broker).
    */
   requestPromptCommit(): void {
-    if (this.#closed || this.#waiting.length === 0) return
-    if (this.#timer !== undefined) {
-      clearTimeout(this.#timer as NodeJS.Timeout)
-      clearImmediate(this.#timer as NodeJS.Immediate)
-    }
+    if (this.#closed || this.#waiting.length === 0 || this.#commitSoon || this.#retrying) return
+    this.#clearTimer()
+    this.#commitSoon = true
     this.#timer = setImmediate(() => this.flush())
   }
 
@@ -195,8 +196,7 @@ export class IngestPipeline {
   close(): boolean {
     const ok = this.flush()
     this.#closed = true
-    if (this.#timer !== undefined) clearTimeout(this.#timer as NodeJS.Timeout)
-    this.#timer = undefined
+    this.#clearTimer()
     const waiting = this.#waiting
     this.#waiting = []
     for (const done of waiting) done(new Error('edge is shutting down'))
@@ -222,12 +222,25 @@ export class IngestPipeline {
   }
 
   #schedule(): void {
-    if (this.#timer !== undefined || this.#closed) return
-    if (this.#pendingReadings >= this.#options.storage.maxBatchReadings) {
+    if (this.#closed) return
+    if (this.#pendingReadings >= this.#options.storage.maxBatchReadings && !this.#commitSoon && !this.#retrying) {
+      // Enough waits: commit on the next turn instead of waiting out the
+      // interval timer (or a failure's retry timer) that may be pending.
+      this.#clearTimer()
+      this.#commitSoon = true
       this.#timer = setImmediate(() => this.flush())
       return
     }
+    if (this.#timer !== undefined) return
     const wait = this.#lastCommitAt + this.#options.storage.commitIntervalMs - performance.now()
+    this.#commitSoon = wait <= 0
     this.#timer = wait <= 0 ? setImmediate(() => this.flush()) : setTimeout(() => this.flush(), wait)
+  }
+
+  #clearTimer(): void {
+    if (this.#timer === undefined) return
+    clearTimeout(this.#timer as NodeJS.Timeout)
+    clearImmediate(this.#timer as NodeJS.Immediate)
+    this.#timer = undefined
   }
 }

@@ -28,7 +28,10 @@ export function openEdgeDatabase(options: OpenDatabaseOptions): SqliteDatabase {
   if ((db.pragma('page_count', { simple: true }) as number) === 0) db.pragma('auto_vacuum = INCREMENTAL')
   db.pragma('journal_mode = WAL')
   db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
-  db.pragma('busy_timeout = 5000')
+  // better-sqlite3 is synchronous: a lock held by another process (a backup,
+  // an operator's sqlite3 shell) blocks the event loop for up to this long per
+  // attempt. Keep it short; a failed commit is retried without losing data.
+  db.pragma('busy_timeout = 250')
   db.pragma('foreign_keys = ON')
   // Keep the WAL from growing without bound between checkpoints (pages).
   db.pragma('wal_autocheckpoint = 4000')

@@ -2,6 +2,7 @@ import cron, { type ScheduledTask } from 'node-cron'
 import type { CountersStore } from './counters-store.js'
 import { databaseSizeBytes, type SqliteDatabase } from './database.js'
 import type { DeadLetterStore } from './dead-letter-store.js'
+import { decodeChunk } from './reading-chunk.js'
 
 export interface RetentionPolicy {
   /** Readings older than this many days are deleted; 0 keeps them. */
@@ -73,9 +74,9 @@ export class RetentionJob {
     }
     if (policy.retentionDays > 0) {
       const cutoff = this.#now() - policy.retentionDays * DAY_MS
-      const select = this.#db.prepare('SELECT id, count FROM reading_chunks WHERE ts_max < ? ORDER BY ts_max LIMIT ?')
+      const select = this.#db.prepare('SELECT id, series_id, count FROM reading_chunks WHERE ts_max < ? ORDER BY ts_max LIMIT ?')
       for (;;) {
-        const deleted = this.#deleteChunks(select.all(cutoff, DELETE_STEP) as { id: number; count: number }[], 'readings_deleted.age')
+        const deleted = this.#deleteChunks(select.all(cutoff, DELETE_STEP) as Victim[], 'readings_deleted.age')
         result.chunksDeletedByAge += deleted.chunks
         result.readingsDeletedByAge += deleted.readings
         if (deleted.chunks < DELETE_STEP) break
@@ -83,13 +84,13 @@ export class RetentionJob {
     }
     result.deadLettersPruned = this.#deadLetters.prune(policy.deadLetterMaxRows)
     // Over budget: delete the oldest chunks, then hand the freed pages back.
-    const oldest = this.#db.prepare('SELECT id, count, length(timestamps) + length(vals) + 64 AS bytes FROM reading_chunks ORDER BY ts_max LIMIT ?')
+    const oldest = this.#db.prepare('SELECT id, series_id, count, length(timestamps) + length(vals) + 64 AS bytes FROM reading_chunks ORDER BY ts_max LIMIT ?')
     let size = databaseSizeBytes(this.#db)
     while (size > policy.maxBytes) {
-      const candidates = oldest.all(DELETE_STEP) as { id: number; count: number; bytes: number }[]
+      const candidates = oldest.all(DELETE_STEP) as (Victim & { bytes: number })[]
       if (candidates.length === 0) break
       let excess = size - policy.maxBytes
-      const victims: { id: number; count: number }[] = []
+      const victims: Victim[] = []
       for (const c of candidates) {
         victims.push(c)
         excess -= c.bytes
@@ -108,17 +109,55 @@ export class RetentionJob {
     return result
   }
 
-  #deleteChunks(victims: { id: number; count: number }[], counter: string): { chunks: number; readings: number } {
+  /**
+   * Deletes chunks and, in the same transaction, brings the summaries of the
+   * series they belonged to up to date (count, first/last timestamp, last
+   * value), so /v1/sensors never reports readings that are gone.
+   */
+  #deleteChunks(victims: Victim[], counter: string): { chunks: number; readings: number } {
     if (victims.length === 0) return { chunks: 0, readings: 0 }
     const remove = this.#db.prepare('DELETE FROM reading_chunks WHERE id = ?')
     let readings = 0
+    const perSeries = new Map<number, number>()
     this.#db.transaction(() => {
       for (const v of victims) {
         remove.run(v.id)
         readings += v.count
+        perSeries.set(v.series_id, (perSeries.get(v.series_id) ?? 0) + v.count)
       }
+      for (const [seriesId, deleted] of perSeries) this.#refreshSeries(seriesId, deleted)
       this.#counters.add(counter, readings)
     })()
     return { chunks: victims.length, readings }
   }
+
+  #refreshSeries(seriesId: number, deleted: number): void {
+    const bounds = this.#db
+      .prepare('SELECT min(ts_min) AS first, max(ts_max) AS last FROM reading_chunks WHERE series_id = ?')
+      .get(seriesId) as { first: number | null; last: number | null }
+    const current = this.#db.prepare('SELECT last_ts FROM series WHERE id = ?').get(seriesId) as { last_ts: number | null } | undefined
+    let lastValue: number | null | undefined // undefined: unchanged
+    if (bounds.last === null) lastValue = null
+    else if (current?.last_ts !== null && current !== undefined && bounds.last < (current.last_ts as number)) {
+      // The chunk holding the latest reading went: read the new latest one.
+      const row = this.#db
+        .prepare('SELECT encoding, timestamps, vals FROM reading_chunks WHERE series_id = ? AND ts_max = ? ORDER BY id DESC LIMIT 1')
+        .get(seriesId, bounds.last) as { encoding: number; timestamps: Buffer; vals: Buffer }
+      const { values } = decodeChunk(row.encoding, row.timestamps, row.vals)
+      lastValue = values[values.length - 1] ?? null
+    }
+    this.#db
+      .prepare(
+        `UPDATE series SET reading_count = max(reading_count - @deleted, 0), first_ts = @first, last_ts = @last,
+           last_value = CASE WHEN @keep THEN last_value ELSE @lastValue END
+         WHERE id = @id`,
+      )
+      .run({ id: seriesId, deleted, first: bounds.first, last: bounds.last, keep: lastValue === undefined ? 1 : 0, lastValue: lastValue ?? null })
+  }
+}
+
+interface Victim {
+  id: number
+  series_id: number
+  count: number
 }

@@ -44,7 +44,10 @@ function mergeSections(base: Record<string, unknown>, overrides: EdgeConfigOverr
     const defined = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined))
     if (Object.keys(defined).length === 0) continue
     const current = merged[section]
-    merged[section] = current !== null && typeof current === 'object' && !Array.isArray(current) ? { ...(current as object), ...defined } : defined
+    if (current === undefined) merged[section] = defined
+    // A section that is not an object (e.g. "mqtt": null) is left for the
+    // validator to report, rather than silently replaced by the flags.
+    else if (current !== null && typeof current === 'object' && !Array.isArray(current)) merged[section] = { ...(current as object), ...defined }
   }
   return merged
 }

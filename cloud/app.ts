@@ -10,11 +10,15 @@ import { isHubInitialised } from './bootstrap/init-hub.js'
 import { resolveHubConfig, type HubConfig } from './config.js'
 import type { HubContext } from './context.js'
 import { installHubErrorHandlers } from './errors.js'
+import { HeartbeatWriter } from './fleet/heartbeat-writer.js'
+import { FleetLivenessMonitor } from './fleet/liveness.js'
 import { HubIdentity } from './identity/hub-identity.js'
 import { HubMetrics } from './metrics.js'
 import { auditRoutes } from './routes/audit.js'
 import { authRoutes } from './routes/auth.js'
+import { alertRoutes } from './routes/alerts.js'
 import { deviceRoutes } from './routes/devices.js'
+import { fleetRoutes } from './routes/fleet.js'
 import { enrolmentTokenRoutes } from './routes/enrolment-tokens.js'
 import { healthRoutes } from './routes/health.js'
 import type { HubRouteOptions } from './routes/route-options.js'
@@ -22,6 +26,13 @@ import { userRoutes } from './routes/users.js'
 import { ErrorBody } from './schemas.js'
 import type { HubStore } from './store/repositories.js'
 import { SqliteHubStore } from './store/sqlite/sqlite-store.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The offline detector: `app.fleetLiveness.check(now)` runs one check (tests drive time through it). */
+    fleetLiveness: FleetLivenessMonitor
+  }
+}
 
 export interface HubAppOptions {
   /** An initialised hub data directory (`cloudos hub init`). */
@@ -34,6 +45,11 @@ export interface HubAppOptions {
   clock?: () => number
   /** Storage backend; the SQLite store in the data dir by default. Closed with the app. */
   store?: HubStore
+  /**
+   * Run the offline-detection timer while the app is ready (default true).
+   * Tests that move a test clock turn it off and call `app.fleetLiveness.check()`.
+   */
+  livenessTimer?: boolean
 }
 
 /**
@@ -52,16 +68,24 @@ export async function buildHubApp(options: HubAppOptions): Promise<FastifyInstan
   const store = options.store ?? SqliteHubStore.open(dataDir)
   const metrics = new HubMetrics()
   const audit = new AuditLog(store.audit, identity, clock, () => metrics.auditEntries.inc())
-  const context: HubContext = { config, store, identity, audit, metrics, clock }
+  const heartbeats = new HeartbeatWriter(store.fleet, config.fleet.healthHistoryLength, (outcomes) => {
+    for (const outcome of outcomes) {
+      if (outcome.revoked) continue
+      metrics.heartbeats.inc()
+      if (outcome.previous !== 'online') metrics.fleetTransitions.inc({ to: 'online' })
+    }
+  })
+  const liveness = new FleetLivenessMonitor(store.fleet, config.fleet, clock, (transitions) => metrics.fleetTransitions.inc({ to: 'offline' }, transitions.length))
+  const context: HubContext = { config, store, identity, audit, metrics, clock, heartbeats, liveness }
   try {
-    return await assembleApp(context, options.logger ?? false)
+    return await assembleApp(context, options.logger ?? false, options.livenessTimer ?? true)
   } catch (err) {
     await store.close()
     throw err
   }
 }
 
-async function assembleApp(context: HubContext, logger: FastifyServerOptions['logger']): Promise<FastifyInstance> {
+async function assembleApp(context: HubContext, logger: FastifyServerOptions['logger'], livenessTimer: boolean): Promise<FastifyInstance> {
   const { config, store, metrics } = context
   const app = Fastify({
     logger,
@@ -69,7 +93,13 @@ async function assembleApp(context: HubContext, logger: FastifyServerOptions['lo
     // Reject unknown body keys rather than silently dropping them.
     ajv: { customOptions: { coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false } },
   })
-  app.addHook('onClose', async () => store.close())
+  app.decorate('fleetLiveness', context.liveness)
+  if (livenessTimer) app.addHook('onReady', async () => context.liveness.start())
+  app.addHook('onClose', async () => {
+    await context.liveness.stop()
+    await context.heartbeats.drain()
+    await store.close()
+  })
   app.decorateRequest('principal', null)
   app.decorateRequest('device', null)
   app.addSchema(ErrorBody)
@@ -85,7 +115,7 @@ async function assembleApp(context: HubContext, logger: FastifyServerOptions['lo
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'CloudOS Lite hub API', version: '0.1.0', description: 'Fleet hub: accounts, audit log, devices. Errors answer {code, message, hint}; see docs/errors.md.' },
+      info: { title: 'CloudOS Lite hub API', version: '0.1.0', description: 'Fleet hub: accounts, audit log, devices, fleet health, alerts. Errors answer {code, message, hint}; see docs/errors.md.' },
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', description: 'Token from POST /v1/auth/login' },
@@ -103,5 +133,7 @@ async function assembleApp(context: HubContext, logger: FastifyServerOptions['lo
   await app.register(auditRoutes, routeOptions)
   await app.register(enrolmentTokenRoutes, routeOptions)
   await app.register(deviceRoutes, routeOptions)
+  await app.register(fleetRoutes, routeOptions)
+  await app.register(alertRoutes, routeOptions)
   return app
 }

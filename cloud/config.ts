@@ -47,6 +47,15 @@ export const HubConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    fleet: Type.Object(
+      {
+        heartbeatIntervalSeconds: Type.Integer({ default: 10, minimum: 1, maximum: 3600, description: 'Seconds between device heartbeats (told to devices in each heartbeat answer)' }),
+        offlineAfterMissedHeartbeats: Type.Integer({ default: 3, minimum: 1, maximum: 100, description: 'A device is marked offline after this many heartbeat intervals without one' }),
+        livenessCheckSeconds: Type.Integer({ default: 5, minimum: 1, maximum: 3600, description: 'How often the hub looks for devices that went silent' }),
+        healthHistoryLength: Type.Integer({ default: 1000, minimum: 1, maximum: 100_000, description: 'Heartbeats of health history kept per device (the oldest is overwritten)' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
   },
   { default: {}, additionalProperties: false },
 )

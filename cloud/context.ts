@@ -1,5 +1,7 @@
 import type { AuditLog } from './audit/audit-log.js'
 import type { HubConfig } from './config.js'
+import type { HeartbeatWriter } from './fleet/heartbeat-writer.js'
+import type { FleetLivenessMonitor } from './fleet/liveness.js'
 import type { HubIdentity } from './identity/hub-identity.js'
 import type { HubMetrics } from './metrics.js'
 import type { HubStore } from './store/repositories.js'
@@ -13,4 +15,8 @@ export interface HubContext {
   readonly metrics: HubMetrics
   /** Milliseconds since the epoch (injectable: tests move time for tokens and TOTP). */
   readonly clock: () => number
+  /** Group-commits heartbeats (cloud/fleet/heartbeat-writer.ts). */
+  readonly heartbeats: HeartbeatWriter
+  /** Marks silent devices offline; its timer runs while the app is ready. */
+  readonly liveness: FleetLivenessMonitor
 }

@@ -7,6 +7,9 @@ export class HubMetrics {
   readonly httpDuration: Histogram<'method' | 'route'>
   readonly logins: Counter<'outcome'>
   readonly auditEntries: Counter
+  readonly heartbeats: Counter
+  readonly fleetTransitions: Counter<'to'>
+  readonly alertsReceived: Counter<'outcome'>
 
   constructor() {
     const registers = [this.registry]
@@ -33,6 +36,23 @@ export class HubMetrics {
     this.auditEntries = new Counter({
       name: 'cloudos_hub_audit_entries_total',
       help: 'Audit log entries appended by this process.',
+      registers,
+    })
+    this.heartbeats = new Counter({
+      name: 'cloudos_hub_heartbeats_total',
+      help: 'Device heartbeats committed.',
+      registers,
+    })
+    this.fleetTransitions = new Counter({
+      name: 'cloudos_hub_fleet_transitions_total',
+      help: 'Device liveness transitions, by new status (online, offline).',
+      labelNames: ['to'],
+      registers,
+    })
+    this.alertsReceived = new Counter({
+      name: 'cloudos_hub_alerts_received_total',
+      help: 'Alerts received from devices, by outcome (accepted, duplicate).',
+      labelNames: ['outcome'],
       registers,
     })
   }

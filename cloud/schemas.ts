@@ -1,4 +1,4 @@
-import { Type, type TSchema } from '@sinclair/typebox'
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
 
 /** The body of every error answer (see docs/errors.md). */
 export const ErrorBody = Type.Object(
@@ -23,3 +23,12 @@ export const Username = Type.String({ pattern: '^[a-z][a-z0-9._-]{1,63}$', descr
 export const RoleSchema = Type.Union([Type.Literal('admin'), Type.Literal('viewer')])
 export const TierSchema = Type.Union([Type.Literal('edge'), Type.Literal('lite')], { description: 'edge: full runtime; lite: constrained device' })
 export const GroupName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', description: 'Fleet group, 1-64 characters of A-Z a-z 0-9 . _ -' })
+
+/**
+ * `schema` or null, for response bodies, as OpenAPI 3.0's `nullable: true`.
+ * fast-json-stringify serialises it directly, where a `Type.Union([.., Null])`
+ * (anyOf) makes it run ajv on every value to pick the branch, date-time
+ * format checks included: measured here, that was a third of the time of a
+ * 100-device list.
+ */
+export const Nullable = <T extends TSchema>(schema: T) => Type.Unsafe<Static<T> | null>({ ...schema, nullable: true })

@@ -7,6 +7,8 @@ import { EmbeddedBroker } from './broker/embedded-broker.js'
 import type { TelemetryBroker } from './broker/telemetry-broker.js'
 import type { EdgeConfig } from './config/schema.js'
 import { IngestPipeline } from './ingest/ingest-pipeline.js'
+import type { HubLink, HubLinkStatus } from './hub-link/hub-link.js'
+import { AlertStore } from './store/alert-store.js'
 import { CommitWriter } from './store/commit-writer.js'
 import { CountersStore } from './store/counters-store.js'
 import { databaseSizeBytes, openEdgeDatabase, type SqliteDatabase } from './store/database.js'
@@ -18,6 +20,8 @@ export interface EdgeRuntimeOptions {
   dataDir: string
   config: EdgeConfig
   logger?: Logger
+  /** Enrols with `config.hub.url` on the first start; ignored once the data dir holds a device identity. */
+  enrolmentToken?: string
 }
 
 export interface EdgeEndpoints {
@@ -41,6 +45,8 @@ export class EdgeRuntime {
   #broker: TelemetryBroker | undefined
   #api: FastifyInstance | undefined
   #retention: RetentionJob | undefined
+  #alerts: AlertStore | undefined
+  #hubLink: HubLink | undefined
   #endpoints: EdgeEndpoints | undefined
   #storageFailing = false
   #stopping: Promise<void> | undefined
@@ -61,11 +67,37 @@ export class EdgeRuntime {
     return this.#pipeline
   }
 
+  /** Where the rules engine raises alerts; the hub link forwards them. */
+  get alerts(): AlertStore {
+    if (this.#alerts === undefined) throw new Error('edge runtime is not started')
+    return this.#alerts
+  }
+
+  hubStatus(): HubLinkStatus {
+    return this.#hubLink?.status() ?? { state: 'disabled' }
+  }
+
   async start(): Promise<EdgeEndpoints> {
     const { config, dataDir } = this.#options
     const log = this.#log
+    // Enrolment comes first: when it fails (hub unreachable, token refused)
+    // the edge stops before opening anything. Once enrolled, no hub is needed.
+    const hubLink = config.hub.url === undefined ? undefined : await import('./hub-link/connect.js')
+    const identity =
+      hubLink === undefined
+        ? undefined
+        : await hubLink.ensureEnrolled({
+            dataDir,
+            hubUrl: config.hub.url as string,
+            enrolmentToken: this.#options.enrolmentToken,
+            deviceName: config.hub.deviceName,
+            timeoutMs: config.hub.requestTimeoutMs,
+            log,
+          })
     const db = openEdgeDatabase({ dataDir, synchronous: config.storage.synchronous })
     this.#db = db
+    const alerts = new AlertStore(db)
+    this.#alerts = alerts
     const readings = new ReadingsStore(db)
     const deadLetters = new DeadLetterStore(db)
     const counters = new CountersStore(db)
@@ -109,6 +141,8 @@ export class EdgeRuntime {
         readings,
         deadLetters,
         counters,
+        alerts,
+        hubStatus: () => this.hubStatus(),
         stats: pipeline.stats,
         metrics,
         queueDepth: () => pipeline.queueDepth,
@@ -120,6 +154,8 @@ export class EdgeRuntime {
             uptimeSeconds: Math.round((Date.now() - this.#startedAt) / 1000),
             broker: info,
             storageFailing: this.#storageFailing,
+            // The hub is optional: offline or revoked does not degrade the edge.
+            hub: this.hubStatus(),
           }
         },
       },
@@ -152,6 +188,21 @@ export class EdgeRuntime {
       httpPort,
       dataDir,
     }
+    if (hubLink !== undefined && identity !== undefined) {
+      this.#hubLink = hubLink.connectHubLink({
+        identity,
+        config: config.hub,
+        alerts,
+        log,
+        health: {
+          readingsStored: () => pipeline.stats.readingsStored,
+          readingsRejected: () => pipeline.stats.readingsRejected,
+          queueDepth: () => pipeline.queueDepth,
+          dbSizeBytes: () => databaseSizeBytes(db),
+          uptimeSeconds: () => (Date.now() - this.#startedAt) / 1000,
+        },
+      })
+    }
     log.info(`edge runtime started: ${broker.describe()}, HTTP API ${this.#endpoints.httpUrl}, data in ${dataDir}`)
     return this.#endpoints
   }
@@ -164,6 +215,7 @@ export class EdgeRuntime {
 
   async #stop(): Promise<void> {
     this.#retention?.stop()
+    await this.#hubLink?.stop()
     // Commit first so that QoS 1 acks still reach connected clients, then close the broker.
     const committed = this.#pipeline?.flush() ?? true
     await this.#broker?.close().catch((err: Error) => this.#log.warn('closing the broker failed', { error: err.message }))

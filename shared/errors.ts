@@ -45,7 +45,7 @@ export const errorCatalogue = {
   },
   EDGE_ERR_INVALID_TIMESTAMP: {
     status: 400,
-    summary: 'A reading\'s "ts" is not a non-negative integer number of milliseconds since the epoch.',
+    summary: 'A reading\'s "ts" is not a non-negative number of milliseconds since the epoch.',
     hint: 'Send "ts" as epoch milliseconds (e.g. Date.now()), or omit it to use the broker receive time.',
   },
   EDGE_ERR_TIMESTAMP_OUT_OF_RANGE: {
@@ -62,6 +62,38 @@ export const errorCatalogue = {
     status: 400,
     summary: 'A topic under sensors/ is not of the form sensors/<sensorId>/<metric>.',
     hint: 'Use exactly three levels; ids are 1-64 characters of A-Z a-z 0-9 _ - . :',
+  },
+
+  // --- edge link to the fleet hub ---
+  EDGE_ERR_HUB_UNREACHABLE: {
+    status: 503,
+    summary: 'The edge cannot reach the fleet hub (connection refused, DNS failure or timeout).',
+    hint: 'Check --hub (or hub.url): is the hub running and reachable from this device? Enrolment needs the hub; after it the edge keeps working offline.',
+  },
+  EDGE_ERR_HUB_ENROLMENT_REFUSED: {
+    status: 401,
+    summary: 'The hub refused the enrolment token (unknown, already used or expired).',
+    hint: 'The message gives the hub\'s code and reason; ask an admin for a new enrolment token (POST /v1/enrolment-tokens) and pass it with --enroll-token.',
+  },
+  EDGE_ERR_HUB_REQUIREMENTS_UNMET: {
+    status: 422,
+    summary: 'The hub refused to enrol this device: it does not meet the hub\'s hardware or runtime minimums.',
+    hint: 'The message names each unmet requirement; upgrade the device or free disk space in the data dir, or ask the hub operator to lower enrolment.minimums. The token is not used up.',
+  },
+  EDGE_ERR_HUB_NOT_ENROLLED: {
+    status: 400,
+    summary: 'A hub URL is set but this data dir holds no device identity, and no enrolment token was given.',
+    hint: 'Enrol once with `cloudos edge --data-dir DIR --hub URL --enroll-token TOKEN`; later starts reuse the stored identity.',
+  },
+  EDGE_ERR_HUB_IDENTITY_UNREADABLE: {
+    status: 500,
+    summary: 'The device identity in the data dir (device-identity.json, device-key.pem) cannot be read or does not match.',
+    hint: 'Restore both files from a backup, or move them away and enrol again with a new enrolment token.',
+  },
+  EDGE_ERR_HUB_REQUEST_FAILED: {
+    status: 502,
+    summary: 'The hub answered a device request with an unexpected error.',
+    hint: 'The message gives the hub\'s code and reason; see docs/errors.md for the HUB_ERR_* code.',
   },
 
   // --- configuration and command line ---
@@ -254,6 +286,11 @@ export const errorCatalogue = {
     status: 403,
     summary: 'The device has been revoked by an admin.',
     hint: 'A revoked device cannot be reinstated; an admin can enrol it again with a new enrolment token.',
+  },
+  HUB_ERR_ALERT_ALREADY_ACKNOWLEDGED: {
+    status: 409,
+    summary: 'The alert was already acknowledged (the first acknowledgement stands).',
+    hint: 'Nothing to do: details.acknowledgedBy and details.acknowledgedAt say who acknowledged it and when.',
   },
   HUB_ERR_AUDIT_TAMPERED: {
     status: 500,

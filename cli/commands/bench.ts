@@ -13,6 +13,57 @@ export function registerBenchCommand(program: Command): void {
     .command('bench')
     .description('benchmarks: measure CloudOS Lite against what a user would otherwise build, in the same run (see docs/benchmarks.md)')
   registerBenchIngest(bench)
+  registerBenchHub(bench)
+}
+
+interface BenchHubFlags {
+  json?: boolean
+  quick?: boolean
+  runs?: number
+  devices?: number
+  heartbeats?: number
+  loadGenerators?: number
+  concurrency?: number
+  fleetDevices?: number
+}
+
+function registerBenchHub(bench: Command): void {
+  bench
+    .command('hub')
+    .description(
+      'fleet hub: heartbeats/s and latency from simulated devices (own Ed25519 keys, signed requests, separate load-generator processes over loopback), ' +
+        'signed-request verifications/s and fleet-list latency with 10,000 devices, against a plain fastify + SQLite route without authentication',
+    )
+    .option('--json', 'print one JSON object with every number instead of the table')
+    .option('--quick', 'tiny counts to check the machinery, e.g. in tests')
+    .option('--runs <n>', 'runs per system; the median is reported (default 3)', integerFlag('--runs', 1, 100))
+    .option('--devices <n>', 'devices enrolled over HTTP that send heartbeats (default 500)', integerFlag('--devices', 1, 100_000))
+    .option('--heartbeats <n>', 'heartbeats per run (default 10,000)', integerFlag('--heartbeats', 10, 100_000_000))
+    .option('--load-generators <n>', 'load-generator processes (default 2)', integerFlag('--load-generators', 1, 64))
+    .option('--concurrency <n>', 'requests in flight per load generator (default 16)', integerFlag('--concurrency', 1, 1024))
+    .option('--fleet-devices <n>', 'devices registered for the fleet-list measurement (default 10,000)', integerFlag('--fleet-devices', 1, 1_000_000))
+    .action(async (flags: BenchHubFlags) => {
+      const { runHubBench, defaultHubBenchSettings, quickHubBenchSettings } = await import('../../cloud/bench/hub-bench.js')
+      const { formatHubBenchReport } = await import('../../cloud/bench/hub-bench-table.js')
+      const base = { ...defaultHubBenchSettings, ...(flags.quick === true ? quickHubBenchSettings : {}) }
+      const settings = {
+        ...base,
+        runs: flags.runs ?? base.runs,
+        devices: flags.devices ?? base.devices,
+        heartbeatsPerRun: flags.heartbeats ?? base.heartbeatsPerRun,
+        loadGenerators: flags.loadGenerators ?? base.loadGenerators,
+        concurrency: flags.concurrency ?? base.concurrency,
+        fleetDevices: flags.fleetDevices ?? base.fleetDevices,
+      }
+      const report = await runHubBench(settings, {
+        onNotice: (message) => process.stderr.write(`[bench] ${message}\n`),
+        onRun: (system, run, result) =>
+          process.stderr.write(
+            `[bench] ${system} run ${run + 1}/${settings.runs}: ${result.heartbeatsPerSecond.toLocaleString('en-US')} heartbeats/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms${result.failed > 0 ? `, ${result.failed} failed: ${result.firstError ?? ''}` : ''}\n`,
+          ),
+      })
+      process.stdout.write(flags.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatHubBenchReport(report))
+    })
 }
 
 interface BenchIngestFlags {

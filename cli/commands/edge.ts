@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
+import { CloudosError } from '../../shared/errors.js'
 import { portFlag, urlFlag } from '../flags.js'
 import { runUntilSignal } from '../run-until-signal.js'
 
@@ -11,6 +12,8 @@ interface EdgeFlags {
   httpHost?: string
   broker?: string
   config?: string
+  hub?: string
+  enrollToken?: string
 }
 
 export function registerEdgeCommand(program: Command): void {
@@ -24,6 +27,8 @@ export function registerEdgeCommand(program: Command): void {
     .option('--http-host <host>', 'local HTTP API interface (default 127.0.0.1)')
     .option('--broker <url>', 'use this external MQTT broker (e.g. mqtt://127.0.0.1:1883) instead of the embedded one', urlFlag('--broker', ['mqtt:', 'mqtts:']))
     .option('--config <file>', 'JSON config file (see docs/configuration.md); flags override it')
+    .option('--hub <url>', 'fleet hub to enrol with and report to (e.g. http://hub.example:8080); the edge works offline without it', urlFlag('--hub', ['http:', 'https:']))
+    .option('--enroll-token <token>', 'single-use enrolment token from the hub admin (first start only; the identity is then kept in the data dir)')
     .action(async (flags: EdgeFlags) => {
       // Loaded here, not at the top: every command registers at start-up, and
       // the runtime's dependencies are resident memory the other commands
@@ -36,9 +41,13 @@ export function registerEdgeCommand(program: Command): void {
       const config = loadEdgeConfig(flags.config, {
         mqtt: { port: flags.mqttPort, host: flags.mqttHost, brokerUrl: flags.broker },
         http: { port: flags.httpPort, host: flags.httpHost },
+        hub: { url: flags.hub },
       })
+      if (flags.enrollToken !== undefined && config.hub.url === undefined) {
+        throw new CloudosError('CLI_ERR_INVALID_FLAG', '--enroll-token needs --hub URL (or hub.url in the config file): the hub to enrol with')
+      }
       const logger = consoleLogger('edge')
-      const runtime = new EdgeRuntime({ dataDir: resolve(flags.dataDir), config, logger })
+      const runtime = new EdgeRuntime({ dataDir: resolve(flags.dataDir), config, logger, enrolmentToken: flags.enrollToken })
       const endpoints = await runtime.start()
       // One machine-readable line for supervisors, tests and benchmarks.
       process.stdout.write(`${JSON.stringify({ event: 'edge.ready', ...endpoints, pid: process.pid })}\n`)

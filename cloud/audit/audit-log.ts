@@ -14,6 +14,7 @@ export type AuditAction =
   | 'device.enrol_refused'
   | 'device.revoke'
   | 'device.auth_failed'
+  | 'alert.acknowledge'
 
 /** Appends hash-chained entries and keeps the head signed with the hub key. */
 export class AuditLog {

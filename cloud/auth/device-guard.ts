@@ -1,5 +1,6 @@
-import type { FastifyRequest, preHandlerHookHandler } from 'fastify'
-import { decodePublicKey, readDeviceAuthHeaders, ReplayCache, verifyDeviceRequest } from '../../shared/device-auth/index.js'
+import type { KeyObject } from 'node:crypto'
+import type { FastifyRequest, preValidationHookHandler } from 'fastify'
+import { decodePublicKey, readDeviceAuthHeaders, ReplayCache, verifyDeviceRequestAsync } from '../../shared/device-auth/index.js'
 import { CloudosError } from '../../shared/errors.js'
 import type { HubContext } from '../context.js'
 import type { DeviceId, DeviceRecord } from '../store/repositories.js'
@@ -16,11 +17,43 @@ declare module 'fastify' {
  * Authenticates a request signed by an enrolled device (shared/device-auth):
  * known device, not revoked, fresh timestamp, valid signature over the exact
  * body bytes, nonce not seen before. Refusals are audited as security events.
- * Runs as a preHandler: the body must have been read to hash it.
+ * Runs as a preValidation hook: after the body is read (its bytes are hashed),
+ * before it is validated (an unauthenticated caller learns nothing about the schema).
  */
-export function deviceGuard(context: HubContext): preHandlerHookHandler {
-  const replays = new ReplayCache(context.clock)
+export interface DeviceGuardOptions {
+  /**
+   * Update the device's last-seen time (default true). The heartbeat route
+   * turns it off: its group-committed write sets last seen itself, and a
+   * separate write per request would cost one more fsync each.
+   */
+  touch?: boolean
+}
+
+/** One replay cache per hub (every signed route shares it), and decoded keys by device. */
+interface DeviceAuthState {
+  replays: ReplayCache
+  keys: Map<string, { encoded: string; key: KeyObject }>
+}
+const states = new WeakMap<HubContext, DeviceAuthState>()
+
+export function deviceGuard(context: HubContext, options: DeviceGuardOptions = {}): preValidationHookHandler {
+  let state = states.get(context)
+  if (state === undefined) {
+    state = { replays: new ReplayCache(context.clock), keys: new Map() }
+    states.set(context, state)
+  }
+  const { replays, keys } = state
+  const touch = options.touch ?? true
   const maxSkewMs = context.config.deviceAuth.maxClockSkewSeconds * 1000
+
+  // Decoding a key (createPublicKey) per request is measurable at thousands of requests/s.
+  function publicKeyOf(device: DeviceRecord): KeyObject {
+    const cached = keys.get(device.id)
+    if (cached !== undefined && cached.encoded === device.publicKey) return cached.key
+    const key = decodePublicKey(device.publicKey)
+    keys.set(device.id, { encoded: device.publicKey, key })
+    return key
+  }
 
   async function refuse(request: FastifyRequest, error: CloudosError, deviceId: string): Promise<never> {
     await context.audit.record('device.auth_failed', deviceId === '' ? 'anonymous' : `device:${deviceId}`, deviceId, { code: error.code, path: request.url, ip: request.ip })
@@ -36,8 +69,8 @@ export function deviceGuard(context: HubContext): preHandlerHookHandler {
     if (device === undefined) {
       return refuse(request, new CloudosError('HUB_ERR_DEVICE_UNKNOWN', `device "${headers.deviceId}" is not enrolled on this hub`), headers.deviceId)
     }
-    const check = verifyDeviceRequest({
-      publicKey: decodePublicKey(device.publicKey),
+    const check = await verifyDeviceRequestAsync({
+      publicKey: publicKeyOf(device),
       method: request.method,
       path: request.url,
       body: request.rawBody ?? Buffer.alloc(0),
@@ -59,7 +92,7 @@ export function deviceGuard(context: HubContext): preHandlerHookHandler {
     if (device.status === 'revoked') {
       return refuse(request, new CloudosError('HUB_ERR_DEVICE_REVOKED', `device ${device.id} was revoked at ${new Date(device.revokedAt ?? 0).toISOString()}`), device.id)
     }
-    await context.store.devices.touch(device.id, context.clock())
+    if (touch) await context.store.devices.touch(device.id, context.clock())
     request.device = device
   }
 }

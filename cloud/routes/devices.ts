@@ -6,22 +6,12 @@ import { CloudosError } from '../../shared/errors.js'
 import { hashBearerToken } from '../auth/bearer-token.js'
 import { deviceGuard } from '../auth/device-guard.js'
 import { actorOf } from '../auth/guards.js'
+import { keepRawJsonBody } from '../auth/raw-json-body.js'
 import { unmetRequirements } from '../devices/requirements.js'
-import type { DeviceId, DeviceRecord } from '../store/repositories.js'
+import type { DeviceId, DeviceRecord, NewDevice } from '../store/repositories.js'
 import { bearerSecurity, GroupName, responses, TierSchema } from '../schemas.js'
+import { Device, Facts, publicDevice } from './device-views.js'
 import type { HubRouteOptions } from './route-options.js'
-
-const Facts = Type.Object(
-  {
-    cpuCount: Type.Integer({ minimum: 0, maximum: 4096 }),
-    memoryBytes: Type.Integer({ minimum: 0 }),
-    freeDiskBytes: Type.Integer({ minimum: 0 }),
-    arch: Type.String({ minLength: 1, maxLength: 32, description: 'process.arch, e.g. arm64' }),
-    os: Type.String({ minLength: 1, maxLength: 128, description: 'e.g. linux 6.1.0-rpi' }),
-    runtimeVersion: Type.String({ minLength: 1, maxLength: 32, description: 'process.version, e.g. v20.20.2' }),
-  },
-  { additionalProperties: false },
-)
 
 const EnrolBody = Type.Object(
   {
@@ -41,43 +31,29 @@ const Enrolled = Type.Object({
   hubPublicKeyPem: Type.String({ description: 'The hub\'s Ed25519 key, for checking documents the hub signs' }),
 })
 
-const Device = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  group: Type.String(),
-  tier: TierSchema,
-  status: Type.Union([Type.Literal('active'), Type.Literal('revoked')]),
-  facts: Facts,
-  publicKey: Type.String(),
-  enrolledAt: Type.String({ format: 'date-time' }),
-  lastSeenAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-  revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-})
-
 const DeviceListQuery = Type.Object(
   {
     group: Type.Optional(GroupName),
-    status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('revoked')])),
+    status: Type.Optional(
+      Type.Union([Type.Literal('active'), Type.Literal('revoked'), Type.Literal('online'), Type.Literal('offline'), Type.Literal('never-seen')], {
+        description: 'active (not revoked) or revoked, or a fleet status: online, offline, never-seen (each of these excludes revoked devices)',
+      }),
+    ),
+    tier: Type.Optional(TierSchema),
+    label: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._/-]{1,64}(=[^=]{0,128})?$', description: 'key (label present) or key=value' })),
     limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }),
+    offset: Type.Integer({ minimum: 0, default: 0 }),
   },
   { additionalProperties: false },
 )
 
-const DeviceParams = Type.Object({ deviceId: Type.String({ pattern: '^dev-[0-9a-f-]{36}$' }) })
+export const DeviceParams = Type.Object({ deviceId: Type.String({ pattern: '^dev-[0-9a-f-]{36}$' }) })
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
-const publicDevice = (d: DeviceRecord) => ({
-  id: d.id,
-  name: d.name,
-  group: d.group,
-  tier: d.tier,
-  status: d.status,
-  facts: d.facts,
-  publicKey: d.publicKey,
-  enrolledAt: new Date(d.enrolledAt).toISOString(),
-  lastSeenAt: iso(d.lastSeenAt),
-  revokedAt: iso(d.revokedAt),
-})
+const parseLabel = (label: string | undefined) => {
+  if (label === undefined) return undefined
+  const at = label.indexOf('=')
+  return at < 0 ? { key: label } : { key: label.slice(0, at), value: label.slice(at + 1) }
+}
 
 export const deviceRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { context, guards }) => {
   app.post<{ Body: Static<typeof EnrolBody> }>(
@@ -113,7 +89,7 @@ export const deviceRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { c
           unmet: unmet.map((u) => u.requirement),
         })
       }
-      const device: DeviceRecord = {
+      const device: NewDevice = {
         id: `dev-${randomUUID()}` as DeviceId,
         name: request.body.name ?? `${token.group}-${facts.arch}`,
         group: token.group,
@@ -146,14 +122,15 @@ export const deviceRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { c
       onRequest: guards.anyRole,
       schema: {
         tags: ['devices'],
-        summary: 'List devices, optionally by group and status',
+        summary: 'List devices (oldest enrolment first), filtered by group, status, tier and label, paged with limit and offset',
         security: bearerSecurity,
         querystring: DeviceListQuery,
         response: responses({ 200: Type.Object({ count: Type.Integer(), devices: Type.Array(Device) }) }),
       },
     },
     async (request) => {
-      const devices = await context.store.devices.list(request.query)
+      const { label, ...filter } = request.query
+      const devices = await context.store.devices.list({ ...filter, label: parseLabel(label) })
       return { count: devices.length, devices: devices.map(publicDevice) }
     },
   )
@@ -162,7 +139,7 @@ export const deviceRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { c
     '/v1/devices/:deviceId',
     {
       onRequest: guards.anyRole,
-      schema: { tags: ['devices'], summary: 'One device', security: bearerSecurity, params: DeviceParams, response: responses({ 200: Device }) },
+      schema: { tags: ['devices'], summary: 'One device, with its fleet status and latest health', security: bearerSecurity, params: DeviceParams, response: responses({ 200: Device }) },
     },
     async (request) => {
       const device = await context.store.devices.findById(request.params.deviceId as DeviceId)
@@ -190,16 +167,11 @@ export const deviceRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { c
 
   // Routes called by devices themselves, signed with the device key.
   await app.register(async (signed) => {
-    // Keep the exact body bytes: the signature covers their sha256.
-    const parseJson = signed.getDefaultJsonParser('error', 'error')
-    signed.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
-      request.rawBody = body as Buffer
-      parseJson(request, (body as Buffer).toString('utf8'), done)
-    })
+    keepRawJsonBody(signed)
     signed.get(
       '/v1/devices/me',
       {
-        preHandler: deviceGuard(context),
+        preValidation: deviceGuard(context),
         schema: {
           tags: ['devices'],
           summary: 'The calling device\'s own record (signed device request; checks the device credentials)',

@@ -81,4 +81,63 @@ export const hubMigrations: readonly Migration[] = [
       CREATE INDEX devices_by_group ON devices (group_name, status);
     `,
   },
+  {
+    version: 3,
+    name: 'fleet liveness, health history, status transitions, fleet events, alerts',
+    sql: `
+      -- liveness: 'never-seen' until the first heartbeat, then 'online'/'offline'
+      -- (a revoked device keeps its last liveness; status says it is revoked).
+      ALTER TABLE devices ADD COLUMN liveness TEXT NOT NULL DEFAULT 'never-seen' CHECK (liveness IN ('never-seen', 'online', 'offline'));
+      ALTER TABLE devices ADD COLUMN last_heartbeat_at INTEGER;
+      ALTER TABLE devices ADD COLUMN heartbeat_count INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE devices ADD COLUMN health TEXT;
+      ALTER TABLE devices ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';
+      CREATE INDEX devices_by_liveness ON devices (liveness, last_heartbeat_at);
+      CREATE INDEX devices_by_enrolment ON devices (enrolled_at, id);
+      -- A ring of fleet.healthHistoryLength slots per device (slot = heartbeat
+      -- count modulo the length): bounded without a DELETE per heartbeat.
+      CREATE TABLE device_health (
+        device_id TEXT NOT NULL,
+        slot      INTEGER NOT NULL,
+        at        INTEGER NOT NULL,
+        health    TEXT NOT NULL,
+        PRIMARY KEY (device_id, slot)
+      ) WITHOUT ROWID;
+      CREATE TABLE device_status_transitions (
+        id          INTEGER PRIMARY KEY,
+        device_id   TEXT NOT NULL,
+        at          INTEGER NOT NULL,
+        from_status TEXT NOT NULL,
+        to_status   TEXT NOT NULL,
+        reason      TEXT NOT NULL
+      );
+      CREATE INDEX transitions_by_device ON device_status_transitions (device_id, id);
+      CREATE TABLE fleet_events (
+        id        INTEGER PRIMARY KEY,
+        at        INTEGER NOT NULL,
+        kind      TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        details   TEXT NOT NULL
+      );
+      CREATE INDEX fleet_events_by_device ON fleet_events (device_id, id);
+      CREATE INDEX fleet_events_by_kind ON fleet_events (kind, id);
+      CREATE TABLE alerts (
+        id              INTEGER PRIMARY KEY,
+        device_id       TEXT NOT NULL,
+        seq             INTEGER NOT NULL,
+        raised_at       INTEGER NOT NULL,
+        received_at     INTEGER NOT NULL,
+        sensor_id       TEXT NOT NULL,
+        metric          TEXT NOT NULL,
+        severity        TEXT NOT NULL CHECK (severity IN ('info', 'warning', 'critical')),
+        rule            TEXT NOT NULL,
+        value           REAL,
+        message         TEXT NOT NULL,
+        acknowledged_at INTEGER,
+        acknowledged_by TEXT,
+        UNIQUE (device_id, seq)
+      );
+      CREATE INDEX alerts_by_raised ON alerts (raised_at, id);
+    `,
+  },
 ]

@@ -125,7 +125,34 @@ export interface DeviceFacts {
 
 export type DeviceStatus = 'active' | 'revoked'
 
-export interface DeviceRecord {
+/** Heartbeat liveness: 'never-seen' until the first heartbeat. */
+export type Liveness = 'never-seen' | 'online' | 'offline'
+
+/** What operators filter and count by: revoked wins over liveness. */
+export type FleetStatus = Liveness | 'revoked'
+
+export const fleetStatuses = ['online', 'offline', 'revoked', 'never-seen'] as const satisfies readonly FleetStatus[]
+
+/** What a device reports in each heartbeat (POST /v1/devices/me/heartbeat). */
+export interface DeviceHealth {
+  uptimeSeconds: number
+  queueDepth: number
+  dbSizeBytes: number
+  readingsPerSecond: number
+  rejectedPerSecond: number
+  cpuPercent: number
+  memoryBytes: number
+  versions?: Record<string, string>
+}
+
+/** One heartbeat's health, as kept in the history. */
+export interface HealthSample {
+  at: number
+  health: DeviceHealth
+}
+
+/** What enrolment stores; the fleet fields start empty. */
+export interface NewDevice {
   id: DeviceId
   name: string
   group: string
@@ -138,19 +165,138 @@ export interface DeviceRecord {
   enrolledAt: number
   lastSeenAt: number | null
   revokedAt: number | null
+  labels?: Record<string, string>
+}
+
+export interface DeviceRecord extends NewDevice {
+  labels: Record<string, string>
+  liveness: Liveness
+  lastHeartbeatAt: number | null
+  /** The latest heartbeat's health, null before the first. */
+  health: HealthSample | null
+}
+
+export const fleetStatusOf = (device: Pick<DeviceRecord, 'status' | 'liveness'>): FleetStatus => (device.status === 'revoked' ? 'revoked' : device.liveness)
+
+export interface DeviceListFilter {
+  group?: string
+  /** 'active' / 'revoked' (enrolment status) or a fleet status. */
+  status?: DeviceStatus | FleetStatus
+  tier?: Tier
+  /** `key` (label present) or `key=value`. */
+  label?: { key: string; value?: string }
+  limit: number
+  offset?: number
 }
 
 export interface DeviceRepository {
   /**
-   * Marks the token used and adds the device, in one transaction; resolves
-   * 'token_used' (and adds nothing) when the token was used meanwhile.
+   * Marks the token used, adds the device and raises its `device.enrolled`
+   * fleet event, in one transaction; resolves 'token_used' (and adds nothing)
+   * when the token was used meanwhile.
    */
-  enrol(device: DeviceRecord): Promise<'enrolled' | 'token_used'>
+  enrol(device: NewDevice): Promise<'enrolled' | 'token_used'>
   findById(id: DeviceId): Promise<DeviceRecord | undefined>
-  list(filter: { group?: string; status?: DeviceStatus; limit: number }): Promise<DeviceRecord[]>
-  /** false when there is no such device or it was already revoked. */
+  /** Ordered by enrolment time, then id. */
+  list(filter: DeviceListFilter): Promise<DeviceRecord[]>
+  /** Revokes and raises `device.revoked` (one transaction); false when there is no such device or it was already revoked. */
   revoke(id: DeviceId, at: number): Promise<boolean>
   touch(id: DeviceId, at: number): Promise<void>
+}
+
+export type FleetEventKind = 'device.enrolled' | 'device.online' | 'device.offline' | 'device.revoked'
+
+export interface FleetEvent {
+  id: number
+  at: number
+  kind: FleetEventKind
+  deviceId: DeviceId
+  details: Record<string, unknown>
+}
+
+export interface StatusTransition {
+  deviceId: DeviceId
+  at: number
+  from: FleetStatus
+  to: FleetStatus
+  reason: string
+}
+
+export interface HeartbeatInput {
+  deviceId: DeviceId
+  at: number
+  health: DeviceHealth
+}
+
+export interface HeartbeatOutcome {
+  deviceId: DeviceId
+  /** The liveness before this heartbeat: 'offline' or 'never-seen' means it just came online. */
+  previous: Liveness
+  revoked: boolean
+}
+
+export interface GroupSummary {
+  group: string
+  total: number
+  counts: Record<FleetStatus, number>
+}
+
+export interface FleetRepository {
+  /**
+   * Records heartbeats in one transaction (group commit): each updates last
+   * seen and latest health, fills the next slot of the device's health ring
+   * (`historyLength` slots), and a device that was not online becomes online,
+   * with a status transition and a `device.online` event. Revoked devices
+   * are left untouched (outcome.revoked).
+   */
+  recordHeartbeats(heartbeats: readonly HeartbeatInput[], historyLength: number): Promise<HeartbeatOutcome[]>
+  /** Marks offline every online device whose last heartbeat is before `cutoff` (with transition and `device.offline` event); returns them. */
+  markOffline(cutoff: number, now: number): Promise<StatusTransition[]>
+  healthHistory(deviceId: DeviceId, limit: number): Promise<HealthSample[]>
+  transitions(deviceId: DeviceId, limit: number): Promise<StatusTransition[]>
+  events(filter: { deviceId?: DeviceId; kind?: FleetEventKind; afterId?: number; limit: number }): Promise<FleetEvent[]>
+  groups(): Promise<GroupSummary[]>
+}
+
+export type AlertSeverity = 'info' | 'warning' | 'critical'
+
+/** An alert as the edge sends it. */
+export interface AlertInput {
+  seq: number
+  raisedAt: number
+  sensorId: string
+  metric: string
+  severity: AlertSeverity
+  rule: string
+  value: number | null
+  message: string
+}
+
+export interface AlertRecord extends AlertInput {
+  id: number
+  deviceId: DeviceId
+  receivedAt: number
+  acknowledgedAt: number | null
+  acknowledgedBy: string | null
+}
+
+export interface AlertFilter {
+  deviceId?: DeviceId
+  severity?: AlertSeverity
+  acknowledged?: boolean
+  from?: number
+  to?: number
+  limit: number
+}
+
+export interface AlertRepository {
+  /** Stores the alerts not stored yet (by device and seq), in one transaction. */
+  ingest(deviceId: DeviceId, alerts: readonly AlertInput[], receivedAt: number): Promise<{ accepted: number; duplicates: number; lastSeq: number }>
+  /** Newest first (raisedAt, then id). */
+  list(filter: AlertFilter): Promise<AlertRecord[]>
+  findById(id: number): Promise<AlertRecord | undefined>
+  /** false when already acknowledged (the first acknowledgement stands). */
+  acknowledge(id: number, by: string, at: number): Promise<boolean>
 }
 
 /** Everything the hub stores. */
@@ -160,6 +306,8 @@ export interface HubStore {
   readonly audit: AuditRepository
   readonly enrolmentTokens: EnrolmentTokenRepository
   readonly devices: DeviceRepository
+  readonly fleet: FleetRepository
+  readonly alerts: AlertRepository
   /** Resolves when storage answers (for /readyz). */
   ping(): Promise<void>
   close(): Promise<void>

@@ -1,4 +1,6 @@
+import type { HubLinkStatus } from '../hub-link/hub-link.js'
 import type { IngestStats } from '../ingest/ingest-stats.js'
+import type { AlertStore } from '../store/alert-store.js'
 import type { CountersStore } from '../store/counters-store.js'
 import type { DeadLetterStore } from '../store/dead-letter-store.js'
 import type { ReadingsStore } from '../store/readings-store.js'
@@ -9,6 +11,9 @@ export interface EdgeApiContext {
   readings: ReadingsStore
   deadLetters: DeadLetterStore
   counters: CountersStore
+  alerts: AlertStore
+  /** The link to the fleet hub (`{state: 'disabled'}` without one). */
+  hubStatus: () => HubLinkStatus
   stats: IngestStats
   metrics: EdgeMetrics
   queueDepth: () => number
@@ -22,4 +27,5 @@ export interface EdgeHealth {
   broker: { kind: 'embedded' | 'external'; url: string; connected: boolean; connectedClients: number | null }
   /** Commits failed since the last success (disk full, I/O error): ingest is stalled. */
   storageFailing: boolean
+  hub: HubLinkStatus
 }

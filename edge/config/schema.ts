@@ -60,12 +60,28 @@ export const StorageConfigSchema = Type.Object(
   { additionalProperties: false, default: {} },
 )
 
+export const HubLinkConfigSchema = Type.Object(
+  {
+    url: Type.Optional(
+      Type.String({ pattern: '^https?://', description: 'Base URL of the fleet hub (e.g. http://hub.example:8080); unset: the edge runs stand-alone.' }),
+    ),
+    deviceName: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Name sent at enrolment (the host name when unset).' })),
+    heartbeatIntervalSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 10, description: 'Seconds between heartbeats; the hub\'s answer may adjust it.' }),
+    requestTimeoutMs: Type.Integer({ minimum: 100, maximum: 120_000, default: 5000, description: 'A hub request that takes longer is abandoned and retried.' }),
+    backoffInitialMs: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000, description: 'First retry delay after the hub was unreachable or answered 5xx (doubles per failure, with jitter).' }),
+    backoffMaxMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 60_000, description: 'Longest retry delay.' }),
+    alertBatchSize: Type.Integer({ minimum: 1, maximum: 500, default: 100, description: 'Alerts forwarded per request.' }),
+  },
+  { additionalProperties: false, default: {} },
+)
+
 export const EdgeConfigSchema = Type.Object(
   {
     mqtt: MqttConfigSchema,
     http: HttpConfigSchema,
     ingest: IngestConfigSchema,
     storage: StorageConfigSchema,
+    hub: HubLinkConfigSchema,
   },
   { additionalProperties: false, default: {} },
 )
@@ -73,3 +89,4 @@ export const EdgeConfigSchema = Type.Object(
 export type EdgeConfig = Static<typeof EdgeConfigSchema>
 export type IngestConfig = Static<typeof IngestConfigSchema>
 export type StorageConfig = Static<typeof StorageConfigSchema>
+export type HubLinkConfig = Static<typeof HubLinkConfigSchema>

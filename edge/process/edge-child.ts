@@ -10,6 +10,8 @@ export interface SpawnEdgeOptions {
   httpPort?: number
   config?: string
   broker?: string
+  /** Extra `cloudos edge` arguments, e.g. ['--hub', url, '--enroll-token', token]. */
+  extraArgs?: string[]
   /** Extra node flags, e.g. ['--max-semi-space-size=2']. */
   nodeArgs?: string[]
   env?: NodeJS.ProcessEnv
@@ -39,6 +41,7 @@ export function spawnEdge(options: SpawnEdgeOptions): Promise<EdgeChild> {
   args.push('--mqtt-port', String(options.mqttPort ?? 0), '--http-port', String(options.httpPort ?? 0))
   if (options.config !== undefined) args.push('--config', options.config)
   if (options.broker !== undefined) args.push('--broker', options.broker)
+  args.push(...(options.extraArgs ?? []))
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env })
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   const stderrLines: string[] = []

@@ -62,6 +62,27 @@ export const migrations: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    name: 'alerts (raised locally, forwarded to the hub)',
+    sql: `
+      -- seq is the device's alert sequence number: AUTOINCREMENT so a seq is
+      -- never reused even after rows are deleted, because the hub
+      -- de-duplicates forwarded alerts by (device, seq).
+      CREATE TABLE alerts (
+        seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+        raised_at    INTEGER NOT NULL,
+        sensor_id    TEXT NOT NULL,
+        metric       TEXT NOT NULL,
+        severity     TEXT NOT NULL CHECK (severity IN ('info', 'warning', 'critical')),
+        rule         TEXT NOT NULL,
+        value        REAL NOT NULL,
+        message      TEXT NOT NULL,
+        forwarded_at INTEGER
+      );
+      CREATE INDEX alerts_unforwarded ON alerts (seq) WHERE forwarded_at IS NULL;
+    `,
+  },
 ]
 
 export const LATEST_SCHEMA_VERSION = migrations.reduce((max, m) => Math.max(max, m.version), 0)

@@ -113,3 +113,24 @@ export function verifyDeviceRequest(options: VerifyDeviceRequestOptions): Device
   if (!options.rememberNonce(headers.deviceId, headers.nonce, headers.timestamp + options.maxSkewMs)) return { ok: false, reason: 'replayed' }
   return { ok: true }
 }
+
+/**
+ * verifyDeviceRequest with the Ed25519 check on libuv's thread pool
+ * (node:crypto's callback form): a hub verifying thousands of requests a second
+ * keeps its event loop for HTTP parsing and SQLite. Same checks, same order.
+ */
+export async function verifyDeviceRequestAsync(options: VerifyDeviceRequestOptions): Promise<DeviceSignatureCheck> {
+  const { headers } = options
+  if (Math.abs(options.now - headers.timestamp) > options.maxSkewMs) return { ok: false, reason: 'stale' }
+  const message = signingString({ deviceId: headers.deviceId, method: options.method, path: options.path, body: options.body, timestamp: headers.timestamp, nonce: headers.nonce })
+  const valid = await new Promise<boolean>((resolve) => {
+    try {
+      verify(null, Buffer.from(message), options.publicKey, Buffer.from(headers.signature, 'base64'), (err, ok) => resolve(err === null && ok))
+    } catch {
+      resolve(false)
+    }
+  })
+  if (!valid) return { ok: false, reason: 'bad_signature' }
+  if (!options.rememberNonce(headers.deviceId, headers.nonce, headers.timestamp + options.maxSkewMs)) return { ok: false, reason: 'replayed' }
+  return { ok: true }
+}

@@ -26,6 +26,9 @@ export function run(command: string, args: readonly string[], options: { timeout
       clearTimeout(timer)
       resolve({ code, signal, stdout, stderr })
     })
+    // A program that exits without reading its input (mosquitto_pub -m) makes
+    // the write fail with EPIPE; its exit code is what the caller checks.
+    child.stdin.on('error', () => undefined)
     child.stdin.end(options.input ?? '')
   })
 }

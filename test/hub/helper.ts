@@ -45,7 +45,7 @@ export const ADMIN_PASSWORD = 'correct horse battery staple'
  * An initialised hub in a fresh temp dir, built with a test clock; the app is
  * closed and the dir removed when the calling test finishes.
  */
-export async function build(options: { config?: unknown } = {}): Promise<TestHub> {
+export async function build(options: { config?: unknown; livenessTimer?: boolean } = {}): Promise<TestHub> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cloudos-hub-test-'))
   const clock = testClock()
   let app: FastifyInstance | undefined
@@ -54,7 +54,8 @@ export async function build(options: { config?: unknown } = {}): Promise<TestHub
     rmSync(dataDir, { recursive: true, force: true })
   })
   const init = await initHub({ dataDir, adminPassword: ADMIN_PASSWORD, clock })
-  app = await buildHubApp({ dataDir, clock, config: options.config })
+  // No liveness timer unless asked: tests drive offline detection with app.fleetLiveness.check() on the test clock.
+  app = await buildHubApp({ dataDir, clock, config: options.config, livenessTimer: options.livenessTimer ?? false })
   const hubApp = app
   const totp = (secret: string) => generate({ secret, epoch: Math.floor(clock() / 1000) })
   return {

@@ -32,6 +32,8 @@ describe('hub app', () => {
       audit: store.audit,
       enrolmentTokens: store.enrolmentTokens,
       devices: store.devices,
+      fleet: store.fleet,
+      alerts: store.alerts,
       ping: async () => {
         throw new Error('disk gone')
       },

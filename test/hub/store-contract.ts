@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { chainAuditEntry } from '../../cloud/audit/audit-chain.js'
-import type { DeviceId, DeviceRecord, HubStore, UserId } from '../../cloud/store/repositories.js'
+import type { DeviceId, HubStore, NewDevice, UserId } from '../../cloud/store/repositories.js'
 
 /**
  * The contract every HubStore backend passes (like automerge-repo's storage
@@ -85,7 +85,7 @@ export function hubStoreContract(name: string, open: () => Promise<{ store: HubS
     it('devices: enrolment consumes the token once; list filters; revoke once', () =>
       withStore(async (store) => {
         await store.enrolmentTokens.create({ id: 't1', tokenHash: 'th1', group: 'g1', tier: 'edge', createdBy: 'user:admin', createdAt: 0, expiresAt: 10, usedAt: null, deviceId: null })
-        const device = (id: string, publicKey: string): DeviceRecord => ({
+        const device = (id: string, publicKey: string): NewDevice => ({
           id: id as DeviceId,
           name: id,
           group: 'g1',
@@ -121,6 +121,53 @@ export function hubStoreContract(name: string, open: () => Promise<{ store: HubS
         expect(await store.devices.enrol({ ...base, id: 'd1' as DeviceId, enrolmentTokenId: 't1' })).toBe('enrolled')
         await expect(store.devices.enrol({ ...base, id: 'd2' as DeviceId, enrolmentTokenId: 't2' })).rejects.toMatchObject({ code: 'HUB_ERR_CONFLICT' })
         expect(await store.enrolmentTokens.findByHash('h-t2')).toMatchObject({ usedAt: null })
+      }))
+
+    const enrolled = async (store: HubStore, id: string, extra: Partial<NewDevice> = {}) => {
+      await store.enrolmentTokens.create({ id: `t-${id}`, tokenHash: `h-${id}`, group: 'g', tier: 'edge', createdBy: 'x', createdAt: 0, expiresAt: 10, usedAt: null, deviceId: null })
+      const facts = { cpuCount: 1, memoryBytes: 1, freeDiskBytes: 1, arch: 'a', os: 'o', runtimeVersion: '20.0.0' }
+      await store.devices.enrol({ id: id as DeviceId, name: id, group: 'g', tier: 'edge', publicKey: `k-${id}`, facts, status: 'active', enrolmentTokenId: `t-${id}`, enrolledAt: 1, lastSeenAt: 1, revokedAt: null, ...extra })
+      return id as DeviceId
+    }
+    const health = (queueDepth: number) => ({ uptimeSeconds: 1, queueDepth, dbSizeBytes: 1, readingsPerSecond: 1, rejectedPerSecond: 0, cpuPercent: 1, memoryBytes: 1 })
+
+    it('fleet: heartbeats bring devices online, fill a bounded history, offline after the cutoff, with transitions and events', () =>
+      withStore(async (store) => {
+        const d1 = await enrolled(store, 'd1', { labels: { site: 'north' } })
+        const d2 = await enrolled(store, 'd2')
+        expect(await store.devices.findById(d1)).toMatchObject({ liveness: 'never-seen', health: null, labels: { site: 'north' } })
+        const outcomes = await store.fleet.recordHeartbeats([{ deviceId: d1, at: 10, health: health(1) }, { deviceId: d1, at: 20, health: health(2) }, { deviceId: d2, at: 20, health: health(9) }], 2)
+        expect(outcomes.map((o) => o.previous)).toEqual(['never-seen', 'online', 'never-seen'])
+        await store.fleet.recordHeartbeats([{ deviceId: d1, at: 30, health: health(3) }], 2)
+        expect(await store.devices.findById(d1)).toMatchObject({ liveness: 'online', lastHeartbeatAt: 30, lastSeenAt: 30, health: { at: 30, health: health(3) } })
+        expect((await store.fleet.healthHistory(d1, 10)).map((h) => h.health.queueDepth)).toEqual([3, 2])
+        expect(await store.fleet.markOffline(25, 40)).toEqual([{ deviceId: d2, at: 40, from: 'online', to: 'offline', reason: 'missed heartbeats' }])
+        expect(await store.fleet.markOffline(25, 41)).toEqual([])
+        expect((await store.devices.list({ status: 'offline', limit: 10 })).map((d) => d.id)).toEqual([d2])
+        expect((await store.devices.list({ label: { key: 'site', value: 'north' }, limit: 10 })).map((d) => d.id)).toEqual([d1])
+        expect((await store.devices.list({ label: { key: 'site', value: 'south' }, limit: 10 })).map((d) => d.id)).toEqual([])
+        expect((await store.fleet.transitions(d2, 10)).map((t) => `${t.from}->${t.to}`)).toEqual(['online->offline', 'never-seen->online'])
+        expect((await store.fleet.events({ deviceId: d2, limit: 10 })).map((e) => e.kind)).toEqual(['device.offline', 'device.online', 'device.enrolled'])
+        expect(await store.devices.revoke(d2, 50)).toBe(true)
+        expect((await store.fleet.recordHeartbeats([{ deviceId: d2, at: 60, health: health(0) }], 2))[0]).toMatchObject({ revoked: true })
+        expect(await store.fleet.groups()).toEqual([{ group: 'g', total: 2, counts: { online: 1, offline: 0, revoked: 1, 'never-seen': 0 } }])
+      }))
+
+    it('alerts: stored once per (device, seq), listed newest first, acknowledged once', () =>
+      withStore(async (store) => {
+        const d1 = await enrolled(store, 'd1')
+        const alert = (seq: number) => ({ seq, raisedAt: 100 + seq, sensorId: 's', metric: 'm', severity: 'critical' as const, rule: 'r', value: seq === 2 ? null : seq, message: 'x' })
+        expect(await store.alerts.ingest(d1, [alert(1), alert(2)], 500)).toEqual({ accepted: 2, duplicates: 0, lastSeq: 2 })
+        expect(await store.alerts.ingest(d1, [alert(2), alert(3), alert(3)], 501)).toEqual({ accepted: 1, duplicates: 2, lastSeq: 3 })
+        const listed = await store.alerts.list({ limit: 10 })
+        expect(listed.map((a) => a.seq)).toEqual([3, 2, 1])
+        expect(listed[1]).toMatchObject({ deviceId: d1, value: null, receivedAt: 500, acknowledgedAt: null })
+        const id = listed[0]?.id as number
+        expect(await store.alerts.acknowledge(id, 'user:a', 600)).toBe(true)
+        expect(await store.alerts.acknowledge(id, 'user:b', 601)).toBe(false)
+        expect(await store.alerts.findById(id)).toMatchObject({ acknowledgedBy: 'user:a', acknowledgedAt: 600 })
+        expect((await store.alerts.list({ acknowledged: false, limit: 10 })).map((a) => a.seq)).toEqual([2, 1])
+        expect((await store.alerts.list({ from: 102, to: 103, limit: 10 })).map((a) => a.seq)).toEqual([2])
       }))
   })
 }

@@ -13,7 +13,7 @@ export const HUB_DB_FILE = 'hub.db'
  * reads do not wait for writes, synchronous=FULL because the hub's writes are
  * few and each one (an account, an audit entry) must survive a power cut.
  */
-export function openHubDatabase(dataDir: string): SqliteDatabase {
+export function openHubDatabase(dataDir: string, options: { synchronous?: 'FULL' | 'NORMAL' } = {}): SqliteDatabase {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   const path = join(dataDir, HUB_DB_FILE)
   // The database holds password hashes and TOTP secrets: create it private
@@ -21,7 +21,7 @@ export function openHubDatabase(dataDir: string): SqliteDatabase {
   closeSync(openSync(path, 'a', 0o600))
   const db = new Database(path)
   db.pragma('journal_mode = WAL')
-  db.pragma('synchronous = FULL')
+  db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`)
   db.pragma('busy_timeout = 5000')
   db.pragma('foreign_keys = ON')
   applyMigrations(db, hubMigrations)

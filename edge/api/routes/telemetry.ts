@@ -37,6 +37,7 @@ export const telemetryRoutes: FastifyPluginAsync<{ context: EdgeApiContext }> = 
       'GET /v1/readings?sensor=&metric=&from=&to=&limit=&order=asc|desc',
       'GET /v1/stats',
       'GET /v1/dead-letters?reason=&limit=',
+      'GET /v1/alerts?limit=',
     ],
   }))
 
@@ -74,6 +75,7 @@ export const telemetryRoutes: FastifyPluginAsync<{ context: EdgeApiContext }> = 
       dbSizeBytes: context.databaseSizeBytes(),
       uptimeSeconds: Math.round(process.uptime()),
       lifetime: context.counters.all(),
+      hub: context.hubStatus(),
     }
   })
 

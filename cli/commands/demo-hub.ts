@@ -1,0 +1,79 @@
+import { randomUUID } from 'node:crypto'
+import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { AuditLog } from '../../cloud/audit/audit-log.js'
+import { hashBearerToken, newBearerToken } from '../../cloud/auth/bearer-token.js'
+import { initHub, isHubInitialised } from '../../cloud/bootstrap/init-hub.js'
+import { HubIdentity } from '../../cloud/identity/hub-identity.js'
+import { startHub, type RunningHub } from '../../cloud/server.js'
+import { SqliteHubStore } from '../../cloud/store/sqlite/sqlite-store.js'
+import { DEVICE_IDENTITY_FILE, DEVICE_KEY_FILE, hasDeviceIdentity, loadDeviceIdentity } from '../../edge/hub-link/device-identity.js'
+import type { Logger } from '../../shared/log/logger.js'
+
+/** Where the demo keeps its hub admin password (mode 0600), so it can be shown again. */
+export const DEMO_CREDENTIALS_FILE = 'demo-admin-credentials.json'
+
+export interface DemoHubCredentials {
+  username: string
+  password: string
+  file: string
+  /** The otpauth URI: only on the run that created the hub (shown once, not stored). */
+  otpauthUri?: string
+}
+
+/**
+ * The demo's hub data dir: initialised on the first run (credentials
+ * returned with the otpauth URI, the password also kept in a 0600 file),
+ * reused on later runs (password read back from that file).
+ */
+export async function prepareDemoHub(hubDir: string): Promise<DemoHubCredentials> {
+  const file = join(hubDir, DEMO_CREDENTIALS_FILE)
+  if (isHubInitialised(hubDir)) {
+    const stored = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { username: string; password: string }) : { username: 'admin', password: '(unknown: not stored)' }
+    return { ...stored, file }
+  }
+  const result = await initHub({ dataDir: hubDir })
+  const password = result.generatedPassword as string
+  writeFileSync(file, `${JSON.stringify({ username: result.adminUsername, password, note: 'Demo hub admin. The TOTP second factor was printed once, when the demo hub was created.' }, null, 2)}\n`, { mode: 0o600 })
+  chmodSync(file, 0o600)
+  return { username: result.adminUsername, password, file, otpauthUri: result.otpauthUri }
+}
+
+/**
+ * An enrolment token for the demo edge, created in the hub's store with its
+ * audit entry (as POST /v1/enrolment-tokens does), or undefined when the
+ * edge already holds an identity from this hub. An identity from another
+ * hub (the hub dir was deleted) is moved aside so the edge enrols afresh.
+ */
+export async function demoEnrolmentToken(hubDir: string, edgeDir: string, log: Logger): Promise<string | undefined> {
+  const hubIdentity = HubIdentity.load(hubDir)
+  if (hasDeviceIdentity(edgeDir)) {
+    if (loadDeviceIdentity(edgeDir).hubId === hubIdentity.hubId) return undefined
+    const suffix = `.other-hub-${Date.now()}`
+    for (const name of [DEVICE_IDENTITY_FILE, DEVICE_KEY_FILE]) renameSync(join(edgeDir, name), join(edgeDir, `${name}${suffix}`))
+    log.warn(`the demo edge was enrolled with another hub; its old identity was kept as *${suffix} and it enrols with this one`)
+  }
+  const store = SqliteHubStore.open(hubDir)
+  try {
+    const now = Date.now()
+    const token = newBearerToken()
+    const id = `et-${randomUUID()}`
+    await store.enrolmentTokens.create({ id, tokenHash: hashBearerToken(token), group: 'demo', tier: 'edge', createdBy: 'demo', createdAt: now, expiresAt: now + 3_600_000, usedAt: null, deviceId: null })
+    await new AuditLog(store.audit, hubIdentity).record('enrolment_token.create', 'demo', id, { group: 'demo', tier: 'edge', expiresAt: new Date(now + 3_600_000).toISOString() })
+    return token
+  } finally {
+    await store.close()
+  }
+}
+
+/** Starts the demo hub on `port`, or on a free port when that one is taken. */
+export async function startDemoHub(hubDir: string, port: number, log: Logger): Promise<RunningHub> {
+  const options = { dataDir: hubDir, host: '127.0.0.1', logger: { level: 'warn', stream: process.stderr } }
+  try {
+    return await startHub({ ...options, port })
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port === 0) throw err
+    log.warn(`hub port ${port} is taken; using a free port instead`)
+    return startHub({ ...options, port: 0 })
+  }
+}

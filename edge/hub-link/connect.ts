@@ -1,0 +1,37 @@
+import type { Logger } from '../../shared/log/logger.js'
+import type { HubLinkConfig } from '../config/schema.js'
+import type { AlertStore } from '../store/alert-store.js'
+import type { DeviceIdentity } from './device-identity.js'
+import { HealthSampler, type HealthSources } from './health-sampler.js'
+import { HubClient } from './hub-client.js'
+import { HubLink } from './hub-link.js'
+import { runtimeVersion } from './runtime-version.js'
+
+export { ensureEnrolled } from './enrolment.js'
+
+export interface ConnectHubLinkOptions {
+  identity: DeviceIdentity
+  config: HubLinkConfig
+  alerts: AlertStore
+  log: Logger
+  health: Omit<HealthSources, 'runtimeVersion'>
+}
+
+/**
+ * Builds the signed client, the health sampler and the link for an enrolled
+ * device, and starts the link. What the runtime loads (lazily) when a hub is
+ * configured.
+ */
+export function connectHubLink(options: ConnectHubLinkOptions): HubLink {
+  const { identity, config } = options
+  const link = new HubLink({
+    client: new HubClient({ url: identity.hubUrl, timeoutMs: config.requestTimeoutMs, credentials: { deviceId: identity.deviceId, privateKey: identity.privateKey } }),
+    deviceId: identity.deviceId,
+    alerts: options.alerts,
+    health: new HealthSampler({ ...options.health, runtimeVersion: runtimeVersion() }),
+    config,
+    log: options.log,
+  })
+  link.start()
+  return link
+}

@@ -1,0 +1,79 @@
+/** The health a heartbeat carries (the hub's heartbeat body). */
+export interface DeviceHealth {
+  uptimeSeconds: number
+  queueDepth: number
+  dbSizeBytes: number
+  readingsPerSecond: number
+  rejectedPerSecond: number
+  /** Process CPU time over wall time since the last sample, as `top` shows it (100 = one core busy). */
+  cpuPercent: number
+  /** Resident set size. */
+  memoryBytes: number
+  versions: { runtime: string }
+}
+
+/** Counters and gauges read at each sample. */
+export interface HealthSources {
+  readingsStored: () => number
+  readingsRejected: () => number
+  queueDepth: () => number
+  dbSizeBytes: () => number
+  uptimeSeconds: () => number
+  runtimeVersion: string
+  /** Injected for tests. */
+  now?: () => number
+  cpuUsage?: () => NodeJS.CpuUsage
+  rss?: () => number
+}
+
+interface Snapshot {
+  at: number
+  stored: number
+  rejected: number
+  cpu: NodeJS.CpuUsage
+}
+
+const round2 = (n: number) => Math.round(n * 100) / 100
+
+/**
+ * Turns the ingest counters into rates: each `sample()` reports the rates
+ * since the previous one (the first, since construction). Pure arithmetic
+ * over injected sources, so it is tested without a runtime.
+ */
+export class HealthSampler {
+  readonly #sources: HealthSources
+  readonly #now: () => number
+  readonly #cpuUsage: () => NodeJS.CpuUsage
+  #last: Snapshot
+
+  constructor(sources: HealthSources) {
+    this.#sources = sources
+    this.#now = sources.now ?? (() => performance.now())
+    this.#cpuUsage = sources.cpuUsage ?? (() => process.cpuUsage())
+    this.#last = this.#snapshot()
+  }
+
+  #snapshot(): Snapshot {
+    return { at: this.#now(), stored: this.#sources.readingsStored(), rejected: this.#sources.readingsRejected(), cpu: this.#cpuUsage() }
+  }
+
+  sample(): DeviceHealth {
+    const s = this.#sources
+    const next = this.#snapshot()
+    const elapsedMs = next.at - this.#last.at
+    const perSecond = (delta: number) => (elapsedMs > 0 ? round2(Math.max(0, delta) / (elapsedMs / 1000)) : 0)
+    const cpuMicros = next.cpu.user - this.#last.cpu.user + (next.cpu.system - this.#last.cpu.system)
+    const health: DeviceHealth = {
+      uptimeSeconds: Math.max(0, Math.round(s.uptimeSeconds())),
+      queueDepth: s.queueDepth(),
+      dbSizeBytes: s.dbSizeBytes(),
+      readingsPerSecond: perSecond(next.stored - this.#last.stored),
+      rejectedPerSecond: perSecond(next.rejected - this.#last.rejected),
+      cpuPercent: elapsedMs > 0 ? round2(Math.max(0, cpuMicros) / 1000 / elapsedMs * 100) : 0,
+      memoryBytes: (s.rss ?? (() => process.memoryUsage.rss()))(),
+      versions: { runtime: s.runtimeVersion },
+    }
+    this.#last = next
+    return health
+  }
+}

@@ -1,0 +1,150 @@
+import type { KeyObject } from 'node:crypto'
+import { signDeviceRequest } from '../../shared/device-auth/index.js'
+
+/** Why a hub request did not give a usable answer. */
+export type HubFailureKind =
+  /** Connection refused, DNS, reset, timeout: retry with backoff. */
+  | 'unreachable'
+  /** The hub answered 5xx: retry with backoff. */
+  | 'server'
+  /** The hub answered 4xx: retrying the same request will not help. */
+  | 'refused'
+
+/** A failed hub request, with the hub's `{code, message}` when it answered one. */
+export class HubRequestError extends Error {
+  override readonly name = 'HubRequestError'
+  constructor(
+    readonly kind: HubFailureKind,
+    message: string,
+    readonly status: number | undefined = undefined,
+    /** The hub's error code (HUB_ERR_*), when it sent one. */
+    readonly hubCode: string | undefined = undefined,
+    readonly body: unknown = undefined,
+  ) {
+    super(message)
+  }
+
+  /** Worth retrying later with backoff. */
+  get retryable(): boolean {
+    return this.kind !== 'refused'
+  }
+}
+
+/** The device credentials a signed request needs. */
+export interface DeviceCredentials {
+  deviceId: string
+  privateKey: KeyObject
+}
+
+export interface HubClientOptions {
+  /** Base URL of the hub, e.g. http://127.0.0.1:8080 (a path prefix is kept). */
+  url: string
+  timeoutMs: number
+  /** Signs requests when set; enrolment is the one unsigned call. */
+  credentials?: DeviceCredentials
+  /** Injected for tests. */
+  fetch?: typeof fetch
+  clock?: () => number
+}
+
+export interface HubResponse<T> {
+  status: number
+  body: T
+}
+
+/**
+ * A small JSON client for the hub's device routes. Every request with
+ * credentials is signed with shared/device-auth over the exact body bytes it
+ * sends; every request has a timeout. Failures are HubRequestErrors whose
+ * `kind` says whether a retry can help.
+ */
+export class HubClient {
+  readonly #base: URL
+  readonly #options: HubClientOptions
+  readonly #fetch: typeof fetch
+  readonly #closed = new AbortController()
+
+  constructor(options: HubClientOptions) {
+    this.#base = new URL(options.url.endsWith('/') ? options.url : `${options.url}/`)
+    this.#options = options
+    this.#fetch = options.fetch ?? globalThis.fetch
+  }
+
+  /** Abandons the requests in flight (they fail as 'unreachable') and every later one. */
+  close(): void {
+    this.#closed.abort()
+  }
+
+  get url(): string {
+    return this.#base.href.replace(/\/$/, '')
+  }
+
+  get(path: string): Promise<HubResponse<unknown>> {
+    return this.request('GET', path)
+  }
+
+  post(path: string, body: unknown): Promise<HubResponse<unknown>> {
+    return this.request('POST', path, body)
+  }
+
+  /** Sends one request; resolves on 2xx, rejects with a HubRequestError otherwise. */
+  async request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<HubResponse<unknown>> {
+    const url = new URL(path.replace(/^\//, ''), this.#base)
+    const payload = body === undefined ? '' : JSON.stringify(body)
+    const headers: Record<string, string> = { accept: 'application/json' }
+    if (body !== undefined) headers['content-type'] = 'application/json'
+    const credentials = this.#options.credentials
+    if (credentials !== undefined) {
+      // The hub verifies the path as it receives it: path plus query.
+      Object.assign(
+        headers,
+        signDeviceRequest(credentials.privateKey, {
+          deviceId: credentials.deviceId,
+          method,
+          path: `${url.pathname}${url.search}`,
+          body: payload,
+          timestamp: (this.#options.clock ?? Date.now)(),
+        }),
+      )
+    }
+    let response: Response
+    let text: string
+    try {
+      response = await this.#fetch(url, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body: payload }),
+        signal: AbortSignal.any([AbortSignal.timeout(this.#options.timeoutMs), this.#closed.signal]),
+      })
+      text = await response.text()
+    } catch (err) {
+      throw new HubRequestError('unreachable', `${method} ${url.href}: ${describeNetworkError(err, this.#options.timeoutMs)}`)
+    }
+    let parsed: unknown = text
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text)
+    } catch {
+      // Not JSON (a proxy's error page, say): kept as text.
+    }
+    if (response.ok) return { status: response.status, body: parsed }
+    const hubError = parsed !== null && typeof parsed === 'object' ? (parsed as { code?: unknown; message?: unknown }) : {}
+    const hubCode = typeof hubError.code === 'string' ? hubError.code : undefined
+    const message = typeof hubError.message === 'string' ? hubError.message : String(text).slice(0, 200)
+    throw new HubRequestError(
+      response.status >= 500 ? 'server' : 'refused',
+      `${method} ${url.pathname} answered ${response.status}${hubCode === undefined ? '' : ` ${hubCode}`}: ${message}`,
+      response.status,
+      hubCode,
+      parsed,
+    )
+  }
+}
+
+function describeNetworkError(err: unknown, timeoutMs: number): string {
+  const e = err as Error & { cause?: { code?: string; message?: string } }
+  if (e.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`
+  if (e.name === 'AbortError') return 'abandoned: the client was closed'
+  const cause = e.cause
+  if (cause?.code !== undefined) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`
+  return cause?.message === undefined ? e.message : `${e.message}: ${cause.message}`
+}

@@ -96,6 +96,12 @@ export const errorCatalogue = {
     hint: 'The message gives the hub\'s code and reason; see docs/errors.md for the HUB_ERR_* code.',
   },
 
+  EDGE_ERR_BROKER_UNREACHABLE: {
+    status: 503,
+    summary: 'The edge cannot connect to the external MQTT broker given with --broker.',
+    hint: 'Check that the broker runs and listens at that URL, or drop --broker to use the embedded broker.',
+  },
+
   // --- configuration and command line ---
   CONFIG_ERR_UNREADABLE: {
     status: 400,

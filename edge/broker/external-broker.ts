@@ -1,4 +1,5 @@
 import mqtt, { type MqttClient } from 'mqtt'
+import { CloudosError } from '../../shared/errors.js'
 import { TELEMETRY_TOPIC_PREFIX } from '../../shared/telemetry.js'
 import type { AckCallback } from '../ingest/ingest-pipeline.js'
 import type { TelemetryBroker } from './telemetry-broker.js'
@@ -55,7 +56,7 @@ export class ExternalBroker implements TelemetryBroker {
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error) => {
         client.end(true)
-        reject(new Error(`cannot connect to external broker ${options.url}: ${err.message}`))
+        reject(new CloudosError('EDGE_ERR_BROKER_UNREACHABLE', `cannot connect to external broker ${options.url}: ${err.message}`, { url: options.url }))
       }
       client.once('error', onError)
       client.once('connect', (connack) => {

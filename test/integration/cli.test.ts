@@ -50,6 +50,15 @@ describe.concurrent('cloudos CLI', () => {
     expect(result.stderr).toContain('--data-dir')
   })
 
+  it('edge --broker with an unreachable broker exits 2 with EDGE_ERR_BROKER_UNREACHABLE, not a stack trace', async ({ expect }) => {
+    // Port 1 on loopback refuses connections.
+    const result = await runCli(['edge', '--data-dir', fresh('data'), '--http-port', '0', '--broker', 'mqtt://127.0.0.1:1'])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain('EDGE_ERR_BROKER_UNREACHABLE')
+    expect(result.stderr).toContain('mqtt://127.0.0.1:1')
+    expect(result.stderr).not.toMatch(/^\s+at /m)
+  })
+
   describe('edge --config with a bad file exits 2 with the error code, the key and what is allowed', () => {
     const cases: [string, string, string[]][] = [
       ['an unknown key', JSON.stringify({ ingest: { maxPayload: 10 } }), ['CONFIG_ERR_UNKNOWN_KEY', 'ingest.maxPayload', 'maxPayloadBytes']],

@@ -1,3 +1,4 @@
+import type { AlertReport, AlertSeverity, DeviceFacts, HeartbeatHealth } from '../../shared/fleet-protocol.js'
 /**
  * The hub's storage, behind small Promise interfaces (like automerge-repo's
  * StorageAdapterInterface): routes and services see only these, so a
@@ -113,15 +114,7 @@ export interface EnrolmentTokenRepository {
   list(): Promise<EnrolmentTokenRecord[]>
 }
 
-/** What a device reports about itself at enrolment. */
-export interface DeviceFacts {
-  cpuCount: number
-  memoryBytes: number
-  freeDiskBytes: number
-  arch: string
-  os: string
-  runtimeVersion: string
-}
+export type { DeviceFacts } from '../../shared/fleet-protocol.js'
 
 export type DeviceStatus = 'active' | 'revoked'
 
@@ -133,17 +126,8 @@ export type FleetStatus = Liveness | 'revoked'
 
 export const fleetStatuses = ['online', 'offline', 'revoked', 'never-seen'] as const satisfies readonly FleetStatus[]
 
-/** What a device reports in each heartbeat (POST /v1/devices/me/heartbeat). */
-export interface DeviceHealth {
-  uptimeSeconds: number
-  queueDepth: number
-  dbSizeBytes: number
-  readingsPerSecond: number
-  rejectedPerSecond: number
-  cpuPercent: number
-  memoryBytes: number
-  versions?: Record<string, string>
-}
+/** What a device reports in each heartbeat; `versions` may be missing in entries stored by older hubs. */
+export type DeviceHealth = Omit<HeartbeatHealth, 'versions'> & { versions?: Record<string, string> }
 
 /** One heartbeat's health, as kept in the history. */
 export interface HealthSample {
@@ -258,19 +242,10 @@ export interface FleetRepository {
   groups(): Promise<GroupSummary[]>
 }
 
-export type AlertSeverity = 'info' | 'warning' | 'critical'
+export type { AlertSeverity } from '../../shared/fleet-protocol.js'
 
 /** An alert as the edge sends it. */
-export interface AlertInput {
-  seq: number
-  raisedAt: number
-  sensorId: string
-  metric: string
-  severity: AlertSeverity
-  rule: string
-  value: number | null
-  message: string
-}
+export type AlertInput = AlertReport
 
 export interface AlertRecord extends AlertInput {
   id: number

@@ -1,17 +1,9 @@
 import { statfsSync } from 'node:fs'
 import { arch, cpus, release, totalmem, type as osType } from 'node:os'
+import type { DeviceFacts } from '../../shared/fleet-protocol.js'
 
 /** What the device reports at enrolment; the hub checks its minimums against it. */
-export interface HardwareFacts {
-  cpuCount: number
-  memoryBytes: number
-  /** Free space, for an unprivileged process, of the file system holding the data dir. */
-  freeDiskBytes: number
-  arch: string
-  os: string
-  /** Node.js version, e.g. v20.20.2. */
-  runtimeVersion: string
-}
+export type HardwareFacts = DeviceFacts
 
 export function collectHardwareFacts(dataDir: string): HardwareFacts {
   const disk = statfsSync(dataDir)

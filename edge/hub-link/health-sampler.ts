@@ -1,16 +1,7 @@
+import type { HeartbeatHealth } from '../../shared/fleet-protocol.js'
+
 /** The health a heartbeat carries (the hub's heartbeat body). */
-export interface DeviceHealth {
-  uptimeSeconds: number
-  queueDepth: number
-  dbSizeBytes: number
-  readingsPerSecond: number
-  rejectedPerSecond: number
-  /** Process CPU time over wall time since the last sample, as `top` shows it (100 = one core busy). */
-  cpuPercent: number
-  /** Resident set size. */
-  memoryBytes: number
-  versions: { runtime: string }
-}
+export type DeviceHealth = HeartbeatHealth
 
 /** Counters and gauges read at each sample. */
 export interface HealthSources {

@@ -2,8 +2,9 @@ import { EventEmitter } from 'node:events'
 import { IDENTIFIER_PATTERN } from '../../shared/telemetry.js'
 import type { SqliteDatabase } from './database.js'
 
-export const ALERT_SEVERITIES = ['info', 'warning', 'critical'] as const
-export type AlertSeverity = (typeof ALERT_SEVERITIES)[number]
+import { ALERT_SEVERITIES, type AlertReport, type AlertSeverity } from '../../shared/fleet-protocol.js'
+
+export { ALERT_SEVERITIES, type AlertSeverity }
 
 /** What the rules engine raises. */
 export interface NewAlert {
@@ -20,15 +21,9 @@ export interface NewAlert {
 }
 
 /** An alert as stored: `seq` is the device's sequence number, the hub's dedup key. */
-export interface StoredAlert {
-  seq: number
-  raisedAt: number
-  sensorId: string
-  metric: string
-  severity: AlertSeverity
-  rule: string
+export interface StoredAlert extends AlertReport {
+  /** Local alerts always carry the value that triggered them. */
   value: number
-  message: string
   /** Epoch ms the hub acknowledged it; null while not forwarded. */
   forwardedAt: number | null
 }

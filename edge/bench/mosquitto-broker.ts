@@ -1,11 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { accessSync, constants, writeFileSync } from 'node:fs'
-import { connect } from 'node:net'
 import { delimiter, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { sleep } from './bench-clock.js'
 import { stopChild, type ChildReaper } from './child-reaper.js'
-import { freePort } from './free-port.js'
+import { canConnect, freePort } from './tcp-ports.js'
 
 export type MosquittoLookup = { available: true; path: string; version: string } | { available: false; reason: string }
 
@@ -128,15 +127,4 @@ async function waitUntilListening(child: ChildProcess, port: number, timeoutMs: 
     await sleep(25)
   }
   throw new Error(`mosquitto did not listen on port ${port} within ${timeoutMs} ms`)
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port })
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once('error', () => resolve(false))
-  })
 }

@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer, connect } from 'node:net'
 import { cloudosBin } from '../../shared/package-root.js'
 
 export interface ProcessResult {
@@ -38,30 +37,7 @@ export function runCli(args: readonly string[], options: { timeoutMs?: number } 
   return run(process.execPath, [cloudosBin(), ...args], options)
 }
 
-/** A TCP port that was free a moment ago (for programs that cannot bind port 0 and report it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-}
-
-/** Resolves when something accepts TCP connections on 127.0.0.1:port. */
-export function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port })
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once('error', () => resolve(false))
-  })
-}
+export { canConnect, freePort } from '../../edge/bench/tcp-ports.js'
 
 /** Sends `signal` to a child (if still running) and waits for it to exit. */
 export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {

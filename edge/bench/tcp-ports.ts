@@ -1,4 +1,4 @@
-import { createServer, type AddressInfo } from 'node:net'
+import { connect, createServer, type AddressInfo } from 'node:net'
 
 /**
  * A TCP port free on 127.0.0.1 right now, for programs that cannot be told to
@@ -13,5 +13,17 @@ export function freePort(): Promise<number> {
       const { port } = server.address() as AddressInfo
       server.close(() => resolve(port))
     })
+  })
+}
+
+/** Resolves true when something accepts TCP connections on 127.0.0.1:port. */
+export function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port })
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
   })
 }

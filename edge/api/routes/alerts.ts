@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
 import type { EdgeApiContext } from '../context.js'
+import { alertWire } from '../../hub-link/alert-forwarder.js'
 
 const AlertsQuerySchema = Type.Object(
   {
@@ -13,14 +14,8 @@ const AlertsQuerySchema = Type.Object(
 export const alertRoutes: FastifyPluginAsync<{ context: EdgeApiContext }> = async (app, { context }) => {
   app.get<{ Querystring: Static<typeof AlertsQuerySchema> }>('/v1/alerts', { schema: { querystring: AlertsQuerySchema } }, async (request) => {
     const alerts = context.alerts.list(request.query.limit).map((a) => ({
-      seq: a.seq,
+      ...alertWire(a),
       raisedAt: new Date(a.raisedAt).toISOString(),
-      sensorId: a.sensorId,
-      metric: a.metric,
-      severity: a.severity,
-      rule: a.rule,
-      value: a.value,
-      message: a.message,
       forwarded: a.forwardedAt !== null,
       forwardedAt: a.forwardedAt === null ? null : new Date(a.forwardedAt).toISOString(),
     }))

@@ -130,10 +130,12 @@ export class EdgeRuntime {
             log: (m) => log.warn(m),
           })
     this.#broker = broker
+    const queueDepth = () => pipeline.queueDepth
+    const sizeBytes = () => databaseSizeBytes(db)
     metrics = new EdgeMetrics({
       stats: pipeline.stats,
-      queueDepth: () => pipeline.queueDepth,
-      databaseSizeBytes: () => databaseSizeBytes(db),
+      queueDepth,
+      databaseSizeBytes: sizeBytes,
       connectedClients: () => broker.info().connectedClients,
     })
     const api = await buildEdgeApi({
@@ -145,8 +147,8 @@ export class EdgeRuntime {
         hubStatus: () => this.hubStatus(),
         stats: pipeline.stats,
         metrics,
-        queueDepth: () => pipeline.queueDepth,
-        databaseSizeBytes: () => databaseSizeBytes(db),
+        queueDepth,
+        databaseSizeBytes: sizeBytes,
         health: () => {
           const info = broker.info()
           return {
@@ -197,8 +199,8 @@ export class EdgeRuntime {
         health: {
           readingsStored: () => pipeline.stats.readingsStored,
           readingsRejected: () => pipeline.stats.readingsRejected,
-          queueDepth: () => pipeline.queueDepth,
-          dbSizeBytes: () => databaseSizeBytes(db),
+          queueDepth,
+          dbSizeBytes: sizeBytes,
           uptimeSeconds: () => (Date.now() - this.#startedAt) / 1000,
         },
       })

@@ -24,12 +24,13 @@ export interface TelemetrySink {
  * no clock (the receive time is passed in), never throws.
  */
 export function decodeTelemetry(payload: Buffer, receivedAt: number, limits: TelemetryLimits, sink: TelemetrySink): void {
-  if (payload.byteLength > limits.maxPayloadBytes) {
-    sink.reject('payload_too_large', `payload is ${payload.byteLength} bytes; ingest.maxPayloadBytes is ${limits.maxPayloadBytes}`, 1)
-    return
-  }
-  if (scanTelemetry(payload, scanned, limits.maxReadingsPerMessage) && emitIfAllValid(scanned, receivedAt, limits, sink)) return
-  decodeTelemetryViaJson(payload, receivedAt, limits, sink)
+  // Oversize payloads, and anything the fast path does not take whole, go the
+  // general way (which also rejects oversize payloads first).
+  const fast =
+    payload.byteLength <= limits.maxPayloadBytes &&
+    scanTelemetry(payload, scanned, limits.maxReadingsPerMessage) &&
+    emitIfAllValid(scanned, receivedAt, limits, sink)
+  if (!fast) decodeTelemetryViaJson(payload, receivedAt, limits, sink)
 }
 
 /**

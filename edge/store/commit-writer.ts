@@ -25,8 +25,7 @@ export class CommitWriter implements BatchWriter {
       const committedAt = now()
       for (const series of batch.series) {
         const id = stores.readings.seriesIdFor(series.key.sensorId, series.key.metric, committedAt)
-        const chunk = encodeChunk(series.timestamps, series.values)
-        stores.readings.appendChunk(id, chunk, lastValueByTime(series), committedAt)
+        stores.readings.appendChunk(id, encodeChunk(series.timestamps, series.values), committedAt)
       }
       for (const letter of batch.deadLetters) stores.deadLetters.append(letter)
       stores.counters.add('readings_stored', batch.readingCount)
@@ -43,13 +42,4 @@ export class CommitWriter implements BatchWriter {
       throw err
     }
   }
-}
-
-/** The value of the latest reading (by timestamp; the last to arrive among equals). */
-function lastValueByTime(series: { timestamps: number[]; values: number[] }): number {
-  let best = 0
-  for (let i = 1; i < series.timestamps.length; i++) {
-    if ((series.timestamps[i] as number) >= (series.timestamps[best] as number)) best = i
-  }
-  return series.values[best] as number
 }

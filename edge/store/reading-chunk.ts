@@ -15,6 +15,8 @@ export interface EncodedChunk {
   encoding: number
   timestamps: Buffer
   vals: Buffer
+  /** Value of the latest reading (by time; the last to arrive among equal timestamps). */
+  lastValue: number
 }
 
 /**
@@ -48,6 +50,8 @@ export function encodeChunk(timestamps: readonly number[], values: readonly numb
     tsMin: tsOut[0] ?? 0,
     tsMax: tsOut[count - 1] ?? 0,
     count,
+    // The stable sort puts the last arrival last among equal timestamps.
+    lastValue: valOut[count - 1] ?? 0,
     encoding: RAW_FLOAT64,
     timestamps: Buffer.from(tsOut.buffer, tsOut.byteOffset, tsOut.byteLength),
     vals: Buffer.from(valOut.buffer, valOut.byteOffset, valOut.byteLength),

@@ -92,9 +92,9 @@ export class ReadingsStore {
   }
 
   /** Appends one chunk. Call inside a write transaction. */
-  appendChunk(seriesId: number, chunk: EncodedChunk, lastValue: number, now: number): void {
+  appendChunk(seriesId: number, chunk: EncodedChunk, now: number): void {
     this.#insertChunk.run(seriesId, chunk.tsMin, chunk.tsMax, chunk.count, chunk.encoding, chunk.timestamps, chunk.vals, now)
-    this.#updateSeries.run({ tsMin: chunk.tsMin, tsMax: chunk.tsMax, lastValue, count: chunk.count, id: seriesId })
+    this.#updateSeries.run({ tsMin: chunk.tsMin, tsMax: chunk.tsMax, lastValue: chunk.lastValue, count: chunk.count, id: seriesId })
   }
 
   /** Forgets cached series ids (after a rolled-back transaction created some). */

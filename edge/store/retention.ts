@@ -35,6 +35,7 @@ export class RetentionJob {
   readonly #counters: CountersStore
   readonly #deadLetters: DeadLetterStore
   readonly #now: () => number
+  readonly #statements: ReturnType<typeof prepareStatements>
   #task: ScheduledTask | undefined
 
   constructor(db: SqliteDatabase, counters: CountersStore, deadLetters: DeadLetterStore, now: () => number = Date.now) {
@@ -42,6 +43,7 @@ export class RetentionJob {
     this.#counters = counters
     this.#deadLetters = deadLetters
     this.#now = now
+    this.#statements = prepareStatements(db)
   }
 
   /** Runs `run(policy())` on the cron schedule; errors are reported, never thrown. */
@@ -74,7 +76,7 @@ export class RetentionJob {
     }
     if (policy.retentionDays > 0) {
       const cutoff = this.#now() - policy.retentionDays * DAY_MS
-      const select = this.#db.prepare('SELECT id, series_id, count FROM reading_chunks WHERE ts_max < ? ORDER BY ts_max LIMIT ?')
+      const select = this.#statements.olderThan
       for (;;) {
         const deleted = this.#deleteChunks(select.all(cutoff, DELETE_STEP) as Victim[], 'readings_deleted.age')
         result.chunksDeletedByAge += deleted.chunks
@@ -84,7 +86,7 @@ export class RetentionJob {
     }
     result.deadLettersPruned = this.#deadLetters.prune(policy.deadLetterMaxRows)
     // Over budget: delete the oldest chunks, then hand the freed pages back.
-    const oldest = this.#db.prepare('SELECT id, series_id, count, length(timestamps) + length(vals) + 64 AS bytes FROM reading_chunks ORDER BY ts_max LIMIT ?')
+    const oldest = this.#statements.oldest
     let size = databaseSizeBytes(this.#db)
     while (size > policy.maxBytes) {
       const candidates = oldest.all(DELETE_STEP) as (Victim & { bytes: number })[]
@@ -116,7 +118,7 @@ export class RetentionJob {
    */
   #deleteChunks(victims: Victim[], counter: string): { chunks: number; readings: number } {
     if (victims.length === 0) return { chunks: 0, readings: 0 }
-    const remove = this.#db.prepare('DELETE FROM reading_chunks WHERE id = ?')
+    const remove = this.#statements.remove
     let readings = 0
     const perSeries = new Map<number, number>()
     this.#db.transaction(() => {
@@ -132,27 +134,34 @@ export class RetentionJob {
   }
 
   #refreshSeries(seriesId: number, deleted: number): void {
-    const bounds = this.#db
-      .prepare('SELECT min(ts_min) AS first, max(ts_max) AS last FROM reading_chunks WHERE series_id = ?')
-      .get(seriesId) as { first: number | null; last: number | null }
-    const current = this.#db.prepare('SELECT last_ts FROM series WHERE id = ?').get(seriesId) as { last_ts: number | null } | undefined
+    const statements = this.#statements
+    const bounds = statements.seriesBounds.get(seriesId) as { first: number | null; last: number | null }
+    const current = statements.seriesLastTs.get(seriesId) as { last_ts: number | null } | undefined
     let lastValue: number | null | undefined // undefined: unchanged
     if (bounds.last === null) lastValue = null
     else if (current?.last_ts !== null && current !== undefined && bounds.last < (current.last_ts as number)) {
       // The chunk holding the latest reading went: read the new latest one.
-      const row = this.#db
-        .prepare('SELECT encoding, timestamps, vals FROM reading_chunks WHERE series_id = ? AND ts_max = ? ORDER BY id DESC LIMIT 1')
-        .get(seriesId, bounds.last) as { encoding: number; timestamps: Buffer; vals: Buffer }
+      const row = statements.latestChunk.get(seriesId, bounds.last) as { encoding: number; timestamps: Buffer; vals: Buffer }
       const { values } = decodeChunk(row.encoding, row.timestamps, row.vals)
       lastValue = values[values.length - 1] ?? null
     }
-    this.#db
-      .prepare(
-        `UPDATE series SET reading_count = max(reading_count - @deleted, 0), first_ts = @first, last_ts = @last,
-           last_value = CASE WHEN @keep THEN last_value ELSE @lastValue END
-         WHERE id = @id`,
-      )
-      .run({ id: seriesId, deleted, first: bounds.first, last: bounds.last, keep: lastValue === undefined ? 1 : 0, lastValue: lastValue ?? null })
+    statements.updateSeries.run({ id: seriesId, deleted, first: bounds.first, last: bounds.last, keep: lastValue === undefined ? 1 : 0, lastValue: lastValue ?? null })
+  }
+}
+
+function prepareStatements(db: SqliteDatabase) {
+  return {
+    olderThan: db.prepare('SELECT id, series_id, count FROM reading_chunks WHERE ts_max < ? ORDER BY ts_max LIMIT ?'),
+    oldest: db.prepare('SELECT id, series_id, count, length(timestamps) + length(vals) + 64 AS bytes FROM reading_chunks ORDER BY ts_max LIMIT ?'),
+    remove: db.prepare('DELETE FROM reading_chunks WHERE id = ?'),
+    seriesBounds: db.prepare('SELECT min(ts_min) AS first, max(ts_max) AS last FROM reading_chunks WHERE series_id = ?'),
+    seriesLastTs: db.prepare('SELECT last_ts FROM series WHERE id = ?'),
+    latestChunk: db.prepare('SELECT encoding, timestamps, vals FROM reading_chunks WHERE series_id = ? AND ts_max = ? ORDER BY id DESC LIMIT 1'),
+    updateSeries: db.prepare(
+      `UPDATE series SET reading_count = max(reading_count - @deleted, 0), first_ts = @first, last_ts = @last,
+         last_value = CASE WHEN @keep THEN last_value ELSE @lastValue END
+       WHERE id = @id`,
+    ),
   }
 }
 

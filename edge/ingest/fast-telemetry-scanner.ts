@@ -4,9 +4,9 @@
  * that fills two preallocated columns without building JS objects.
  *
  * Why by hand: JSON.parse allocates an object per reading plus the decoded
- * string; on 100-reading batches that alone caps ingest near 1.5M readings/s
- * on this class of machine, before validation and storage (measured with
- * scratch micro-benchmarks, see docs/architecture.md). The scanner accepts a
+ * string; on 100-reading batches that alone kept ingest under the 1M
+ * readings/s target on this class of machine in a one-off micro-benchmark
+ * while designing (`cloudos bench ingest` shows the end-to-end result). The scanner accepts a
  * strict subset of JSON: plain ASCII keys "ts"/"value"/"readings" without
  * escapes, each at most once per object, numbers, and whitespace. Anything
  * else (other keys, strings, nulls, escapes, duplicates, deep nesting) makes it

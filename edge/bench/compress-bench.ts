@@ -39,8 +39,8 @@ export const defaultCompressBenchSettings: CompressBenchSettings = {
   quick: false,
 }
 
-/** --quick: four NAB files, two simulated minutes, two runs: checks the machinery only. */
-export const quickCompressBenchSettings = { simulator: { sensors: 20, readingsPerSecond: 10, seconds: 120, seed: 7 }, runs: 2, nabFiles: 4 } as const
+/** --quick: two NAB files, 30 simulated seconds, two runs: checks the machinery only. */
+export const quickCompressBenchSettings = { simulator: { sensors: 20, readingsPerSecond: 10, seconds: 30, seed: 7 }, runs: 2, nabFiles: 2 } as const
 
 export interface SizeReport {
   bytes: number
@@ -53,17 +53,23 @@ export interface CutReport {
   batches: number
   readings: number
   jsonLines: SizeReport
-  codec: SizeReport & { reductionVsJson: number; encodeMBps: number; decodeMBps: number }
+  /**
+   * Speeds are wall-clock MB of JSON-lines input per second; the *CpuMBps
+   * figures divide by the CPU time the process used instead, which a shared,
+   * overloaded machine distorts far less (both are medians).
+   */
+  codec: SizeReport & { reductionVsJson: number; encodeMBps: number; decodeMBps: number; encodeCpuMBps: number; decodeCpuMBps: number }
   zstd19: SizeReport & { reductionVsJson: number; encodeMBps: number }
   gzip9: SizeReport & { reductionVsJson: number; encodeMBps: number }
   /** zstd19.bytes / codec.bytes: how many times smaller the codec is. */
   ratioVsZstd19: number
   ratioVsGzip9: number
   /** Every speed sample (MB/s of JSON-equivalent input), for the record. */
-  runs: { encodeMBps: number[]; decodeMBps: number[]; zstd19MBps: number[]; gzip9MBps: number[] }
+  runs: { encodeMBps: number[]; decodeMBps: number[]; encodeCpuMBps: number[]; decodeCpuMBps: number[]; zstd19MBps: number[]; gzip9MBps: number[] }
 }
 
 export interface CompressBenchReport {
+  benchmark: 'compress'
   machine: MachineFacts
   settings: { runs: number; level: number; quick: boolean; inputs: string; simulator: string }
   datasets: { name: string; description: string; readings: number }[]
@@ -91,21 +97,25 @@ export async function runCompressBench(settings: CompressBenchSettings, hooks: C
   const datasets = [csv, simulator]
   const results: CutReport[] = []
   for (const dataset of datasets) {
-    for (const cut of ['per-source', 'per-10k'] as const) {
+    for (const cut of ['per-source', 'per-10k', 'per-1k'] as const) {
       hooks.onNotice?.(`${dataset.name} ${cut}: ${settings.runs} run(s)`)
       results.push(measureCut(dataset, cut, settings))
     }
   }
   const csvResults = results.filter((r) => r.dataset === csvName)
-  // The headline is the edge's own cut (per 10,000 readings) on the CSV set; the worst encode speed of all counts.
+  // The headline is the edge's own cut (per 10,000 readings) on the CSV set.
+  // Encode speed: the slowest cut of all, per CPU second, because the 2-core
+  // machine these runs share is often loaded many times over (wall-clock MB/s
+  // are reported beside it).
   const headline = csvResults.find((r) => r.cut === 'per-10k') as CutReport
-  const encodeMBps = Math.min(...results.map((r) => r.codec.encodeMBps))
+  const encodeMBps = Math.min(...results.map((r) => r.codec.encodeCpuMBps))
   const targets = {
     reductionVsJson: { target: COMPRESS_TARGETS.reductionVsJson, actual: headline.codec.reductionVsJson, pass: headline.codec.reductionVsJson >= COMPRESS_TARGETS.reductionVsJson },
     ratioVsZstd19: { target: COMPRESS_TARGETS.ratioVsZstd19, actual: headline.ratioVsZstd19, pass: headline.ratioVsZstd19 >= COMPRESS_TARGETS.ratioVsZstd19 },
     encodeMBps: { target: COMPRESS_TARGETS.encodeMBps, actual: encodeMBps, pass: encodeMBps >= COMPRESS_TARGETS.encodeMBps },
   }
   return {
+    benchmark: 'compress',
     machine,
     settings: { runs: settings.runs, level: settings.level, quick: settings.quick, inputs: csv.description, simulator: simulator.description },
     datasets: datasets.map((d) => ({ name: d.name, description: d.description, readings: d.devices.reduce((n, dev) => n + batchReadingCount({ seq: 0, series: dev.series }), 0) })),
@@ -121,18 +131,24 @@ function measureCut(dataset: Dataset, cut: BatchCut, settings: CompressBenchSett
   const readings = batches.reduce((n, b) => n + batchReadingCount(b), 0)
   const jsonBytes = json.reduce((n, b) => n + b.length, 0)
   const mb = jsonBytes / 1e6
-  const runs = { encodeMBps: [] as number[], decodeMBps: [] as number[], zstd19MBps: [] as number[], gzip9MBps: [] as number[] }
+  const runs = { encodeMBps: [] as number[], decodeMBps: [] as number[], encodeCpuMBps: [] as number[], decodeCpuMBps: [] as number[], zstd19MBps: [] as number[], gzip9MBps: [] as number[] }
   let encoded: Buffer[] = []
   let zstdBytes = 0
   let gzipBytes = 0
+  // One untimed pass first so the JIT has compiled the codec before the clock runs.
+  for (const bytes of batches.map((b) => encodeBatch(b, { level: settings.level }))) decodeBatch(bytes)
   for (let run = 0; run < settings.runs; run++) {
     let started = performance.now()
+    let cpu = process.cpuUsage()
     encoded = batches.map((b) => encodeBatch(b, { level: settings.level }))
     runs.encodeMBps.push(mb / ((performance.now() - started) / 1000))
+    runs.encodeCpuMBps.push(mb / cpuSeconds(cpu))
     started = performance.now()
+    cpu = process.cpuUsage()
     let decodedReadings = 0
     for (const bytes of encoded) decodedReadings += batchReadingCount(decodeBatch(bytes))
     runs.decodeMBps.push(mb / ((performance.now() - started) / 1000))
+    runs.decodeCpuMBps.push(mb / cpuSeconds(cpu))
     if (decodedReadings !== readings) throw new Error(`decoded ${decodedReadings} readings, encoded ${readings}`)
     started = performance.now()
     zstdBytes = json.reduce((n, b) => n + zstdCompress(b, { compressionLevel: 19 }).length, 0)
@@ -151,17 +167,19 @@ function measureCut(dataset: Dataset, cut: BatchCut, settings: CompressBenchSett
     batches: batches.length,
     readings,
     jsonLines: size(jsonBytes),
-    codec: { ...size(codecBytes), reductionVsJson: reduction(codecBytes), encodeMBps: round(median(runs.encodeMBps), 1), decodeMBps: round(median(runs.decodeMBps), 1) },
+    codec: {
+      ...size(codecBytes),
+      reductionVsJson: reduction(codecBytes),
+      encodeMBps: round(median(runs.encodeMBps), 1),
+      decodeMBps: round(median(runs.decodeMBps), 1),
+      encodeCpuMBps: round(median(runs.encodeCpuMBps), 1),
+      decodeCpuMBps: round(median(runs.decodeCpuMBps), 1),
+    },
     zstd19: { ...size(zstdBytes), reductionVsJson: reduction(zstdBytes), encodeMBps: round(median(runs.zstd19MBps), 1) },
     gzip9: { ...size(gzipBytes), reductionVsJson: reduction(gzipBytes), encodeMBps: round(median(runs.gzip9MBps), 1) },
     ratioVsZstd19: round(zstdBytes / codecBytes, 2),
     ratioVsGzip9: round(gzipBytes / codecBytes, 2),
-    runs: {
-      encodeMBps: runs.encodeMBps.map((v) => round(v, 1)),
-      decodeMBps: runs.decodeMBps.map((v) => round(v, 1)),
-      zstd19MBps: runs.zstd19MBps.map((v) => round(v, 1)),
-      gzip9MBps: runs.gzip9MBps.map((v) => round(v, 1)),
-    },
+    runs: Object.fromEntries(Object.entries(runs).map(([key, list]) => [key, list.map((v) => round(v, 1))])) as CutReport['runs'],
   }
 }
 
@@ -178,6 +196,12 @@ function verifyRoundTrip(batches: TelemetryBatch[], encoded: Buffer[]): void {
       }
     })
   })
+}
+
+/** CPU seconds (user + system) since `since`; never zero, so a rate stays finite. */
+function cpuSeconds(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since)
+  return Math.max(1e-6, (used.user + used.system) / 1e6)
 }
 
 function round(value: number, digits: number): number {

@@ -79,12 +79,13 @@ export function simulatorDataset(shape: SimulatorShape, startTs = Date.UTC(2026,
   }
 }
 
-export type BatchCut = 'per-source' | 'per-10k'
+export type BatchCut = 'per-source' | 'per-10k' | 'per-1k'
 
 /**
  * How the edge cuts batches. `per-source`: one batch per device (a whole NAB
- * file, or the whole simulator run). `per-10k`: consecutive time windows of
- * about 10,000 readings per device, all its sensors together.
+ * file, or the whole simulator run). `per-10k` and `per-1k`: consecutive
+ * time windows of about 10,000 or 1,000 readings per device, all its sensors
+ * together (an outbox that cuts small batches to send them sooner).
  */
 export function cutBatches(dataset: Dataset, cut: BatchCut): TelemetryBatch[] {
   const batches: TelemetryBatch[] = []
@@ -94,7 +95,7 @@ export function cutBatches(dataset: Dataset, cut: BatchCut): TelemetryBatch[] {
       batches.push({ seq: seq++, series: device.series })
       continue
     }
-    for (const series of timeWindows(device.series, 10_000)) batches.push({ seq: seq++, series })
+    for (const series of timeWindows(device.series, cut === 'per-10k' ? 10_000 : 1_000)) batches.push({ seq: seq++, series })
   }
   return batches
 }

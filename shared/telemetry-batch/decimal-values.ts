@@ -79,8 +79,14 @@ export function candidateScales(values: Float64Array): number[] {
   return [...scales].sort((a, b) => a - b)
 }
 
+export interface DecimalPayload {
+  bytes: Uint8Array
+  /** Every value is exactly k / 10^scale: a larger scale cannot do better. */
+  exact: boolean
+}
+
 /** Encodes the payload for one scale, or returns undefined when most values would be exceptions. */
-export function encodeDecimalValues(values: Float64Array, scale: number): Uint8Array | undefined {
+export function encodeDecimalValues(values: Float64Array, scale: number): DecimalPayload | undefined {
   const n = values.length
   const p = powersOfTen[scale] as number
   const scaled = new Float64Array(n)
@@ -132,7 +138,7 @@ export function encodeDecimalValues(values: Float64Array, scale: number): Uint8A
   if (packed) writePacked(out, deltas)
   else for (let i = 0; i < n; i++) out.uvarint(deltas[i] as number)
   if (anyCorrection) for (let i = 0; i < n; i++) out.svarint(corrections[i] as number)
-  return out.result()
+  return { bytes: out.result(), exact: !anyCorrection && exceptions.length === 0 }
 }
 
 export function decodeDecimalValues(input: ByteReader, count: number): Float64Array {

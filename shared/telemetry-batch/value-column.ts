@@ -13,7 +13,9 @@ export function writeValueColumn(out: ByteWriter, values: Float64Array): void {
   let best: Uint8Array | undefined
   for (const scale of candidateScales(values)) {
     const payload = encodeDecimalValues(values, scale)
-    if (payload !== undefined && (best === undefined || payload.length < best.length)) best = payload
+    if (payload !== undefined && (best === undefined || payload.bytes.length < best.length)) best = payload.bytes
+    // Scales come smallest first; a larger one only makes every integer longer.
+    if (payload?.exact === true) break
   }
   if (best !== undefined && best.length < values.length * 8) {
     out.u8(ValueEncoding.decimal)

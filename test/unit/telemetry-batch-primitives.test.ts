@@ -2,6 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { packedSize, readPacked, writePacked } from '../../shared/telemetry-batch/bit-packing.js'
 import { ByteReader, ByteWriter, unzigzag, zigzag } from '../../shared/telemetry-batch/byte-io.js'
+import { decodeGorillaValues, encodeGorillaValues } from '../../shared/telemetry-batch/gorilla-values.js'
 
 describe('telemetry batch primitives', () => {
   it('bit-packs any unsigned integers up to 2^53-1 and reads them back', () => {
@@ -42,5 +43,34 @@ describe('telemetry batch primitives', () => {
     expect([...out.result()]).toEqual([0xac, 0x02])
     expect(zigzag(-1)).toBe(1)
     expect(zigzag(1)).toBe(2)
+  })
+})
+
+describe('Gorilla XOR values', () => {
+  it('round-trips any bit patterns, NaN payloads included', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 0xffff_ffff }), fc.integer({ min: 0, max: 0xffff_ffff })), { maxLength: 300 }), (pairs) => {
+        const values = new Float64Array(pairs.length)
+        const view = new DataView(values.buffer)
+        pairs.forEach(([high, low], i) => {
+          view.setUint32(i * 8, low, true)
+          view.setUint32(i * 8 + 4, high, true)
+        })
+        const input = new ByteReader(encodeGorillaValues(values))
+        const back = decodeGorillaValues(input, values.length)
+        expect(Buffer.from(back.buffer).equals(Buffer.from(values.buffer))).toBe(true)
+        expect(input.remaining).toBe(0)
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  it('stores repeats in one bit and slowly varying floats in far less than 8 bytes', () => {
+    const repeats = new Float64Array(801).fill(Math.PI)
+    expect(encodeGorillaValues(repeats).length).toBe(8 + 100)
+    const smooth = Float64Array.from({ length: 1000 }, (_, i) => 1000 + i * 0.25)
+    const bytes = encodeGorillaValues(smooth)
+    expect(bytes.length).toBeLessThan(smooth.length * 3)
+    expect([...decodeGorillaValues(new ByteReader(bytes), smooth.length)]).toEqual([...smooth])
   })
 })

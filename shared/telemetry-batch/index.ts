@@ -10,6 +10,7 @@ import { DEFAULT_MAX_DECOMPRESSED_BYTES, DEFAULT_MAX_READINGS, type DecodeLimits
 
 export type { DecodeLimits, EncodeOptions, SeriesColumn, TelemetryBatch } from './types.js'
 export { DEFAULT_MAX_DECOMPRESSED_BYTES, DEFAULT_MAX_READINGS } from './types.js'
+export { buildBatchDictionary } from './batch-dictionary.js'
 export { BATCH_FORMAT_VERSION, BATCH_MAGIC, DEFAULT_ZSTD_LEVEL, HEADER_BYTES } from './batch-envelope.js'
 
 /** Encodes a batch; throws BATCH_ERR_INVALID_BATCH for a malformed batch or option. */

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { batchReadingCount, decodeBatch, encodeBatch, type TelemetryBatch } from '../../shared/telemetry-batch/index.js'
+import { batchReadingCount, buildBatchDictionary, decodeBatch, encodeBatch, type TelemetryBatch } from '../../shared/telemetry-batch/index.js'
 import { columnBytes, expectSameBatch, telemetryBatch } from '../helpers/telemetry-batch-arbitraries.js'
 
 function roundTrip(batch: TelemetryBatch, level?: number): TelemetryBatch {
@@ -126,6 +126,26 @@ describe('telemetry batch codec: bit-exact round trip', () => {
     const backing = Buffer.alloc(bytes.length + 3)
     bytes.copy(backing, 3)
     expectSameBatch(decodeBatch(backing.subarray(3)), batch)
+  })
+
+  it('builds a dictionary from sample batches that makes small batches of the same device smaller', () => {
+    const batchAt = (seq: number): TelemetryBatch => ({
+      seq,
+      series: ['temperature', 'humidity', 'pressure'].map((metric, m) => ({
+        sensorId: `line-1/station-${m}`,
+        metric,
+        timestamps: Float64Array.from({ length: 20 }, (_, i) => 1_700_000_000_000 + (seq * 20 + i) * 1000),
+        values: Float64Array.from({ length: 20 }, (_, i) => Math.round((20 + m * 10 + Math.sin(seq + i)) * 100) / 100),
+      })),
+    })
+    const bytes = buildBatchDictionary([1, 2, 3, 4].map(batchAt))
+    expect(bytes.length).toBeGreaterThan(0)
+    expect(buildBatchDictionary([1, 2, 3, 4].map(batchAt), 100)).toHaveLength(100)
+    const dictionary = { id: 3, bytes }
+    const without = encodeBatch(batchAt(9))
+    const withDictionary = encodeBatch(batchAt(9), { dictionary })
+    expect(withDictionary.length).toBeLessThan(without.length)
+    expectSameBatch(decodeBatch(withDictionary, { dictionaries: new Map([[3, bytes]]) }), batchAt(9))
   })
 
   it('uses a zstd dictionary identified in the header', () => {

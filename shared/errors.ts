@@ -342,6 +342,43 @@ export const errorCatalogue = {
     summary: 'The audit log does not verify: an entry was altered, removed or reordered, or the signed head does not match.',
     hint: 'Treat the hub data directory as compromised; compare with a backup and investigate from the entry named.',
   },
+
+  // --- telemetry batch codec (shared/telemetry-batch, docs/formats/batch.md) ---
+  BATCH_ERR_INVALID_BATCH: {
+    status: 400,
+    summary: 'A telemetry batch given to the encoder is malformed (sequence not a uint53, timestamps and values of different lengths, an id that is not well-formed text).',
+    hint: 'Pass seq as a non-negative safe integer and, per series, Float64Array timestamps and values of equal length with well-formed string ids.',
+  },
+  BATCH_ERR_TRUNCATED: {
+    status: 400,
+    summary: 'The telemetry batch ends before its header or its declared payload does (cut off in transit or storage).',
+    hint: 'Resend the complete batch; its header states the exact payload length (docs/formats/batch.md).',
+  },
+  BATCH_ERR_CORRUPT: {
+    status: 400,
+    summary: 'The telemetry batch is not a valid batch: wrong magic, a reserved field set, trailing bytes, a payload that does not decompress or a body that does not parse.',
+    hint: 'Resend the batch from the sender\'s store; if it repeats, the sender and receiver disagree on the format (docs/formats/batch.md).',
+  },
+  BATCH_ERR_CHECKSUM: {
+    status: 400,
+    summary: 'The telemetry batch\'s CRC-32 does not match its header and body: bytes were altered in transit or storage.',
+    hint: 'Resend the batch from the sender\'s store; nothing of it was accepted.',
+  },
+  BATCH_ERR_UNKNOWN_VERSION: {
+    status: 400,
+    summary: 'The telemetry batch has a format version this build does not read.',
+    hint: 'Upgrade the receiver, or have the sender encode the version this receiver reads (docs/formats/batch.md, versioning).',
+  },
+  BATCH_ERR_TOO_LARGE: {
+    status: 413,
+    summary: 'The telemetry batch declares more decompressed bytes or readings than the receiver accepts (decompression-bomb defence).',
+    hint: 'Cut smaller batches at the sender, or raise the receiver\'s limit if the batch is legitimate.',
+  },
+  BATCH_ERR_UNKNOWN_DICTIONARY: {
+    status: 400,
+    summary: 'The telemetry batch was compressed with a zstd dictionary the receiver does not have.',
+    hint: 'Give the receiver the dictionary with that id (DecodeLimits.dictionaries), or encode without a dictionary.',
+  },
 } as const satisfies Record<string, ErrorSpec>
 
 export type ErrorCode = keyof typeof errorCatalogue

@@ -1,0 +1,49 @@
+import { ByteReader, ByteWriter, corrupt } from './byte-io.js'
+import { candidateScales, decodeDecimalValues, encodeDecimalValues } from './decimal-values.js'
+import { readRawFloats, writeRawFloats } from './raw-float-column.js'
+
+/**
+ * Value column: the smallest of the encodings that apply (docs/formats/batch.md,
+ * "Value column"), chosen per series before zstd.
+ */
+
+export const ValueEncoding = { raw: 0, decimal: 1 } as const
+
+export function writeValueColumn(out: ByteWriter, values: Float64Array): void {
+  let best: Uint8Array | undefined
+  for (const scale of candidateScales(values)) {
+    const payload = encodeDecimalValues(values, scale)
+    if (payload !== undefined && (best === undefined || payload.length < best.length)) best = payload
+  }
+  if (best !== undefined && best.length < values.length * 8) {
+    out.u8(ValueEncoding.decimal)
+    out.uvarint(best.length)
+    out.bytes(best)
+    return
+  }
+  out.u8(ValueEncoding.raw)
+  out.uvarint(values.length * 8)
+  writeRawFloats(out, values)
+}
+
+export function readValueColumn(input: ByteReader, count: number): Float64Array {
+  const tag = input.u8()
+  const length = input.uvarint()
+  input.need(length, 'a value column')
+  const column = new ByteReader(input.buf, input.pos, input.pos + length)
+  input.pos += length
+  let values: Float64Array
+  switch (tag) {
+    case ValueEncoding.raw:
+      if (length !== count * 8) throw corrupt('a raw value column has the wrong length')
+      values = readRawFloats(column, count)
+      break
+    case ValueEncoding.decimal:
+      values = decodeDecimalValues(column, count)
+      break
+    default:
+      throw corrupt(`unknown value encoding ${tag}`)
+  }
+  if (column.remaining !== 0) throw corrupt('a value column has bytes left over')
+  return values
+}

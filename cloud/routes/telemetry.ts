@@ -76,6 +76,12 @@ export const telemetryRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, 
       request.rawBody = body as Buffer
       done(null, body)
     })
+    // A batch is binary: the types parsed app-wide (JSON, text) and any other are refused here.
+    const refuse = (_request: unknown, _payload: unknown, done: (err: Error | null, body?: unknown) => void) =>
+      done(new CloudosError('HUB_ERR_UNSUPPORTED_MEDIA_TYPE', 'a telemetry batch is sent as application/octet-stream (codec bytes, docs/formats/batch.md)'))
+    signed.addContentTypeParser('application/json', refuse)
+    signed.addContentTypeParser('text/plain', refuse)
+    signed.addContentTypeParser('*', refuse)
     signed.post<{ Querystring: Static<typeof UploadQuery>; Body: Buffer }>(
       '/v1/telemetry/batches',
       {

@@ -149,6 +149,8 @@ export class EdgeRuntime {
       queueDepth,
       databaseSizeBytes: sizeBytes,
       connectedClients: () => broker.info().connectedClients,
+      counters: () => counters.all(),
+      outbox: () => outbox.store.counts(),
     })
     const api = await buildEdgeApi({
       context: {

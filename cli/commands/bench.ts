@@ -15,6 +15,7 @@ export function registerBenchCommand(program: Command): void {
   registerBenchIngest(bench)
   registerBenchHub(bench)
   registerBenchSync(bench)
+  registerBenchCompress(bench)
 }
 
 interface BenchSyncFlags {
@@ -178,4 +179,41 @@ function scenarioListFlag(value: string): IngestScenarioId[] {
   } catch (err) {
     throw new InvalidArgumentError(`--scenarios: ${(err as Error).message}.`)
   }
+}
+
+interface BenchCompressFlags {
+  json?: boolean
+  quick?: boolean
+  runs?: number
+  level?: number
+  input?: string[]
+}
+
+function registerBenchCompress(bench: Command): void {
+  bench
+    .command('compress')
+    .description(
+      'telemetry batch codec (columnar + zstd): bytes per reading, reduction vs JSON lines, encode/decode MB/s, on the NAB corpus (or given CSVs) and on simulator data, ' +
+        'against gzip -9 and zstd -19 of the same JSON lines',
+    )
+    .option('--input <csv...>', '"timestamp,value" CSV files to use instead of the NAB corpus')
+    .option('--json', 'print one JSON object with every number instead of the table')
+    .option('--quick', 'a small subset (2 NAB files, 30 simulated seconds, 2 runs) to check the machinery, e.g. in tests')
+    .option('--runs <n>', 'runs per dataset; speeds are medians (default 5)', integerFlag('--runs', 1, 100))
+    .option('--level <n>', 'zstd level of the codec, 1-22 (default: the codec default)', integerFlag('--level', 1, 22))
+    .action(async (flags: BenchCompressFlags) => {
+      const { runCompressBench, defaultCompressBenchSettings, quickCompressBenchSettings } = await import('../../edge/bench/compress-bench.js')
+      const { formatCompressReport } = await import('../../edge/bench/compress-table.js')
+      const quick = flags.quick === true
+      const settings = {
+        ...defaultCompressBenchSettings,
+        quick,
+        inputs: flags.input?.map((file) => resolve(file)),
+        simulator: quick ? quickCompressBenchSettings.simulator : defaultCompressBenchSettings.simulator,
+        runs: flags.runs ?? (quick ? quickCompressBenchSettings.runs : defaultCompressBenchSettings.runs),
+        level: flags.level ?? defaultCompressBenchSettings.level,
+      }
+      const report = await runCompressBench(settings, { onNotice: (message) => process.stderr.write(`[bench] ${message}\n`) })
+      process.stdout.write(flags.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatCompressReport(report))
+    })
 }

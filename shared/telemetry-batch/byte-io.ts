@@ -18,6 +18,16 @@ export function unzigzag(z: number): number {
   return z % 2 === 0 ? z / 2 : -(z + 1) / 2
 }
 
+/** Bytes of the LEB128 form of value. */
+export function varintSize(value: number): number {
+  let size = 1
+  while (value >= 128) {
+    value = Math.floor(value / 128)
+    size++
+  }
+  return size
+}
+
 export class ByteWriter {
   private buf: Uint8Array
   private view: DataView

@@ -1,4 +1,5 @@
-import { ByteReader, ByteWriter, corrupt } from './byte-io.js'
+import { BLOCK_SIZE, packedSize, readPacked, writePacked } from './bit-packing.js'
+import { ByteReader, ByteWriter, corrupt, unzigzag, varintSize, zigzag } from './byte-io.js'
 import { addToBits, bitDistance } from './float-bits.js'
 import { readRawFloats, writeRawFloatAt } from './raw-float-column.js'
 
@@ -25,6 +26,11 @@ const MAX_ABS_SCALED = 2 ** 50
 const NEAR_DISTANCE = 16
 /** Corrections beyond this are exceptions instead: 5 varint bytes, about as dear as raw. */
 const MAX_CORRECTION = 2 ** 31
+
+/** How the scaled integers' deltas are stored. */
+export const DigitPacking = { varint: 0, bitPacked: 1 } as const
+/** Keep varints when more than this share of the deltas is zero (repeated values). */
+const VARINT_WHEN_ZEROS_ABOVE = 0.2
 
 const powersOfTen = Array.from({ length: MAX_DECIMAL_SCALE + 1 }, (_, d) => 10 ** d)
 
@@ -73,8 +79,14 @@ export function candidateScales(values: Float64Array): number[] {
   return [...scales].sort((a, b) => a - b)
 }
 
+export interface DecimalPayload {
+  bytes: Uint8Array
+  /** Every value is exactly k / 10^scale: a larger scale cannot do better. */
+  exact: boolean
+}
+
 /** Encodes the payload for one scale, or returns undefined when most values would be exceptions. */
-export function encodeDecimalValues(values: Float64Array, scale: number): Uint8Array | undefined {
+export function encodeDecimalValues(values: Float64Array, scale: number): DecimalPayload | undefined {
   const n = values.length
   const p = powersOfTen[scale] as number
   const scaled = new Float64Array(n)
@@ -106,14 +118,27 @@ export function encodeDecimalValues(values: Float64Array, scale: number): Uint8A
     previousException = index
   }
   out.u8(anyCorrection ? 1 : 0)
+  const deltas = new Float64Array(n)
   let previous = 0
+  let varintBytes = 0
+  let zeros = 0
   for (let i = 0; i < n; i++) {
     const k = scaled[i] as number
-    out.svarint(k - previous)
+    const z = zigzag(k - previous)
+    deltas[i] = z
+    varintBytes += varintSize(z)
+    if (z === 0) zeros++
     previous = k
   }
+  // Varints leave zstd whole bytes to match, which wins when values repeat
+  // (many zero deltas); otherwise bit-packing wins as soon as it is smaller
+  // (measured on NAB and simulator data, see docs/benchmarks.md).
+  const packed = zeros < n * VARINT_WHEN_ZEROS_ABOVE && packedSize(deltas) < varintBytes
+  out.u8(packed ? DigitPacking.bitPacked : DigitPacking.varint)
+  if (packed) writePacked(out, deltas)
+  else for (let i = 0; i < n; i++) out.uvarint(deltas[i] as number)
   if (anyCorrection) for (let i = 0; i < n; i++) out.svarint(corrections[i] as number)
-  return out.result()
+  return { bytes: out.result(), exact: !anyCorrection && exceptions.length === 0 }
 }
 
 export function decodeDecimalValues(input: ByteReader, count: number): Float64Array {
@@ -133,14 +158,27 @@ export function decodeDecimalValues(input: ByteReader, count: number): Float64Ar
   }
   const hasCorrections = input.u8()
   if (hasCorrections > 1) throw corrupt('a decimal column has an invalid corrections flag')
-  // Every reading takes at least one byte: refuse before allocating.
-  if (count > input.remaining) throw corrupt('a decimal column is shorter than its reading count')
-  const values = new Float64Array(count)
-  let k = 0
-  for (let i = 0; i < count; i++) {
-    k += input.svarint()
-    values[i] = k / p
-  }
+  const packing = input.u8()
+  let values: Float64Array
+  if (packing === DigitPacking.bitPacked) {
+    // Every block of up to 128 readings takes at least its width byte: refuse before allocating.
+    if (Math.ceil(count / BLOCK_SIZE) > input.remaining) throw corrupt('a decimal column is shorter than its reading count')
+    values = readPacked(input, count)
+    let k = 0
+    for (let i = 0; i < count; i++) {
+      k += unzigzag(values[i] as number)
+      values[i] = k / p
+    }
+  } else if (packing === DigitPacking.varint) {
+    // Every reading takes at least one byte: refuse before allocating.
+    if (count > input.remaining) throw corrupt('a decimal column is shorter than its reading count')
+    values = new Float64Array(count)
+    let k = 0
+    for (let i = 0; i < count; i++) {
+      k += input.svarint()
+      values[i] = k / p
+    }
+  } else throw corrupt(`unknown digit packing ${packing}`)
   if (hasCorrections === 1) {
     for (let i = 0; i < count; i++) {
       const distance = input.svarint()

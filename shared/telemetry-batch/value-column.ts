@@ -1,5 +1,6 @@
 import { ByteReader, ByteWriter, corrupt } from './byte-io.js'
 import { candidateScales, decodeDecimalValues, encodeDecimalValues } from './decimal-values.js'
+import { decodeGorillaValues, encodeGorillaValues } from './gorilla-values.js'
 import { readRawFloats, writeRawFloats } from './raw-float-column.js'
 
 /**
@@ -7,16 +8,29 @@ import { readRawFloats, writeRawFloats } from './raw-float-column.js'
  * "Value column"), chosen per series before zstd.
  */
 
-export const ValueEncoding = { raw: 0, decimal: 1 } as const
+export const ValueEncoding = { raw: 0, decimal: 1, gorilla: 2 } as const
+
+/** Gorilla is only tried when decimals take this many bytes a value or more: below it, decimals always won on NAB and simulator data. */
+const TRY_GORILLA_FROM_BYTES_PER_VALUE = 4
 
 export function writeValueColumn(out: ByteWriter, values: Float64Array): void {
   let best: Uint8Array | undefined
   for (const scale of candidateScales(values)) {
     const payload = encodeDecimalValues(values, scale)
-    if (payload !== undefined && (best === undefined || payload.length < best.length)) best = payload
+    if (payload !== undefined && (best === undefined || payload.bytes.length < best.length)) best = payload.bytes
+    // Scales come smallest first; a larger one only makes every integer longer.
+    if (payload?.exact === true) break
   }
-  if (best !== undefined && best.length < values.length * 8) {
-    out.u8(ValueEncoding.decimal)
+  let tag: number = ValueEncoding.decimal
+  if (best === undefined || best.length >= values.length * TRY_GORILLA_FROM_BYTES_PER_VALUE) {
+    const gorilla = encodeGorillaValues(values)
+    if (best === undefined || gorilla.length < best.length) {
+      best = gorilla
+      tag = ValueEncoding.gorilla
+    }
+  }
+  if (best.length < values.length * 8) {
+    out.u8(tag)
     out.uvarint(best.length)
     out.bytes(best)
     return
@@ -40,6 +54,9 @@ export function readValueColumn(input: ByteReader, count: number): Float64Array 
       break
     case ValueEncoding.decimal:
       values = decodeDecimalValues(column, count)
+      break
+    case ValueEncoding.gorilla:
+      values = decodeGorillaValues(column, count)
       break
     default:
       throw corrupt(`unknown value encoding ${tag}`)

@@ -63,6 +63,18 @@ describe('telemetry batch codec: bit-exact round trip', () => {
     expect(bytes.length).toBeLessThan(n * 2)
   })
 
+  it('round-trips bit-packed decimal digits of every width, up to the widest deltas', () => {
+    const big = 2 ** 50
+    const widest = Float64Array.from({ length: 300 }, (_, i) => (i % 2 === 0 ? big : -big) - (i % 7))
+    const noisy = Float64Array.from({ length: 1000 }, (_, i) => Math.round(Math.sin(i) * 1e9) / 1e4)
+    for (const values of [widest, noisy]) {
+      const batch = { seq: 2, series: [{ sensorId: 's', metric: 'm', timestamps: Float64Array.from(values, (_, i) => i), values }] }
+      const bytes = encodeBatch(batch)
+      expectSameBatch(decodeBatch(bytes), batch)
+      expect(bytes.length).toBeLessThan(values.length * 8)
+    }
+  })
+
   it('round-trips equal, unsorted, huge-gap, negative and fractional timestamps', () => {
     const cases = [
       [5, 5, 5, 5],

@@ -10,7 +10,7 @@ describe('cloudos bench sync --quick', () => {
     const report = JSON.parse(result.stdout)
     expect(report.settings).toMatchObject({ quick: true, hours: 0.5, sensors: 20, runs: 2 })
     // 30 minutes of 20 sensors at 10/s, less simulated dropouts.
-    expect(report.backlog.readings).toBeGreaterThan(0.99 * 360_000)
+    expect(report.backlog.readings).toBeGreaterThan(0.95 * 360_000)
     expect(report.backlog.readings).toBeLessThanOrEqual(360_000)
     expect(report.backlog.dropped).toBe(0)
     expect(report.cloudos.runs).toHaveLength(2)

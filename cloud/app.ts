@@ -22,6 +22,7 @@ import { fleetRoutes } from './routes/fleet.js'
 import { enrolmentTokenRoutes } from './routes/enrolment-tokens.js'
 import { healthRoutes } from './routes/health.js'
 import type { HubRouteOptions } from './routes/route-options.js'
+import { telemetryRoutes } from './routes/telemetry.js'
 import { userRoutes } from './routes/users.js'
 import { ErrorBody } from './schemas.js'
 import type { HubStore } from './store/repositories.js'
@@ -115,7 +116,7 @@ async function assembleApp(context: HubContext, logger: FastifyServerOptions['lo
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'CloudOS Lite hub API', version: '0.1.0', description: 'Fleet hub: accounts, audit log, devices, fleet health, alerts. Errors answer {code, message, hint}; see docs/errors.md.' },
+      info: { title: 'CloudOS Lite hub API', version: '0.1.0', description: 'Fleet hub: accounts, audit log, devices, fleet health, alerts, telemetry. Errors answer {code, message, hint}; see docs/errors.md.' },
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', description: 'Token from POST /v1/auth/login' },
@@ -135,5 +136,6 @@ async function assembleApp(context: HubContext, logger: FastifyServerOptions['lo
   await app.register(deviceRoutes, routeOptions)
   await app.register(fleetRoutes, routeOptions)
   await app.register(alertRoutes, routeOptions)
+  await app.register(telemetryRoutes, routeOptions)
   return app
 }

@@ -56,6 +56,15 @@ export const HubConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    telemetry: Type.Object(
+      {
+        maxBatchBytes: Type.Integer({ default: 16 * MiB, minimum: 1024, maximum: 256 * MiB, description: 'Largest telemetry batch body accepted (compressed bytes)' }),
+        maxDecompressedBytes: Type.Integer({ default: 64 * MiB, minimum: 1024, maximum: 1024 * MiB, description: 'A batch that would inflate past this is refused before it is inflated (decompression bomb)' }),
+        maxReadingsPerBatch: Type.Integer({ default: 2_000_000, minimum: 1, maximum: 50_000_000, description: 'Most readings one batch may hold' }),
+        maxQueryPoints: Type.Integer({ default: 100_000, minimum: 10, maximum: 10_000_000, description: 'Most raw points or down-sampled buckets one GET /v1/telemetry answers' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
   },
   { default: {}, additionalProperties: false },
 )

@@ -30,7 +30,9 @@ export function installHubErrorHandlers(app: FastifyInstance, bodyLimitBytes: nu
     } else if (error.validation !== undefined) {
       answer = new CloudosError('HUB_ERR_INVALID_REQUEST', `${error.validationContext ?? 'request'} ${error.message.replace(/^(querystring|params|body|headers) /, '')}`)
     } else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      answer = new CloudosError('HUB_ERR_BODY_TOO_LARGE', `the request body is larger than ${bodyLimitBytes} bytes`, { limitBytes: bodyLimitBytes })
+      // A route may set its own limit (telemetry batches: telemetry.maxBatchBytes).
+      const limitBytes = request.routeOptions.bodyLimit ?? bodyLimitBytes
+      answer = new CloudosError('HUB_ERR_BODY_TOO_LARGE', `the request body is larger than ${limitBytes} bytes`, { limitBytes })
     } else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       const code = codeForStatus(error.statusCode)
       answer = new CloudosError(code, code === 'HUB_ERR_RATE_LIMITED' ? `too many requests: ${error.message}` : error.message)

@@ -10,6 +10,8 @@ export class HubMetrics {
   readonly heartbeats: Counter
   readonly fleetTransitions: Counter<'to'>
   readonly alertsReceived: Counter<'outcome'>
+  readonly telemetryBatches: Counter<'outcome'>
+  readonly telemetryReadings: Counter
 
   constructor() {
     const registers = [this.registry]
@@ -53,6 +55,17 @@ export class HubMetrics {
       name: 'cloudos_hub_alerts_received_total',
       help: 'Alerts received from devices, by outcome (accepted, duplicate).',
       labelNames: ['outcome'],
+      registers,
+    })
+    this.telemetryBatches = new Counter({
+      name: 'cloudos_hub_telemetry_batches_total',
+      help: 'Telemetry batches received, by outcome (stored, duplicate, out_of_order, invalid, too_large).',
+      labelNames: ['outcome'],
+      registers,
+    })
+    this.telemetryReadings = new Counter({
+      name: 'cloudos_hub_telemetry_readings_stored_total',
+      help: 'Readings stored from telemetry batches (duplicates not counted).',
       registers,
     })
   }

@@ -15,6 +15,7 @@ import { databaseSizeBytes, openEdgeDatabase, type SqliteDatabase } from './stor
 import { DeadLetterStore } from './store/dead-letter-store.js'
 import { ReadingsStore } from './store/readings-store.js'
 import { RetentionJob } from './store/retention.js'
+import { Outbox } from './outbox/outbox.js'
 
 export interface EdgeRuntimeOptions {
   dataDir: string
@@ -22,6 +23,8 @@ export interface EdgeRuntimeOptions {
   logger?: Logger
   /** Enrols with `config.hub.url` on the first start; ignored once the data dir holds a device identity. */
   enrolmentToken?: string
+  /** Test hook: runs after the hub's 200 for a telemetry batch, before the edge records it. */
+  outboxAfterHubAck?: (seq: number) => void
 }
 
 export interface EdgeEndpoints {
@@ -45,6 +48,7 @@ export class EdgeRuntime {
   #broker: TelemetryBroker | undefined
   #api: FastifyInstance | undefined
   #retention: RetentionJob | undefined
+  #outbox: Outbox | undefined
   #alerts: AlertStore | undefined
   #hubLink: HubLink | undefined
   #endpoints: EdgeEndpoints | undefined
@@ -98,9 +102,17 @@ export class EdgeRuntime {
     this.#db = db
     const alerts = new AlertStore(db)
     this.#alerts = alerts
-    const readings = new ReadingsStore(db)
     const deadLetters = new DeadLetterStore(db)
     const counters = new CountersStore(db)
+    const outbox = new Outbox({
+      db,
+      counters,
+      config: config.outbox,
+      log,
+      ...(this.#options.outboxAfterHubAck === undefined ? {} : { afterHubAck: this.#options.outboxAfterHubAck }),
+    })
+    this.#outbox = outbox
+    const readings = new ReadingsStore(db, outbox.sealed)
     let metrics: EdgeMetrics | undefined
     const pipeline = new IngestPipeline({
       writer: new CommitWriter({ db, readings, deadLetters, counters }),
@@ -137,6 +149,8 @@ export class EdgeRuntime {
       queueDepth,
       databaseSizeBytes: sizeBytes,
       connectedClients: () => broker.info().connectedClients,
+      counters: () => counters.all(),
+      outbox: () => outbox.store.counts(),
     })
     const api = await buildEdgeApi({
       context: {
@@ -181,6 +195,7 @@ export class EdgeRuntime {
       },
     )
     this.#retention = retention
+    outbox.start()
     const httpPort = (api.server.address() as AddressInfo).port
     const mqttPort = broker instanceof EmbeddedBroker ? broker.port : null
     this.#endpoints = {
@@ -196,6 +211,7 @@ export class EdgeRuntime {
         config: config.hub,
         alerts,
         log,
+        outbox: (client) => outbox.linkFor(client),
         health: {
           readingsStored: () => pipeline.stats.readingsStored,
           readingsRejected: () => pipeline.stats.readingsRejected,
@@ -217,6 +233,7 @@ export class EdgeRuntime {
 
   async #stop(): Promise<void> {
     this.#retention?.stop()
+    this.#outbox?.stop()
     await this.#hubLink?.stop()
     // Commit first so that QoS 1 acks still reach connected clients, then close the broker.
     const committed = this.#pipeline?.flush() ?? true

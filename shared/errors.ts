@@ -158,6 +158,45 @@ export const errorCatalogue = {
     hint: 'See the edge log for details; the request can be retried.',
   },
 
+  // --- edge outbox (store-and-forward to the hub) ---
+  OUTBOX_ERR_CORRUPT_BATCH: {
+    status: 500,
+    summary: 'A sealed telemetry batch in the edge database cannot be decoded (storage damaged).',
+    hint: 'Run `PRAGMA integrity_check` on edge.db and restore it from a backup; other batches are still served and uploaded.',
+  },
+  OUTBOX_ERR_HUB_REFUSED: {
+    status: 502,
+    summary: 'The hub refused a telemetry batch for good (4xx other than a sequence conflict); its readings were counted as dropped and the outbox moved on.',
+    hint: 'The message gives the hub\'s code (TELEMETRY_ERR_*); the readings stay queryable on the edge until retention removes them.',
+  },
+  OUTBOX_ERR_SEQ_CONFLICT: {
+    status: 409,
+    summary: 'The hub holds a different batch sequence for this device than the edge expected (the hub lost data, or the device was restored from an old backup).',
+    hint: 'The edge re-sends the batches after the hub\'s last sequence that it still holds; nothing to do unless it repeats.',
+  },
+
+  // --- hub telemetry ---
+  TELEMETRY_ERR_BATCH_INVALID: {
+    status: 400,
+    summary: 'The telemetry batch is corrupt, truncated or of an unknown format version; nothing was stored.',
+    hint: 'details.reason gives the codec\'s BATCH_ERR_* code (docs/formats/batch.md); the device should re-encode the batch with a supported codec version.',
+  },
+  TELEMETRY_ERR_BATCH_TOO_LARGE: {
+    status: 413,
+    summary: 'The telemetry batch decompresses to more bytes or readings than the hub accepts (a decompression bomb is refused before it is inflated); nothing was stored.',
+    hint: 'Send smaller batches (edge outbox.maxBatchReadings) or raise telemetry.maxDecompressedBytes / telemetry.maxReadingsPerBatch in the hub config.',
+  },
+  TELEMETRY_ERR_SEQ_OUT_OF_ORDER: {
+    status: 409,
+    summary: 'The batch sequence number does not follow the last one the hub stored for this device; nothing was stored.',
+    hint: 'details.expectedSeq and details.lastSeq say where the hub is; send batches in order, declaring batches dropped at the edge with ?previousSeq=.',
+  },
+  TELEMETRY_ERR_QUERY_TOO_LARGE: {
+    status: 400,
+    summary: 'The telemetry query would return more raw points than telemetry.maxQueryPoints.',
+    hint: 'Narrow from/to, or ask for down-sampled data with step= (milliseconds per bucket).',
+  },
+
   // --- simulator ---
   SIM_ERR_CSV_UNREADABLE: {
     status: 400,

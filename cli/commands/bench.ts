@@ -14,7 +14,37 @@ export function registerBenchCommand(program: Command): void {
     .description('benchmarks: measure CloudOS Lite against what a user would otherwise build, in the same run (see docs/benchmarks.md)')
   registerBenchIngest(bench)
   registerBenchHub(bench)
+  registerBenchSync(bench)
   registerBenchCompress(bench)
+}
+
+interface BenchSyncFlags {
+  json?: boolean
+  quick?: boolean
+  runs?: number
+  hours?: number
+  baselineHours?: number
+}
+
+function registerBenchSync(bench: Command): void {
+  bench
+    .command('sync')
+    .description(
+      'store-and-forward: a 72 h offline backlog (20 sensors x 10 readings/s) drained from a real edge process to a real hub over loopback (readings/s end to end, bytes sent per reading), ' +
+        'against gzip\'ed JSON lines POSTed to a plain fastify + SQLite endpoint',
+    )
+    .option('--json', 'print one JSON object with every number instead of the table')
+    .option('--quick', 'a 30-minute backlog to check the machinery, e.g. in tests')
+    .option('--runs <n>', 'drains per system; the median is reported (default 3)', integerFlag('--runs', 1, 100))
+    .option('--hours <n>', 'hours of backlog (default 72)', integerFlag('--hours', 1, 24 * 30))
+    .option('--baseline-hours <n>', 'hours of the same data the baseline uploads (default 2)', integerFlag('--baseline-hours', 1, 24 * 30))
+    .action(async (flags: BenchSyncFlags) => {
+      const { runSyncBench, defaultSyncBenchSettings, quickSyncBenchSettings, formatSyncBenchReport } = await import('../../edge/bench/sync-bench.js')
+      const base = { ...defaultSyncBenchSettings, ...(flags.quick === true ? quickSyncBenchSettings : {}) }
+      const settings = { ...base, runs: flags.runs ?? base.runs, hours: flags.hours ?? base.hours, baselineHours: flags.baselineHours ?? base.baselineHours }
+      const report = await runSyncBench(settings, { onNotice: (message) => process.stderr.write(`[bench] ${message}\n`) })
+      process.stdout.write(flags.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatSyncBenchReport(report))
+    })
 }
 
 interface BenchHubFlags {

@@ -47,7 +47,16 @@ export function registerEdgeCommand(program: Command): void {
         throw new CloudosError('CLI_ERR_INVALID_FLAG', '--enroll-token needs --hub URL (or hub.url in the config file): the hub to enrol with')
       }
       const logger = consoleLogger('edge')
-      const runtime = new EdgeRuntime({ dataDir: resolve(flags.dataDir), config, logger, enrolmentToken: flags.enrollToken })
+      // Crash-test hook (test/edge-hub/outbox-crash.test.ts): die like kill -9
+      // right after the hub committed a batch, before the edge records it.
+      const crashAfterHubAck = process.env.CLOUDOS_TEST_OUTBOX_CRASH_AFTER_ACK === '1' ? () => process.kill(process.pid, 'SIGKILL') : undefined
+      const runtime = new EdgeRuntime({
+        dataDir: resolve(flags.dataDir),
+        config,
+        logger,
+        enrolmentToken: flags.enrollToken,
+        ...(crashAfterHubAck === undefined ? {} : { outboxAfterHubAck: crashAfterHubAck }),
+      })
       const endpoints = await runtime.start()
       // One machine-readable line for supervisors, tests and benchmarks.
       process.stdout.write(`${JSON.stringify({ event: 'edge.ready', ...endpoints, pid: process.pid })}\n`)

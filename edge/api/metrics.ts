@@ -7,6 +7,10 @@ export interface EdgeMetricsSources {
   queueDepth: () => number
   databaseSizeBytes: () => number
   connectedClients: () => number | null
+  /** Lifetime counters (counters table): readings dropped before upload, by reason. */
+  counters?: () => Record<string, number>
+  /** The outbox's backlog (sealed batches not yet confirmed by the hub). */
+  outbox?: () => { pendingBatches: number; pendingReadings: number; pendingBytes: number }
 }
 
 /**
@@ -68,6 +72,39 @@ export class EdgeMetrics {
         this.set(sources.databaseSizeBytes())
       },
     })
+    const counters = sources.counters
+    if (counters !== undefined) {
+      new Counter({
+        name: 'cloudos_edge_readings_dropped_total',
+        help: 'Readings deleted before the hub confirmed them (offline budget, age) or refused by the hub, by reason; reported to the hub with each upload.',
+        labelNames: ['reason'],
+        registers: [registry],
+        collect() {
+          this.reset()
+          const all = counters()
+          for (const reason of ['budget', 'age', 'refused']) this.inc({ reason }, all[`readings_dropped.${reason}`] ?? 0)
+        },
+      })
+    }
+    const outbox = sources.outbox
+    if (outbox !== undefined) {
+      new Gauge({
+        name: 'cloudos_edge_outbox_pending_readings',
+        help: 'Readings in sealed batches waiting for the hub.',
+        registers: [registry],
+        collect() {
+          this.set(outbox().pendingReadings)
+        },
+      })
+      new Gauge({
+        name: 'cloudos_edge_outbox_pending_bytes',
+        help: 'Bytes of sealed batches waiting for the hub.',
+        registers: [registry],
+        collect() {
+          this.set(outbox().pendingBytes)
+        },
+      })
+    }
     new Gauge({
       name: 'cloudos_edge_mqtt_clients_connected',
       help: 'Clients connected to the embedded broker.',

@@ -75,6 +75,18 @@ export const HubLinkConfigSchema = Type.Object(
   { additionalProperties: false, default: {} },
 )
 
+export const OutboxConfigSchema = Type.Object(
+  {
+    windowMs: Type.Integer({ minimum: 1000, maximum: DAY, default: 5 * MINUTE, description: 'Raw readings are sealed into one compressed batch per closed time window of this length.' }),
+    sealDelayMs: Type.Integer({ minimum: 0, maximum: DAY, default: 30_000, description: 'A window is sealed this long after it closed, so late readings still join it.' }),
+    maxBatchReadings: Type.Integer({ minimum: 1000, maximum: 2_000_000, default: 250_000, description: 'A window with more readings is cut into several batches.' }),
+    sealIntervalMs: Type.Integer({ minimum: 100, maximum: 10 * MINUTE, default: 10_000, description: 'How often the edge looks for windows to seal.' }),
+    uploadIntervalMs: Type.Integer({ minimum: 100, maximum: 10 * MINUTE, default: 5000, description: 'How often the edge uploads sealed batches while the hub is reachable (a newly sealed batch is sent at once).' }),
+    compressionLevel: Type.Integer({ minimum: 1, maximum: 19, default: 3, description: 'zstd level of sealed batches.' }),
+  },
+  { additionalProperties: false, default: {} },
+)
+
 export const EdgeConfigSchema = Type.Object(
   {
     mqtt: MqttConfigSchema,
@@ -82,6 +94,7 @@ export const EdgeConfigSchema = Type.Object(
     ingest: IngestConfigSchema,
     storage: StorageConfigSchema,
     hub: HubLinkConfigSchema,
+    outbox: OutboxConfigSchema,
   },
   { additionalProperties: false, default: {} },
 )
@@ -90,3 +103,4 @@ export type EdgeConfig = Static<typeof EdgeConfigSchema>
 export type IngestConfig = Static<typeof IngestConfigSchema>
 export type StorageConfig = Static<typeof StorageConfigSchema>
 export type HubLinkConfig = Static<typeof HubLinkConfigSchema>
+export type OutboxConfig = Static<typeof OutboxConfigSchema>

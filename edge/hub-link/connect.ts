@@ -4,7 +4,7 @@ import type { AlertStore } from '../store/alert-store.js'
 import type { DeviceIdentity } from './device-identity.js'
 import { HealthSampler, type HealthSources } from './health-sampler.js'
 import { HubClient } from './hub-client.js'
-import { HubLink } from './hub-link.js'
+import { HubLink, type HubLinkOutbox } from './hub-link.js'
 import { runtimeVersion } from './runtime-version.js'
 
 export { ensureEnrolled } from './enrolment.js'
@@ -15,6 +15,8 @@ export interface ConnectHubLinkOptions {
   alerts: AlertStore
   log: Logger
   health: Omit<HealthSources, 'runtimeVersion'>
+  /** The telemetry outbox, given the link's signed client (edge/outbox/outbox.ts `linkFor`). */
+  outbox?: (client: HubClient) => HubLinkOutbox
 }
 
 /**
@@ -24,8 +26,10 @@ export interface ConnectHubLinkOptions {
  */
 export function connectHubLink(options: ConnectHubLinkOptions): HubLink {
   const { identity, config } = options
+  const client = new HubClient({ url: identity.hubUrl, timeoutMs: config.requestTimeoutMs, credentials: { deviceId: identity.deviceId, privateKey: identity.privateKey } })
   const link = new HubLink({
-    client: new HubClient({ url: identity.hubUrl, timeoutMs: config.requestTimeoutMs, credentials: { deviceId: identity.deviceId, privateKey: identity.privateKey } }),
+    client,
+    ...(options.outbox === undefined ? {} : { outbox: options.outbox(client) }),
     deviceId: identity.deviceId,
     alerts: options.alerts,
     health: new HealthSampler({ ...options.health, runtimeVersion: runtimeVersion() }),

@@ -87,12 +87,21 @@ export class HubClient {
     return this.request('POST', path, body)
   }
 
-  /** Sends one request; resolves on 2xx, rejects with a HubRequestError otherwise. */
-  async request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<HubResponse<unknown>> {
+  /** Sends one request with a JSON body; resolves on 2xx, rejects with a HubRequestError otherwise. */
+  request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<HubResponse<unknown>> {
+    return this.#send(method, path, body === undefined ? undefined : { bytes: JSON.stringify(body), contentType: 'application/json' })
+  }
+
+  /** POSTs raw bytes (e.g. a telemetry batch), signed over exactly those bytes; the answer is JSON. */
+  postBytes(path: string, bytes: Buffer, contentType = 'application/octet-stream'): Promise<HubResponse<unknown>> {
+    return this.#send('POST', path, { bytes, contentType })
+  }
+
+  async #send(method: 'GET' | 'POST', path: string, body: { bytes: string | Buffer; contentType: string } | undefined): Promise<HubResponse<unknown>> {
     const url = new URL(path.replace(/^\//, ''), this.#base)
-    const payload = body === undefined ? '' : JSON.stringify(body)
+    const payload = body === undefined ? '' : body.bytes
     const headers: Record<string, string> = { accept: 'application/json' }
-    if (body !== undefined) headers['content-type'] = 'application/json'
+    if (body !== undefined) headers['content-type'] = body.contentType
     const credentials = this.#options.credentials
     if (credentials !== undefined) {
       // The hub verifies the path as it receives it: path plus query.

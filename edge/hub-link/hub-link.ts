@@ -27,6 +27,18 @@ export interface HubLinkStatus {
   failures?: number
   lastError?: string | null
   alertsPending?: number
+  /** Sealed telemetry batches waiting for the hub (see edge/outbox/). */
+  outbox?: { pendingBatches: number; pendingReadings: number; confirmedSeq: number }
+}
+
+/** The telemetry outbox as the link drives it (edge/outbox/). */
+export interface HubLinkOutbox {
+  /** Uploads pending batches in order; `beforeBatch` forwards pending alerts first. */
+  upload(beforeBatch: () => Promise<void>, shouldStop: () => boolean): Promise<{ batches: number; readings: number; duplicates: number }>
+  counts(): { pendingBatches: number; pendingReadings: number; confirmedSeq: number }
+  /** Fires when a batch is sealed (upload it now if online). */
+  onSealed(listener: () => void): () => void
+  uploadIntervalMs: number
 }
 
 export const HEARTBEAT_PATH = '/v1/devices/me/heartbeat'
@@ -38,6 +50,8 @@ export interface HubLinkOptions {
   health: HealthSampler
   config: HubLinkConfig
   log: Logger
+  /** Telemetry batches to upload after the alerts (none: heartbeats and alerts only). */
+  outbox?: HubLinkOutbox
   /** For backoff jitter; tests pass a fixed one. */
   random?: () => number
 }
@@ -64,6 +78,7 @@ export class HubLink {
   #nudged = false
   #stopped = false
   readonly #onRaised = () => this.#nudge()
+  #offSealed: (() => void) | undefined
 
   constructor(options: HubLinkOptions) {
     this.#options = options
@@ -77,6 +92,7 @@ export class HubLink {
 
   start(): void {
     this.#options.alerts.on('raised', this.#onRaised)
+    this.#offSealed = this.#options.outbox?.onSealed(() => this.#nudge())
     this.#schedule(0)
   }
 
@@ -84,6 +100,7 @@ export class HubLink {
   async stop(): Promise<void> {
     this.#stopped = true
     this.#options.alerts.off('raised', this.#onRaised)
+    this.#offSealed?.()
     clearTimeout(this.#timer)
     this.#options.client.close()
     await this.#running
@@ -99,6 +116,7 @@ export class HubLink {
       failures: this.#failures,
       lastError: this.#lastError,
       alertsPending: this.#options.alerts.counts().pending,
+      ...(this.#options.outbox === undefined ? {} : { outbox: this.#options.outbox.counts() }),
     }
   }
 
@@ -131,15 +149,29 @@ export class HubLink {
         this.#adoptInterval(body)
         this.#nextHeartbeatAt = this.#lastHeartbeatAt + this.#intervalSeconds * 1000
       }
-      const forwarded = await forwardPendingAlerts(client, alerts, config.alertBatchSize)
-      if (forwarded.sent > 0) {
-        this.#log.info(`forwarded ${forwarded.sent} alerts to the hub`, { accepted: forwarded.accepted, duplicates: forwarded.duplicates })
+      const forwardAlerts = async () => {
+        const forwarded = await forwardPendingAlerts(client, alerts, config.alertBatchSize)
+        if (forwarded.sent > 0) {
+          this.#log.info(`forwarded ${forwarded.sent} alerts to the hub`, { accepted: forwarded.accepted, duplicates: forwarded.duplicates })
+        }
+      }
+      await forwardAlerts()
+      const outbox = this.#options.outbox
+      if (outbox !== undefined) {
+        // Alerts always travel first: pending alerts are forwarded before
+        // every batch. A due heartbeat interrupts a long backlog.
+        const uploaded = await outbox.upload(forwardAlerts, () => this.#stopped || Date.now() >= this.#nextHeartbeatAt)
+        if (uploaded.batches > 0) {
+          this.#log.info(`uploaded ${uploaded.batches} telemetry batches (${uploaded.readings} readings) to the hub`, { duplicates: uploaded.duplicates })
+        }
       }
       if (this.#state !== 'online') this.#log.info(`hub ${client.url} reachable: link online`)
       this.#state = 'online'
       this.#failures = 0
       this.#lastError = null
-      this.#schedule(this.#nudged ? 0 : this.#nextHeartbeatAt - Date.now())
+      const pendingUpload = outbox !== undefined && outbox.counts().pendingBatches > 0
+      const nextUploadAt = outbox === undefined ? Infinity : Date.now() + (pendingUpload ? 0 : outbox.uploadIntervalMs)
+      this.#schedule(this.#nudged ? 0 : Math.min(this.#nextHeartbeatAt, nextUploadAt) - Date.now())
     } catch (err) {
       this.#failed(err as Error)
     }

@@ -29,6 +29,9 @@ export class SensorSignal {
   readonly #random: RandomSource
   #drift = 0
   #lastTs: number | undefined
+  #stepHours = Number.NaN
+  #stepDecay = 1
+  #stepStdDev = 0
 
   constructor(profile: SensorKindProfile, random: RandomSource) {
     this.profile = profile
@@ -45,9 +48,16 @@ export class SensorSignal {
   valueAt(ts: number): number {
     const hours = this.#lastTs === undefined ? 0 : Math.max(0, ts - this.#lastTs) / HOUR_MS
     this.#lastTs = ts
-    // Exact OU step: the decay and the variance added over `hours`, whatever the reading rate.
-    const decay = Math.exp(-hours / DRIFT_REVERSION_HOURS)
-    const stepStdDev = this.profile.driftPerSqrtHour * Math.sqrt((DRIFT_REVERSION_HOURS / 2) * (1 - decay * decay))
+    // Exact OU step: the decay and the variance added over `hours`, whatever
+    // the reading rate. At a steady rate `hours` repeats: reuse the step
+    // (same numbers, no exp/sqrt per reading; long simulated backlogs).
+    if (hours !== this.#stepHours) {
+      this.#stepHours = hours
+      this.#stepDecay = Math.exp(-hours / DRIFT_REVERSION_HOURS)
+      this.#stepStdDev = this.profile.driftPerSqrtHour * Math.sqrt((DRIFT_REVERSION_HOURS / 2) * (1 - this.#stepDecay * this.#stepDecay))
+    }
+    const decay = this.#stepDecay
+    const stepStdDev = this.#stepStdDev
     // Draw both normals on every call so the sequence depends only on the seed and the call count.
     const driftShock = this.#random.gaussian()
     const noise = this.#random.gaussian()

@@ -83,6 +83,48 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX alerts_unforwarded ON alerts (seq) WHERE forwarded_at IS NULL;
     `,
   },
+  {
+    version: 3,
+    name: 'outbox: sealed telemetry batches (codec bytes) kept until the hub confirms',
+    sql: `
+      -- One row per sealed batch: the codec bytes of a closed time window of
+      -- raw chunks (docs/formats/batch.md), about 5 bytes per reading instead
+      -- of 16. seq is the batch's sequence number, the hub's idempotency key
+      -- with the device id: AUTOINCREMENT so a seq is never reused after the
+      -- budget prunes rows. uploaded_at is set after the hub's 200 (or its
+      -- final refusal: refused = 1).
+      CREATE TABLE outbox_batches (
+        seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts_min        INTEGER NOT NULL,
+        ts_max        INTEGER NOT NULL,
+        reading_count INTEGER NOT NULL,
+        byte_size     INTEGER NOT NULL,
+        bytes         BLOB NOT NULL,
+        sealed_at     INTEGER NOT NULL,
+        uploaded_at   INTEGER,
+        refused       INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX outbox_batches_unsent ON outbox_batches (seq) WHERE uploaded_at IS NULL;
+      CREATE INDEX outbox_batches_by_age ON outbox_batches (ts_max);
+      -- Which series each batch holds, so local queries decode only the
+      -- batches that hold the series asked for, and retention keeps the
+      -- series summaries right.
+      CREATE TABLE outbox_batch_series (
+        seq       INTEGER NOT NULL REFERENCES outbox_batches(seq) ON DELETE CASCADE,
+        series_id INTEGER NOT NULL REFERENCES series(id),
+        ts_min    INTEGER NOT NULL,
+        ts_max    INTEGER NOT NULL,
+        count     INTEGER NOT NULL,
+        PRIMARY KEY (series_id, seq)
+      ) WITHOUT ROWID;
+      CREATE INDEX outbox_batch_series_by_batch ON outbox_batch_series (seq);
+      -- Small durable facts of the outbox: the last seq the hub confirmed.
+      CREATE TABLE outbox_state (
+        name  TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ]
 
 export const LATEST_SCHEMA_VERSION = migrations.reduce((max, m) => Math.max(max, m.version), 0)

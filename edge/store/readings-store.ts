@@ -2,6 +2,18 @@ import type { Statement } from 'better-sqlite3'
 import type { SqliteDatabase } from './database.js'
 import { decodeChunk, type EncodedChunk } from './reading-chunk.js'
 
+/** A run of one series' readings sorted by time, decoded only when needed. */
+export interface ReadingSegment {
+  tsMin: number
+  tsMax: number
+  decode(): { timestamps: Float64Array; values: Float64Array }
+}
+
+/** Sealed readings (edge/outbox/sealed-readings.ts) as the query sees them. */
+export interface SealedSegments {
+  segments(seriesId: number, sensorId: string, metric: string, from: number, to: number): ReadingSegment[]
+}
+
 export interface SeriesSummary {
   sensorId: string
   metric: string
@@ -48,11 +60,13 @@ export class ReadingsStore {
   readonly #createSeries: Statement<[string, string, number], { id: number }>
   readonly #insertChunk: Statement<[number, number, number, number, number, Buffer, Buffer, number]>
   readonly #updateSeries: Statement<[{ tsMin: number; tsMax: number; lastValue: number; count: number; id: number }]>
-  readonly #chunksAsc: Statement<[number, number, number], ChunkRow>
-  readonly #chunksDesc: Statement<[number, number, number], ChunkRow>
+  readonly #chunks: Statement<[number, number, number], ChunkRow>
+  readonly #sealed: SealedSegments | undefined
 
-  constructor(db: SqliteDatabase) {
+  /** @param sealed where sealed (compressed) readings are found, when the outbox seals them. */
+  constructor(db: SqliteDatabase, sealed?: SealedSegments) {
     this.#db = db
+    this.#sealed = sealed
     this.#findSeries = db.prepare('SELECT id FROM series WHERE sensor_id = ? AND metric = ?')
     this.#createSeries = db.prepare('INSERT INTO series (sensor_id, metric, created_at) VALUES (?, ?, ?) RETURNING id')
     this.#insertChunk = db.prepare(
@@ -67,16 +81,9 @@ export class ReadingsStore {
          reading_count = reading_count + @count
        WHERE id = @id`,
     )
-    // Chunks hold sorted readings but may overlap each other in time (late
-    // arrivals), so both orders walk chunks by the bound that can still
-    // contribute and merge-sort what they collect.
-    this.#chunksAsc = db.prepare(
+    this.#chunks = db.prepare(
       `SELECT ts_min, ts_max, count, encoding, timestamps, vals FROM reading_chunks
-       WHERE series_id = ? AND ts_max >= ? AND ts_min <= ? ORDER BY ts_min ASC`,
-    )
-    this.#chunksDesc = db.prepare(
-      `SELECT ts_min, ts_max, count, encoding, timestamps, vals FROM reading_chunks
-       WHERE series_id = ? AND ts_max >= ? AND ts_min <= ? ORDER BY ts_max DESC`,
+       WHERE series_id = ? AND ts_max >= ? AND ts_min <= ?`,
     )
   }
 
@@ -118,19 +125,28 @@ export class ReadingsStore {
     if (seriesRow === undefined) return []
     const from = q.from ?? Number.MIN_SAFE_INTEGER
     const to = q.to ?? Number.MAX_SAFE_INTEGER
-    const collected: StoredReading[] = []
     const ascending = q.order === 'asc'
-    const statement = ascending ? this.#chunksAsc : this.#chunksDesc
-    for (const row of statement.iterate(seriesRow.id, from, to)) {
-      // Once we hold `limit` readings, a chunk that starts after (asc) or
+    // Raw chunks (recent data) and sealed batches (older data, see
+    // edge/outbox/) are both runs of sorted readings that may overlap in time
+    // (late arrivals): walk them by the bound that can still contribute and
+    // merge-sort what they collect.
+    const segments: ReadingSegment[] = []
+    for (const row of this.#chunks.iterate(seriesRow.id, from, to)) {
+      segments.push({ tsMin: row.ts_min, tsMax: row.ts_max, decode: () => decodeChunk(row.encoding, row.timestamps, row.vals) })
+    }
+    if (this.#sealed !== undefined) segments.push(...this.#sealed.segments(seriesRow.id, q.sensorId, q.metric, from, to))
+    segments.sort(ascending ? (a, b) => a.tsMin - b.tsMin : (a, b) => b.tsMax - a.tsMax)
+    const collected: StoredReading[] = []
+    for (const segment of segments) {
+      // Once we hold `limit` readings, a segment that starts after (asc) or
       // ends before (desc) all of them cannot change the answer.
       if (collected.length >= q.limit) {
         collected.sort(ascending ? byTsAsc : byTsDesc)
         collected.length = q.limit
         const boundary = (collected[q.limit - 1] as StoredReading).ts
-        if (ascending ? row.ts_min > boundary : row.ts_max < boundary) break
+        if (ascending ? segment.tsMin > boundary : segment.tsMax < boundary) break
       }
-      const { timestamps, values } = decodeChunk(row.encoding, row.timestamps, row.vals)
+      const { timestamps, values } = segment.decode()
       for (let i = 0; i < timestamps.length; i++) {
         const ts = timestamps[i] as number
         if (ts >= from && ts <= to) collected.push({ ts, value: values[i] as number })

@@ -34,6 +34,7 @@ describe('hub app', () => {
       devices: store.devices,
       fleet: store.fleet,
       alerts: store.alerts,
+      telemetry: store.telemetry,
       ping: async () => {
         throw new Error('disk gone')
       },

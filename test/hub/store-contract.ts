@@ -169,5 +169,41 @@ export function hubStoreContract(name: string, open: () => Promise<{ store: HubS
         expect((await store.alerts.list({ acknowledged: false, limit: 10 })).map((a) => a.seq)).toEqual([2, 1])
         expect((await store.alerts.list({ from: 102, to: 103, limit: 10 })).map((a) => a.seq)).toEqual([2])
       }))
+
+    it('telemetry: a batch is stored once per (device, seq), in order or after a declared gap, and found by series and time', () =>
+      withStore(async (store) => {
+        const d1 = await enrolled(store, 'd1')
+        const d2 = await enrolled(store, 'd2')
+        const input = (deviceId: typeof d1, seq: number, tsMin: number, extra: { previousSeq?: number; droppedReadings?: number } = {}) => ({
+          deviceId,
+          seq,
+          bytes: Uint8Array.from([seq, 1, 2, 3]),
+          readingCount: 20,
+          tsMin,
+          tsMax: tsMin + 99,
+          series: [
+            { sensorId: 's1', metric: 'm', tsMin, tsMax: tsMin + 99, count: 10 },
+            { sensorId: 's2', metric: 'm', tsMin, tsMax: tsMin + 50, count: 10 },
+          ],
+          receivedAt: 1000 + seq,
+          ...extra,
+        })
+        expect(await store.telemetry.deviceState(d1)).toBeUndefined()
+        expect(await store.telemetry.append(input(d1, 1, 0))).toEqual({ outcome: 'stored', lastSeq: 1 })
+        expect(await store.telemetry.append(input(d1, 1, 0))).toEqual({ outcome: 'duplicate', lastSeq: 1 })
+        expect(await store.telemetry.append(input(d1, 3, 200))).toEqual({ outcome: 'out_of_order', lastSeq: 1, expectedSeq: 2 })
+        expect(await store.telemetry.append(input(d1, 3, 200, { previousSeq: 1, droppedReadings: 20 }))).toEqual({ outcome: 'stored', lastSeq: 3 })
+        expect(await store.telemetry.append(input(d1, 2, 100))).toEqual({ outcome: 'out_of_order', lastSeq: 3, expectedSeq: 4 })
+        expect(await store.telemetry.append(input(d2, 1, 0))).toEqual({ outcome: 'stored', lastSeq: 1 })
+        expect(await store.telemetry.has(d1, 3)).toBe(true)
+        expect(await store.telemetry.has(d1, 2)).toBe(false)
+        expect(await store.telemetry.deviceState(d1)).toMatchObject({ deviceId: d1, lastSeq: 3, batches: 2, readings: 40, droppedReadings: 20, updatedAt: 1003 })
+        const found = await store.telemetry.batchesFor({ deviceId: d1, sensorId: 's2', metric: 'm', from: 0, to: 1000 })
+        expect(found.map((b) => b.seq)).toEqual([1, 3])
+        expect(Array.from(found[1]?.bytes ?? [])).toEqual([3, 1, 2, 3])
+        expect((await store.telemetry.batchesFor({ deviceId: d1, sensorId: 's2', metric: 'm', from: 60, to: 199 })).map((b) => b.seq)).toEqual([])
+        expect((await store.telemetry.batchesFor({ deviceId: d1, sensorId: 's1', metric: 'm', from: 60, to: 199 })).map((b) => b.seq)).toEqual([1])
+        expect(await store.telemetry.batchesFor({ deviceId: d1, sensorId: 's3', metric: 'm', from: 0, to: 1000 })).toEqual([])
+      }))
   })
 }

@@ -12,6 +12,7 @@ import type {
   SessionRecord,
   SessionRepository,
   SignedAuditHead,
+  TelemetryRepository,
   UserId,
   UserRecord,
   UserRepository,
@@ -20,6 +21,7 @@ import { openHubDatabase, type SqliteDatabase } from './database.js'
 import { SqliteAlertRepository } from './sqlite-alerts.js'
 import { SqliteDeviceRepository, SqliteEnrolmentTokenRepository } from './sqlite-devices.js'
 import { SqliteFleetRepository } from './sqlite-fleet.js'
+import { SqliteTelemetryRepository } from './sqlite-telemetry.js'
 
 interface UserRow {
   id: string
@@ -174,6 +176,7 @@ export class SqliteHubStore implements HubStore {
   readonly devices: DeviceRepository
   readonly fleet: FleetRepository
   readonly alerts: AlertRepository
+  readonly telemetry: TelemetryRepository
 
   /**
    * @param fleetDb a second connection to the same file with
@@ -194,6 +197,7 @@ export class SqliteHubStore implements HubStore {
     this.devices = new SqliteDeviceRepository(db)
     this.fleet = new SqliteFleetRepository(fleetDb)
     this.alerts = new SqliteAlertRepository(db)
+    this.telemetry = new SqliteTelemetryRepository(db)
   }
 
   static open(dataDir: string): SqliteHubStore {

@@ -1,0 +1,76 @@
+import { createServer, connect, type Server, type Socket } from 'node:net'
+
+/**
+ * A TCP proxy on loopback in front of `target`, for cutting connections in
+ * tests: `cut()` destroys every open connection (both sides, mid-transfer),
+ * `refuse(true)` closes new connections at once, `bytesUp` counts what
+ * clients sent through it (so a test can cut in the middle of an upload).
+ */
+export interface TcpProxy {
+  url: string
+  port: number
+  /** Bytes sent from clients to the target so far. */
+  readonly bytesUp: number
+  /** Destroys every connection open now. */
+  cut(): void
+  /** While true, new connections are dropped as soon as they open. */
+  refuse(on: boolean): void
+  /** Calls `onBytes` with the running byte count as client data passes (once per chunk). */
+  onUpload(onBytes: (bytesUp: number) => void): void
+  close(): Promise<void>
+}
+
+export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+  const sockets = new Set<Socket>()
+  let refusing = false
+  let bytesUp = 0
+  const listeners: ((bytesUp: number) => void)[] = []
+  const server: Server = createServer((client) => {
+    if (refusing) {
+      client.destroy()
+      return
+    }
+    const upstream = connect(target.port, target.host)
+    sockets.add(client)
+    sockets.add(upstream)
+    const drop = () => {
+      client.destroy()
+      upstream.destroy()
+      sockets.delete(client)
+      sockets.delete(upstream)
+    }
+    client.on('data', (chunk: Buffer) => {
+      bytesUp += chunk.length
+      for (const listener of listeners) listener(bytesUp)
+    })
+    client.pipe(upstream)
+    upstream.pipe(client)
+    client.on('error', drop).on('close', drop)
+    upstream.on('error', drop).on('close', drop)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  const port = typeof address === 'object' && address !== null ? address.port : 0
+  const cut = () => {
+    for (const socket of sockets) socket.destroy()
+    sockets.clear()
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    get bytesUp() {
+      return bytesUp
+    },
+    cut,
+    refuse(on) {
+      refusing = on
+    },
+    onUpload(onBytes) {
+      listeners.push(onBytes)
+    },
+    async close() {
+      cut()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}

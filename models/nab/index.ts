@@ -15,3 +15,4 @@ export { scoreNabCorpus, type NabCorpusFile, type NabCorpusScore, type ProfileRe
 export { parseCombinedWindows } from './combined-windows.js'
 export { parseProfiles, NAB_DEFAULT_PROFILES, type CostMatrix, type NabProfiles } from './profiles.js'
 export { NabError } from './nab-error.js'
+export { openNabCorpus, NAB_LABELS_FILE, type NabCorpus, type NabCorpusEntry } from './nab-corpus.js'

@@ -119,6 +119,9 @@ export async function detectCsv(options: DetectCsvOptions): Promise<DetectCsvSum
 async function scoreAndWrite(chunk: readonly SeriesRow[], options: DetectCsvOptions, sink: CsvSink, summary: DetectCsvSummary): Promise<void> {
   const inputs: DetectorInput[] = chunk.map((row) => ({ seriesKey: options.seriesKey, ts: row.ts, value: row.value }))
   const scores = await options.detector.scoreBatch(inputs)
+  if (scores.length !== inputs.length) {
+    throw new Error(`the detector returned ${scores.length} scores for ${inputs.length} readings (AnomalyDetector.scoreBatch must answer one per input)`)
+  }
   let text = ''
   for (let i = 0; i < chunk.length; i++) {
     const row = chunk[i] as SeriesRow

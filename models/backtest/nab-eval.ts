@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
+import type { AnomalyDetector } from '../../edge/anomaly/detector.js'
 import { NabError } from '../nab/nab-error.js'
 import { openNabCorpus, type NabCorpusEntry } from '../nab/nab-corpus.js'
 import { scoreNabCorpus, type NabCorpusFile, type ProfileResult } from '../nab/score-corpus.js'
@@ -25,6 +26,12 @@ export interface NabEvalOptions {
   chunkSize?: number
   /** Score at this threshold instead of optimising it per profile. */
   threshold?: number
+  /**
+   * Makes the detector to evaluate, in this process (jobs is then ignored):
+   * lets model work evaluate a candidate AnomalyDetector (other pipeline
+   * settings, a model not yet exported) exactly as a shipped one.
+   */
+  createDetector?: () => Promise<AnomalyDetector>
   onFileDone?: (file: string, summary: DetectCsvSummary, completed: number, total: number) => void
 }
 
@@ -102,7 +109,9 @@ async function runDetector(entries: readonly NabCorpusEntry[], outDir: string, o
   for (const dir of new Set(tasks.map((t) => dirname(t.output)))) await mkdir(dir, { recursive: true })
   const runners: DetectRunner[] = []
   try {
-    if (jobs === 1) {
+    if (options.createDetector !== undefined) {
+      runners.push(new InProcessDetectRunner(await options.createDetector(), chunkSize))
+    } else if (jobs === 1) {
       const { createDetector, defaultModelPath } = await import('../../edge/anomaly/index.js')
       runners.push(new InProcessDetectRunner(await createDetector(options.modelPath ?? defaultModelPath()), chunkSize))
     } else {

@@ -1,8 +1,8 @@
 /**
  * NAB (Numenta Anomaly Benchmark) scoring, implemented from Lavin & Ahmad,
  * "Evaluating Real-time Anomaly Detection Algorithms - the Numenta Anomaly
- * Benchmark" (ICMLA 2015) and NAB's documentation. Pure functions: no I/O
- * here except parsing texts the caller has read (see nab-corpus.ts for files).
+ * Benchmark" (ICMLA 2015) and NAB's documentation. The scoring is pure
+ * functions; openNabCorpus (nab-corpus.ts) reads a NAB-layout folder.
  */
 export { scaledSigmoid, truePositiveReward } from './scaled-sigmoid.js'
 export { probationaryLength, NAB_PROBATION_PERCENT } from './probation.js'

@@ -64,7 +64,12 @@ describe('cloudos model eval --nab (built CLI)', () => {
     }
     // Progress per file on stderr, and the detection CSVs kept in NAB's results layout.
     expect(result.stderr.match(/^\[eval\] \d\/3 /gm)).toHaveLength(3)
-    expect(readFileSync(join(tmp.path, 'results', FILES[2]!), 'utf8').split('\n')[0]).toBe('timestamp,value,anomaly_score')
+    const kept = readFileSync(join(tmp.path, 'results', FILES[2]!), 'utf8')
+    expect(kept.split('\n')[0]).toBe('timestamp,value,anomaly_score')
+    // Exactly what `cloudos detect` writes for that file on its own.
+    const alone = await runCli(['detect', '--input', join(corpus, 'data', FILES[2]!), '--output', join(tmp.path, 'alone.csv')], { timeoutMs: 120_000 })
+    expect(alone.code, alone.stderr).toBe(0)
+    expect(readFileSync(join(tmp.path, 'alone.csv'), 'utf8')).toBe(kept)
 
     // Scoring the kept results again, without the model, in this process, gives the same numbers.
     const again = await runCli(['model', 'eval', '--nab', corpus, '--results', join(tmp.path, 'results'), '--json'], { timeoutMs: 120_000 })

@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { AnomalyDetector } from '../../edge/anomaly/detector.js'
-import { errorCatalogue, type ErrorCode } from '../../shared/errors.js'
+import { CloudosError, errorCatalogue, type ErrorCode } from '../../shared/errors.js'
 import { packageRoot } from '../../shared/package-root.js'
 import { NabError } from '../nab/nab-error.js'
 import { detectCsv, type DetectCsvSummary } from './detect-csv.js'
@@ -157,7 +157,8 @@ function detectFailed(task: DetectTask, message: string, code?: string): NabErro
   return new NabError('NAB_ERR_DETECT_FAILED', `${task.file}: ${cause}${message}`, { file: task.file, ...(code === undefined ? {} : { cause: code }) })
 }
 
-function workerError(message: { code: string | undefined; message: string }): NabError {
-  const cause = message.code === undefined ? '' : `${message.code}: `
-  return new NabError('NAB_ERR_DETECT_FAILED', `the detect worker could not load the model: ${cause}${message.message}`, message.code === undefined ? {} : { cause: message.code })
+/** A model that cannot be loaded is reported with the model's own error code (MODEL_ERR_*), as `cloudos detect` would. */
+function workerError(message: { code: string | undefined; message: string }): CloudosError {
+  if (message.code !== undefined && message.code in errorCatalogue) return new CloudosError(message.code as ErrorCode, message.message)
+  return new NabError('NAB_ERR_DETECT_FAILED', `the detect worker could not load the model: ${message.message}`)
 }

@@ -109,5 +109,13 @@ describe('cloudos model eval --nab (built CLI)', () => {
     const mismatch = await runCli(['model', 'eval', '--nab', corpus, '--results', short])
     expect(mismatch.code).toBe(2)
     expect(mismatch.stderr).toContain('NAB_ERR_RESULTS')
+    // A model that cannot be loaded is reported with the model's own code, in worker processes or not.
+    const notAModel = join(tmp.path, 'not-a-model.onnx')
+    writeFileSync(notAModel, 'not an ONNX file')
+    for (const jobs of ['1', '2']) {
+      const badModel = await runCli(['model', 'eval', '--nab', corpus, '--model', notAModel, '--jobs', jobs], { timeoutMs: 60_000 })
+      expect(badModel.code).toBe(2)
+      expect(badModel.stderr).toMatch(/^cloudos: MODEL_ERR_[A-Z_]+: /)
+    }
   })
 })

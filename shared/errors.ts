@@ -214,11 +214,90 @@ export const errorCatalogue = {
     hint: 'Check --mqtt: is the edge (or broker) running and listening at that address?',
   },
 
+  // --- anomaly models (models/, edge/anomaly) ---
+  MODEL_ERR_FILE_UNREADABLE: {
+    status: 400,
+    summary: 'The model file or its card cannot be read.',
+    hint: 'Check the path and permissions; a model x.onnx needs its card beside it as x.card.json (see docs/formats/model-card.md).',
+  },
+  MODEL_ERR_CARD_INVALID: {
+    status: 400,
+    summary: 'The model card is not valid JSON or does not follow the card format.',
+    hint: 'Fix the field named in the message; docs/formats/model-card.md describes every field.',
+  },
+  MODEL_ERR_CARD_MISMATCH: {
+    status: 400,
+    summary: 'The model file does not match its card (sha256, input or output names or shapes, or reference outputs).',
+    hint: 'Use the card written with this model file, or regenerate the card after exporting the model; the message names the first difference.',
+  },
+  MODEL_ERR_LOAD_FAILED: {
+    status: 400,
+    summary: 'onnxruntime cannot load the model file (corrupt, truncated or not ONNX).',
+    hint: 'Re-export or re-copy the model file; the previous model keeps running.',
+  },
+  MODEL_ERR_INFERENCE_FAILED: {
+    status: 500,
+    summary: 'The model failed or returned non-finite or wrongly shaped outputs when run.',
+    hint: 'Check the model with `cloudos detect` on a known file; the previous model keeps running after a failed swap.',
+  },
+  MODEL_ERR_TRAINING_FAILED: {
+    status: 500,
+    summary: 'Training diverged (non-finite loss) or could not write its output.',
+    hint: 'Try another --seed or fewer --epochs, and check that --out is writable.',
+  },
+
   // --- benchmarks and tooling ---
   BENCH_ERR_SETUP: {
     status: 500,
     summary: 'A benchmark could not set up its processes.',
     hint: 'Read the message; ports may be busy or a required program may be missing.',
+  },
+
+  // --- backtesting (cloudos detect) and NAB evaluation (cloudos model eval --nab) ---
+  DETECT_ERR_INPUT_UNREADABLE: {
+    status: 400,
+    summary: 'The input CSV of cloudos detect cannot be read.',
+    hint: 'Check the path and permissions of the --input file.',
+  },
+  DETECT_ERR_CSV_FORMAT: {
+    status: 400,
+    summary: 'The input CSV of cloudos detect is not a timestamp,value file (bad header, field count or timestamp).',
+    hint: 'The first line must be "timestamp,value"; each row is "YYYY-MM-DD HH:MM:SS,<number>" (UTC) or "<epoch ms>,<number>". The message names the line.',
+  },
+  DETECT_ERR_BAD_VALUE: {
+    status: 400,
+    summary: 'A row of the input CSV has a value that is not a finite number (reported only with --strict; otherwise the row is skipped and counted).',
+    hint: 'Fix or remove the row named in the message, or drop --strict to skip such rows as the edge does.',
+  },
+  DETECT_ERR_OUTPUT_UNWRITABLE: {
+    status: 500,
+    summary: 'The output CSV of cloudos detect cannot be written.',
+    hint: 'Check that the --output directory exists and is writable, and that the disk has space.',
+  },
+  NAB_ERR_LAYOUT: {
+    status: 400,
+    summary: 'The folder is not a NAB corpus (data/<category>/<file>.csv and labels/combined_windows.json).',
+    hint: 'Point --nab at a folder laid out like NAB: data/<category>/*.csv, labels/combined_windows.json and optionally profiles.json.',
+  },
+  NAB_ERR_LABELS: {
+    status: 400,
+    summary: 'labels/combined_windows.json is invalid or does not match the data files.',
+    hint: 'Each data file needs an entry "<category>/<file>.csv": [["start", "end"], ...] with timestamps like "2014-04-10 07:15:00.000000" that fall within the file.',
+  },
+  NAB_ERR_PROFILES: {
+    status: 400,
+    summary: 'profiles.json is invalid.',
+    hint: 'Use NAB\'s layout: {"standard": {"CostMatrix": {"tpWeight": 1, "fpWeight": 0.11, "fnWeight": 1, "tnWeight": 1}}, ...}; weights are non-negative numbers.',
+  },
+  NAB_ERR_RESULTS: {
+    status: 400,
+    summary: 'A detection results CSV does not match its data file (missing, other rows, or no numeric anomaly_score column).',
+    hint: 'Results files are <category>/<file>.csv with the data file\'s rows in order and an anomaly_score column, as cloudos detect writes them.',
+  },
+  NAB_ERR_DETECT_FAILED: {
+    status: 500,
+    summary: 'Running the detector over a corpus file failed.',
+    hint: 'The message names the file and the detector\'s error; run cloudos detect on that file alone to see it.',
   },
 
   // --- hub (cloud) ---

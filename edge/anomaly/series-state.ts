@@ -13,6 +13,7 @@
  */
 import { AnomalyLikelihood, type LikelihoodSettings } from './anomaly-likelihood.js'
 import { RunningMean } from './running-mean.js'
+import type { SeasonalSettings } from './seasonal-profile.js'
 import { SeriesWindow, type NormalisationSettings } from './series-window.js'
 
 /** Intervals over which the typical spacing of readings is learnt. */
@@ -25,6 +26,8 @@ export interface PipelineSettings {
   readonly normalisation: NormalisationSettings
   readonly likelihood: LikelihoodSettings
   readonly gapResetFactor: number
+  /** Time-of-day context for the forecaster; absent for models without it. */
+  readonly seasonal?: SeasonalSettings | undefined
 }
 
 export type Admission = 'accepted' | 'not-finite' | 'out-of-order'
@@ -37,7 +40,7 @@ export class SeriesState {
   #lastTs: number | undefined
 
   constructor(settings: PipelineSettings) {
-    this.window = new SeriesWindow(settings.window, settings.normalisation)
+    this.window = new SeriesWindow(settings.window, settings.normalisation, settings.seasonal)
     this.likelihood = new AnomalyLikelihood(settings.likelihood)
     this.#gapResetFactor = settings.gapResetFactor
   }

@@ -36,8 +36,8 @@ describe('ingest through the embedded broker over TCP (mqtt.js)', () => {
         { what: 'both readings to be stored' },
       )
       expect(body.readings).toEqual([
-        { ts, value: 20.5 },
-        { ts: ts + 1, value: 21.25 },
+        { ts, value: 20.5, anomalyScore: null },
+        { ts: ts + 1, value: 21.25, anomalyScore: null },
       ])
     } finally {
       await closeQuietly(client)

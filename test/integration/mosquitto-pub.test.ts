@@ -31,7 +31,7 @@ describe('mosquitto_pub publishing to the embedded broker', () => {
     expect(result.code, result.stderr).toBe(0)
     // QoS 1/2: mosquitto_pub exits after the broker's acknowledgement, i.e. after the commit.
     const body = qos === 0 ? await waitFor(async () => ((await readings(`mospub-q${qos}`, 'temp')).count === 1 ? readings(`mospub-q${qos}`, 'temp') : undefined)) : await readings(`mospub-q${qos}`, 'temp')
-    expect(body.readings).toEqual([{ ts, value: 20 + qos }])
+    expect(body.readings).toEqual([{ ts, value: 20 + qos, anomalyScore: null }])
   })
 
   it('stores a batch read from a file (-f)', async () => {

@@ -1,5 +1,6 @@
 import { CloudosError } from '../../shared/errors.js'
-import type { RuleActionConfig, RuleConfig, RulesConfig } from '../config/schema.js'
+import { Value } from '@sinclair/typebox/value'
+import { RuleSchema, type RuleActionConfig, type RuleConfig, type RulesConfig } from '../config/schema.js'
 import type { AlertSeverity } from '../store/alert-store.js'
 import { compileGlob, type GlobMatcher } from './glob.js'
 
@@ -62,7 +63,7 @@ export function compileRule(name: string, rule: RuleConfig): CompiledRule {
   if (rule.clearScoreMin !== undefined && rule.scoreMin !== undefined && rule.clearScoreMin > rule.scoreMin) fail('clearScoreMin', `(${rule.clearScoreMin}) must be <= scoreMin (${rule.scoreMin})`)
   const compiled: CompiledRule = {
     name,
-    fingerprint: JSON.stringify(rule),
+    fingerprint: fingerprintOf(rule),
     matchesSensor: compileGlob(rule.sensor ?? '*'),
     matchesMetric: compileGlob(rule.metric ?? '*'),
     severity: rule.severity ?? 'warning',
@@ -77,4 +78,14 @@ export function compileRule(name: string, rule: RuleConfig): CompiledRule {
   if (rule.missingSeconds !== undefined) compiled.missingMs = rule.missingSeconds * 1000
   if (rule.action !== undefined) compiled.action = rule.action
   return compiled
+}
+
+/** The rule with its defaults filled in, keys sorted: equal for equal definitions however they were written. */
+function fingerprintOf(rule: RuleConfig): string {
+  const full = Value.Default(RuleSchema, Value.Clone(rule)) as Record<string, unknown>
+  return JSON.stringify(full, (_key, value: unknown) =>
+    value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? Object.fromEntries(Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : value,
+  )
 }

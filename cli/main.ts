@@ -4,6 +4,7 @@ import { registerBenchCommand } from './commands/bench.js'
 import { registerDemoCommand } from './commands/demo.js'
 import { registerEdgeCommand } from './commands/edge.js'
 import { registerHubCommand } from './commands/hub.js'
+import { registerModelCommand } from './commands/model.js'
 import { registerSimulateCommand } from './commands/simulate.js'
 
 const program = new Command()
@@ -19,6 +20,7 @@ registerHubCommand(program)
 registerSimulateCommand(program)
 registerDemoCommand(program)
 registerBenchCommand(program)
+registerModelCommand(program)
 
 try {
   await program.parseAsync(process.argv)

@@ -175,6 +175,38 @@ export const errorCatalogue = {
     hint: 'Check --mqtt: is the edge (or broker) running and listening at that address?',
   },
 
+  // --- anomaly models (models/, edge/anomaly) ---
+  MODEL_ERR_FILE_UNREADABLE: {
+    status: 400,
+    summary: 'The model file or its card cannot be read.',
+    hint: 'Check the path and permissions; a model x.onnx needs its card beside it as x.card.json (see docs/formats/model-card.md).',
+  },
+  MODEL_ERR_CARD_INVALID: {
+    status: 400,
+    summary: 'The model card is not valid JSON or does not follow the card format.',
+    hint: 'Fix the field named in the message; docs/formats/model-card.md describes every field.',
+  },
+  MODEL_ERR_CARD_MISMATCH: {
+    status: 400,
+    summary: 'The model file does not match its card (sha256, input or output names or shapes, or reference outputs).',
+    hint: 'Use the card written with this model file, or regenerate the card after exporting the model; the message names the first difference.',
+  },
+  MODEL_ERR_LOAD_FAILED: {
+    status: 400,
+    summary: 'onnxruntime cannot load the model file (corrupt, truncated or not ONNX).',
+    hint: 'Re-export or re-copy the model file; the previous model keeps running.',
+  },
+  MODEL_ERR_INFERENCE_FAILED: {
+    status: 500,
+    summary: 'The model failed or returned non-finite or wrongly shaped outputs when run.',
+    hint: 'Check the model with `cloudos detect` on a known file; the previous model keeps running after a failed swap.',
+  },
+  MODEL_ERR_TRAINING_FAILED: {
+    status: 500,
+    summary: 'Training diverged (non-finite loss) or could not write its output.',
+    hint: 'Try another --seed or fewer --epochs, and check that --out is writable.',
+  },
+
   // --- benchmarks and tooling ---
   BENCH_ERR_SETUP: {
     status: 500,

@@ -1,14 +1,13 @@
 import type { Logger } from '../../shared/log/logger.js'
 import type { ModelRegistry } from '../anomaly/detector.js'
 
-/** How the edge gets at the anomaly model (edge/anomaly/index.ts); loaded only when inference is on. */
+/** How the edge gets at the anomaly model (edge/anomaly/index.ts). */
 export interface ModelSource {
   openModelRegistry(options: { modelPath?: string; logger?: Logger }): Promise<ModelRegistry>
   defaultModelPath(): string
 }
 
+/** Loaded only when inference is on: onnxruntime-node is resident memory an edge without inference should not pay for. */
 export async function loadModelSource(): Promise<ModelSource> {
-  // TODO(merge feat/model): a static `import('../anomaly/index.js')` once that module exists on this branch.
-  const modulePath = '../anomaly/index.js'
-  return (await import(modulePath)) as ModelSource
+  return import('../anomaly/index.js')
 }

@@ -42,9 +42,11 @@ const RUN_FAILURE_LOG_INTERVAL_MS = 10_000
  * those that arrive within one tick (one event-loop turn by default, or
  * `anomaly.tickMs`) go to the model together in one `scoreBatch`, i.e. one
  * onnxruntime `session.run` for all series. While a run is in flight new
- * readings gather for the next one; when more than `maxPendingReadings`
- * wait, further readings are skipped and counted rather than queued, so a
- * slow model never holds back ingest nor grows memory without bound.
+ * readings gather for the next one, and after a run the loop rests in
+ * proportion to it (`maxBusyShare`), so the model never takes more than that
+ * share of the thread that also runs ingest; when more than
+ * `maxPendingReadings` wait, further readings are skipped and counted rather
+ * than queued: a slow model never holds back ingest nor grows memory.
  */
 export class InferenceLoop {
   readonly #openRegistry: InferenceLoopOptions['openRegistry']
@@ -59,6 +61,8 @@ export class InferenceLoop {
   #running: Promise<void> | undefined
   #closed = false
   #lastFailureLogAt = Number.NEGATIVE_INFINITY
+  /** performance.now() before which the next run should not start (anomaly.maxBusyShare). */
+  #restUntil = 0
   readonly #counts = { ticks: 0, readingsScored: 0, readingsSkipped: 0, runFailures: 0, lastBatchSize: 0, lastRunMs: 0 }
 
   constructor(options: InferenceLoopOptions) {
@@ -180,7 +184,8 @@ export class InferenceLoop {
         if (this.#pending.length > 0 && this.#timer === undefined) this.#schedule()
       })
     }
-    this.#timer = this.#config.tickMs === 0 ? setImmediate(run) : setTimeout(run, this.#config.tickMs)
+    const delay = Math.max(this.#config.tickMs, this.#restUntil - performance.now())
+    this.#timer = delay <= 0 ? setImmediate(run) : setTimeout(run, delay)
   }
 
   async #tick(): Promise<void> {
@@ -209,7 +214,10 @@ export class InferenceLoop {
     this.#counts.ticks++
     this.#counts.readingsScored += inputs.length
     this.#counts.lastBatchSize = inputs.length
-    this.#counts.lastRunMs = performance.now() - started
+    const runMs = performance.now() - started
+    this.#counts.lastRunMs = runMs
+    const share = this.#config.maxBusyShare
+    this.#restUntil = performance.now() + (runMs * (1 - share)) / share
     try {
       this.#onScores(inputs, scores)
     } catch (err) {

@@ -175,7 +175,14 @@ describe('edge inference loop with the real model', () => {
 
     // Live config: switching inference off stops scoring; readings are still stored.
     await edge.runtime.updateAnomaly({ ...edge.config.anomaly, enabled: false })
-    const scoredWhenOff = await scored()
+    // Scores of readings taken before the switch are still being written (every scoreCommitIntervalMs): wait until they settle.
+    let previous = -1
+    const scoredWhenOff = await waitFor(async () => {
+      const now = await scored()
+      const settled = now === previous
+      previous = now
+      return settled ? now : undefined
+    }, { intervalMs: 2 * edge.config.anomaly.scoreCommitIntervalMs, what: 'the last scores to be written' })
     await publish(20)
     const all = (await getJson<{ readings: ScoredReading[] }>(api, '/v1/readings?sensor=swap-1&metric=load&limit=10000')).body.readings
     expect(all).toHaveLength(sent)

@@ -5,7 +5,12 @@ import { buildEdgeApi } from './api/app.js'
 import { EdgeMetrics } from './api/metrics.js'
 import { EmbeddedBroker } from './broker/embedded-broker.js'
 import type { TelemetryBroker } from './broker/telemetry-broker.js'
-import type { EdgeConfig } from './config/schema.js'
+import type { AnomalyConfig, EdgeConfig, RulesConfig } from './config/schema.js'
+import { InferenceLoop } from './inference/inference-loop.js'
+import { loadModelSource, type ModelSource } from './inference/model-source.js'
+import { ScoreWriter } from './inference/score-writer.js'
+import { AlertDispatcher } from './rules/alert-dispatcher.js'
+import { RulesEngine } from './rules/rules-engine.js'
 import { IngestPipeline } from './ingest/ingest-pipeline.js'
 import type { HubLink, HubLinkStatus } from './hub-link/hub-link.js'
 import { AlertStore } from './store/alert-store.js'
@@ -16,6 +21,7 @@ import { DeadLetterStore } from './store/dead-letter-store.js'
 import { ReadingsStore } from './store/readings-store.js'
 import { RetentionJob } from './store/retention.js'
 import { Outbox } from './outbox/outbox.js'
+import { ScoreStore } from './store/score-store.js'
 
 export interface EdgeRuntimeOptions {
   dataDir: string
@@ -51,6 +57,11 @@ export class EdgeRuntime {
   #outbox: Outbox | undefined
   #alerts: AlertStore | undefined
   #hubLink: HubLink | undefined
+  #rules: RulesEngine | undefined
+  #dispatcher: AlertDispatcher | undefined
+  #inference: InferenceLoop | undefined
+  #scoreWriter: ScoreWriter | undefined
+  #missingTimer: NodeJS.Timeout | undefined
   #endpoints: EdgeEndpoints | undefined
   #storageFailing = false
   #stopping: Promise<void> | undefined
@@ -75,6 +86,37 @@ export class EdgeRuntime {
   get alerts(): AlertStore {
     if (this.#alerts === undefined) throw new Error('edge runtime is not started')
     return this.#alerts
+  }
+
+  /** The rules engine (local critical decisions). */
+  get rules(): RulesEngine {
+    if (this.#rules === undefined) throw new Error('edge runtime is not started')
+    return this.#rules
+  }
+
+  /** The inference loop (anomaly scores). */
+  get inference(): InferenceLoop {
+    if (this.#inference === undefined) throw new Error('edge runtime is not started')
+    return this.#inference
+  }
+
+  /**
+   * Live config: takes a new `rules` section. Throws RULES_ERR_INVALID and
+   * keeps the running rules if one is inconsistent; unchanged rules keep
+   * their open incidents and cooldowns.
+   */
+  updateRules(rules: RulesConfig): void {
+    this.rules.update(rules)
+    this.#scheduleMissingChecks()
+  }
+
+  /**
+   * Live config: takes a new `anomaly` section (switch inference on or off,
+   * swap the model when `modelPath` changed). A refused model throws
+   * (MODEL_ERR_*) and the running model stays.
+   */
+  updateAnomaly(anomaly: AnomalyConfig): Promise<void> {
+    return this.inference.update(anomaly)
   }
 
   hubStatus(): HubLinkStatus {
@@ -113,6 +155,44 @@ export class EdgeRuntime {
     })
     this.#outbox = outbox
     const readings = new ReadingsStore(db, outbox.sealed)
+    const scores = new ScoreStore(db, readings)
+    const dispatcher = new AlertDispatcher({
+      alerts,
+      publish: (topic, payload, options) => (this.#broker === undefined ? Promise.reject(new Error('broker is not started')) : this.#broker.publish(topic, payload, options)),
+      log,
+    })
+    this.#dispatcher = dispatcher
+    const rules = new RulesEngine({ rules: config.rules, onEvent: dispatcher.handle })
+    this.#rules = rules
+    // Series known from earlier runs are watched by missing-data rules from now on.
+    for (const series of readings.listSeries()) rules.knowSeries(series.sensorId, series.metric)
+    let modelSource: ModelSource | undefined
+    const model = async () => (modelSource ??= await loadModelSource())
+    const scoreWriter = new ScoreWriter({
+      store: scores,
+      intervalMs: config.anomaly.scoreCommitIntervalMs,
+      model: () => this.#inference?.status().model?.name ?? 'unknown',
+      log,
+    })
+    this.#scoreWriter = scoreWriter
+    const inference = new InferenceLoop({
+      config: config.anomaly,
+      openRegistry: async (modelPath) => (await model()).openModelRegistry({ ...(modelPath === undefined ? {} : { modelPath }), logger: log }),
+      defaultModelPath: () => {
+        if (modelSource === undefined) throw new Error('the model module is not loaded')
+        return modelSource.defaultModelPath()
+      },
+      onScores: (inputs, batchScores) => {
+        scoreWriter.add(inputs, batchScores)
+        for (let i = 0; i < inputs.length; i++) {
+          const input = inputs[i]!
+          rules.onScore(input.seriesKey, input.sensorId, input.metric, input.ts, batchScores[i] as number)
+        }
+      },
+      log,
+    })
+    this.#inference = inference
+    await inference.start()
     let metrics: EdgeMetrics | undefined
     const pipeline = new IngestPipeline({
       writer: new CommitWriter({ db, readings, deadLetters, counters }),
@@ -126,6 +206,16 @@ export class EdgeRuntime {
       onCommitError: (err) => {
         if (!this.#storageFailing) log.error('commit failed; readings are kept in memory and retried', { error: err.message })
         this.#storageFailing = true
+      },
+      // Value and rate rules run on each reading as it is accepted (before
+      // the group commit): an alert leaves within the same event-loop turn.
+      onReading: (key, seriesKey, ts, value) => {
+        try {
+          rules.onReading(seriesKey, key.sensorId, key.metric, ts, value)
+        } catch (err) {
+          log.error('rule evaluation failed', { error: (err as Error).message })
+        }
+        if (inference.active) inference.offer(seriesKey, key.sensorId, key.metric, ts, value)
       },
     })
     this.#pipeline = pipeline
@@ -158,6 +248,10 @@ export class EdgeRuntime {
         deadLetters,
         counters,
         alerts,
+        scores,
+        inference,
+        rulesStatus: () => ({ ...rules.stats, ...dispatcher.stats }),
+        scoreStats: () => scoreWriter.stats,
         hubStatus: () => this.hubStatus(),
         stats: pipeline.stats,
         metrics,
@@ -190,12 +284,19 @@ export class EdgeRuntime {
       () => config.storage,
       (err) => log.error('retention failed', { error: err.message }),
       (r) => {
+        try {
+          const days = config.storage.retentionDays
+          scores.prune(days > 0 ? Date.now() - days * 86_400_000 : undefined)
+        } catch (err) {
+          log.error('retention of anomaly scores failed', { error: (err as Error).message })
+        }
         const deleted = r.readingsDeletedByAge + r.readingsDeletedByBudget
         if (deleted > 0) log.info('retention deleted old readings', { byAge: r.readingsDeletedByAge, byBudget: r.readingsDeletedByBudget })
       },
     )
     this.#retention = retention
     outbox.start()
+    this.#scheduleMissingChecks()
     const httpPort = (api.server.address() as AddressInfo).port
     const mqttPort = broker instanceof EmbeddedBroker ? broker.port : null
     this.#endpoints = {
@@ -231,14 +332,28 @@ export class EdgeRuntime {
     return this.#stopping
   }
 
+  #scheduleMissingChecks(): void {
+    if (this.#missingTimer !== undefined) clearInterval(this.#missingTimer)
+    this.#missingTimer = undefined
+    const rules = this.#rules
+    const interval = rules?.missingCheckIntervalMs()
+    if (rules === undefined || interval === undefined || this.#stopping !== undefined) return
+    this.#missingTimer = setInterval(() => rules.checkMissing(), interval)
+    this.#missingTimer.unref()
+  }
+
   async #stop(): Promise<void> {
     this.#retention?.stop()
     this.#outbox?.stop()
+    if (this.#missingTimer !== undefined) clearInterval(this.#missingTimer)
     await this.#hubLink?.stop()
     // Commit first so that QoS 1 acks still reach connected clients, then close the broker.
     const committed = this.#pipeline?.flush() ?? true
     await this.#broker?.close().catch((err: Error) => this.#log.warn('closing the broker failed', { error: err.message }))
     const closedCleanly = this.#pipeline?.close() ?? committed
+    // Score what was accepted, then write the scores before the database closes.
+    await this.#inference?.close().catch((err: Error) => this.#log.warn('closing the inference loop failed', { error: err.message }))
+    this.#scoreWriter?.close()
     if (!closedCleanly) this.#log.error('final commit failed: unacknowledged QoS 1 messages will be re-sent by their publishers')
     await this.#api?.close()
     if (this.#db?.open) {

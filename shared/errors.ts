@@ -300,6 +300,33 @@ export const errorCatalogue = {
     hint: 'The message names the file and the detector\'s error; run cloudos detect on that file alone to see it.',
   },
 
+  // --- edge inference loop and local rules ---
+  RULES_ERR_INVALID: {
+    status: 400,
+    summary: 'A rule in the edge config is inconsistent (no condition, or a clear level on the wrong side of its trigger).',
+    hint: 'The message names the rule and the field; docs/configuration.md describes each rule field.',
+  },
+  RULES_ERR_ACTION_FAILED: {
+    status: 500,
+    summary: 'A rule fired but its local action (a command published on its MQTT topic) could not be published.',
+    hint: 'The alert itself is stored and published; check the action topic and the broker (counted in /v1/stats rules.actionFailures).',
+  },
+  INFERENCE_ERR_DISABLED: {
+    status: 409,
+    summary: 'Anomaly inference is switched off (anomaly.enabled is false).',
+    hint: 'Set anomaly.enabled to true in the edge config to score readings and load models.',
+  },
+  INFERENCE_ERR_NO_MODEL: {
+    status: 503,
+    summary: 'Anomaly inference is on but no model is loaded (the configured model could not be loaded at start).',
+    hint: 'GET /v1/model gives the load error; fix anomaly.modelPath or load a model with PUT /v1/model {"path": ...}.',
+  },
+  INFERENCE_ERR_RUN_FAILED: {
+    status: 500,
+    summary: 'The anomaly model failed while scoring a batch of readings; those readings were stored unscored.',
+    hint: 'Counted in /v1/stats inference.runFailures and logged; if it persists, swap to a known-good model (PUT /v1/model).',
+  },
+
   // --- hub (cloud) ---
   HUB_ERR_NOT_INITIALISED: {
     status: 503,

@@ -3,6 +3,7 @@ import type { EdgeApiContext } from './context.js'
 import { installErrorHandlers } from './errors.js'
 import { alertRoutes } from './routes/alerts.js'
 import { healthRoutes } from './routes/health.js'
+import { modelRoutes } from './routes/model.js'
 import { telemetryRoutes } from './routes/telemetry.js'
 
 export interface EdgeApiOptions {
@@ -20,5 +21,6 @@ export async function buildEdgeApi(options: EdgeApiOptions): Promise<FastifyInst
   await app.register(healthRoutes, { context: options.context })
   await app.register(telemetryRoutes, { context: options.context })
   await app.register(alertRoutes, { context: options.context })
+  await app.register(modelRoutes, { context: options.context })
   return app
 }

@@ -96,6 +96,7 @@ export const OtaConfigSchema = Type.Object(
     minFreeDiskBytes: Type.Integer({ minimum: 0, default: 64 * 1024 * 1024, description: 'Free disk space left untouched: a bundle (and its extracted payload) must fit above it.' }),
     maxBundleBytes: Type.Integer({ minimum: 1024, default: 2 * 1024 * 1024 * 1024, description: 'Hard cap on a bundle file, whatever the hub announces.' }),
     trialWindowSeconds: Type.Number({ minimum: 0.5, maximum: 3600, default: 60, description: 'After switching to a new runtime, how long it must stay healthy before the update is committed.' }),
+    readyTimeoutSeconds: Type.Number({ minimum: 1, maximum: 3600, default: 120, description: 'A new runtime on trial that has not printed its ready line this long after its start fails its trial.' }),
     crashLoopCount: Type.Integer({ minimum: 1, maximum: 100, default: 3, description: 'This many crashes of the edge within crashLoopWindowSeconds is a crash loop (rollback during a trial).' }),
     crashLoopWindowSeconds: Type.Number({ minimum: 1, maximum: 3600, default: 60, description: 'Window for crash-loop detection.' }),
     maxTrialBoots: Type.Integer({ minimum: 1, maximum: 20, default: 3, description: 'Supervisor restarts (power cuts) during one trial before it rolls back.' }),

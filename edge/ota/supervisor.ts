@@ -45,6 +45,8 @@ export class Supervisor {
   #trialTimer: NodeJS.Timeout | undefined
   #restartTimer: NodeJS.Timeout | undefined
   #stored: number | undefined
+  /** A child the supervisor itself stopped (rollback): its exit is not a crash. */
+  #stoppedOnPurpose: ChildProcess | undefined
   #done!: () => void
   readonly #finished = new Promise<void>((resolve) => (this.#done = resolve))
 
@@ -153,18 +155,21 @@ export class Supervisor {
         const ready = JSON.parse(line) as ChildEndpoints
         this.#endpoints = { httpUrl: ready.httpUrl, mqttPort: ready.mqttPort }
         void readingsStored(this.#endpoints).then((n) => (this.#stored = n))
+        // The trial window runs from readiness: start-up time on a slow device is not held against a release.
+        const current = readSlotState(dataDir)
+        if (current.trial !== null) this.#scheduleTrialCheck(current, this.#o.config.trialWindowSeconds)
       }
       if (this.#o.onChildLine !== undefined) this.#o.onChildLine(line)
       else process.stdout.write(`${line}\n`)
     })
     child.once('exit', (code, signal) => this.#onExit(child, code, signal))
-    if (state.trial !== null) this.#scheduleTrialCheck(state)
+    if (state.trial !== null) this.#scheduleTrialCheck(state, this.#o.config.readyTimeoutSeconds)
   }
 
-  #scheduleTrialCheck(state: SlotState): void {
+  #scheduleTrialCheck(state: SlotState, afterSeconds: number): void {
     clearTimeout(this.#trialTimer)
     const trial = state.trial!
-    this.#trialTimer = setTimeout(() => void this.#evaluateTrial(trial.releaseId), this.#o.config.trialWindowSeconds * 1000)
+    this.#trialTimer = setTimeout(() => void this.#evaluateTrial(trial.releaseId), afterSeconds * 1000)
   }
 
   async #evaluateTrial(releaseId: string): Promise<void> {
@@ -173,7 +178,7 @@ export class Supervisor {
     const endpoints = this.#endpoints
     const failure =
       endpoints === undefined
-        ? `the edge did not become ready within the ${this.#o.config.trialWindowSeconds} s trial window`
+        ? `the edge did not become ready within ${this.#o.config.readyTimeoutSeconds} s (ota.readyTimeoutSeconds)`
         : await checkTrialHealth(endpoints, this.#o.config.healthCheck, this.#stored)
     if (this.#stopping) return
     if (failure === null) this.#commit()
@@ -209,8 +214,10 @@ export class Supervisor {
 
   /** Stops the running child; its exit handler starts the active slot. */
   #restartChild(): void {
-    if (this.#child !== undefined && this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGTERM')
-    else this.#launch()
+    if (this.#child !== undefined && this.#child.exitCode === null && this.#child.signalCode === null) {
+      this.#stoppedOnPurpose = this.#child
+      this.#child.kill('SIGTERM')
+    } else this.#launch()
   }
 
   #onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
@@ -230,7 +237,7 @@ export class Supervisor {
     }
     const now = Date.now()
     const state = readSlotState(dataDir)
-    const requested = code === 0 && signal === null
+    const requested = (code === 0 && signal === null) || child === this.#stoppedOnPurpose
     if (!requested) {
       this.#crashes = [...this.#crashes.filter((t) => now - t < config.crashLoopWindowSeconds * 1000), now]
       log.error(`the edge (slot ${state.active}) exited with ${signal ?? `code ${String(code)}`}; ${this.#crashes.length} crash(es) within ${config.crashLoopWindowSeconds} s`)

@@ -59,10 +59,12 @@ export async function downloadBundle(options: DownloadOptions): Promise<void> {
   if (response.status === 200) have = 0
   if (response.body === null) throw new CloudosError('OTA_ERR_DOWNLOAD_FAILED', `GET ${url.pathname}: empty body`)
   let written = have
+  let overflowed = false
   const limit = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       written += chunk.length
       if (written > options.totalBytes) {
+        overflowed = true
         callback(new CloudosError('OTA_ERR_BUNDLE_TOO_LARGE', `the hub sent more than the ${options.totalBytes} bytes it announced; download stopped`))
         return
       }
@@ -72,10 +74,12 @@ export async function downloadBundle(options: DownloadOptions): Promise<void> {
   try {
     await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), limit, createWriteStream(options.partPath, { flags: have === 0 ? 'w' : 'a' }))
   } catch (err) {
-    if (isCloudosError(err)) {
-      if (err.code === 'OTA_ERR_BUNDLE_TOO_LARGE') truncateSync(options.partPath, 0)
-      throw err
+    if (overflowed) {
+      // Endless data: what was written is not trusted either.
+      truncateSync(options.partPath, 0)
+      throw new CloudosError('OTA_ERR_BUNDLE_TOO_LARGE', `the hub sent more than the ${options.totalBytes} bytes it announced; download stopped`)
     }
+    if (isCloudosError(err)) throw err
     throw new CloudosError('OTA_ERR_DOWNLOAD_FAILED', `GET ${url.pathname} broke off after ${written} of ${options.totalBytes} bytes: ${(err as Error).message} (resumes next time)`)
   }
   const fd = openSync(options.partPath, 'r+')

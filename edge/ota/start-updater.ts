@@ -18,7 +18,6 @@ export interface StartOtaUpdaterOptions {
 export function startOtaUpdater(options: StartOtaUpdaterOptions): OtaUpdater {
   const { identity, config, log } = options
   const trustedKeys = config.ota.trustedKeys.map((k) => loadReleasePublicKey(k))
-  if (trustedKeys.length === 0) log.warn('ota.trustedKeys is empty: every OTA bundle will be refused (OTA_ERR_UNTRUSTED_KEY)')
   const credentials = { deviceId: identity.deviceId, privateKey: identity.privateKey }
   const updater = new OtaUpdater({
     dataDir: options.dataDir,

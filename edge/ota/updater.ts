@@ -60,6 +60,8 @@ export class OtaUpdater {
   #stopped = false
   /** Last transient failure reported per release, so a retry does not report it again. */
   readonly #reportedTransient = new Map<string, string>()
+  #saidNoOtaRoutes = false
+  #saidNoTrustedKeys = false
 
   constructor(options: OtaUpdaterOptions) {
     this.#o = options
@@ -92,7 +94,15 @@ export class OtaUpdater {
     if (this.#stopped) return
     this.#timer = setTimeout(() => {
       this.#running = this.poll()
-        .catch((err: Error) => this.#o.log.warn(`OTA poll failed: ${err.message}`))
+        .catch((err: Error & { status?: number }) => {
+          if (err.status === 404) {
+            // A hub without the OTA routes (older hub): say it once, keep polling quietly.
+            if (!this.#saidNoOtaRoutes) this.#o.log.info(`the hub has no OTA routes (${err.message}); will keep asking`)
+            this.#saidNoOtaRoutes = true
+            return
+          }
+          this.#o.log.warn(`OTA poll failed: ${err.message}`)
+        })
         .finally(() => {
           this.#running = undefined
           this.#schedule(this.#o.pollIntervalMs)
@@ -107,6 +117,10 @@ export class OtaUpdater {
     const { body } = await this.#o.client.get(OTA_TARGET_PATH)
     const release = (body as OtaTarget | undefined)?.release ?? null
     if (release === null || this.#stopped || !this.#shouldInstall(release)) return
+    if (this.#o.trustedKeys.length === 0 && !this.#saidNoTrustedKeys) {
+      this.#saidNoTrustedKeys = true
+      this.#o.log.warn('ota.trustedKeys is empty: every OTA bundle is refused (OTA_ERR_UNTRUSTED_KEY); add the release public key to the edge config')
+    }
     await this.#update(release)
     await this.flushReports()
   }

@@ -4,10 +4,12 @@ import { registerBenchCommand } from './commands/bench.js'
 import { registerDemoCommand } from './commands/demo.js'
 import { registerDetectCommand } from './commands/detect.js'
 import { registerEdgeCommand } from './commands/edge.js'
+import { registerFirmwareCommand } from './commands/firmware.js'
 import { registerHubCommand } from './commands/hub.js'
 import { registerModelCommand } from './commands/model.js'
 import { registerModelEval } from './commands/model-eval.js'
 import { registerSimulateCommand } from './commands/simulate.js'
+import { registerSuperviseCommand } from './commands/supervise.js'
 
 const program = new Command()
 program
@@ -24,6 +26,8 @@ registerDemoCommand(program)
 registerBenchCommand(program)
 registerModelEval(registerModelCommand(program))
 registerDetectCommand(program)
+registerFirmwareCommand(program)
+registerSuperviseCommand(program)
 
 try {
   await program.parseAsync(process.argv)

@@ -31,6 +31,8 @@ export interface EdgeRuntimeOptions {
   enrolmentToken?: string
   /** Test hook: runs after the hub's 200 for a telemetry batch, before the edge records it. */
   outboxAfterHubAck?: (seq: number) => void
+  /** Called when an installed runtime update needs the supervisor to switch slots (stop, then exit with SWITCH_EXIT_CODE). */
+  requestSwitch?: () => void
 }
 
 export interface EdgeEndpoints {
@@ -62,6 +64,7 @@ export class EdgeRuntime {
   #inference: InferenceLoop | undefined
   #scoreWriter: ScoreWriter | undefined
   #missingTimer: NodeJS.Timeout | undefined
+  #updater: { stop(): Promise<void> } | undefined
   #endpoints: EdgeEndpoints | undefined
   #storageFailing = false
   #stopping: Promise<void> | undefined
@@ -322,6 +325,17 @@ export class EdgeRuntime {
         },
       })
     }
+    if (identity !== undefined && config.ota.enabled) {
+      // Loaded only with a hub: the updater and the bundle verifier.
+      const { startOtaUpdater } = await import('./ota/start-updater.js')
+      this.#updater = startOtaUpdater({
+        dataDir,
+        identity,
+        config,
+        log,
+        requestSwitch: this.#options.requestSwitch ?? (() => log.error('a runtime update asked for a slot switch, but no supervisor runs this edge')),
+      })
+    }
     log.info(`edge runtime started: ${broker.describe()}, HTTP API ${this.#endpoints.httpUrl}, data in ${dataDir}`)
     return this.#endpoints
   }
@@ -346,6 +360,7 @@ export class EdgeRuntime {
     this.#retention?.stop()
     this.#outbox?.stop()
     if (this.#missingTimer !== undefined) clearInterval(this.#missingTimer)
+    await this.#updater?.stop()
     await this.#hubLink?.stop()
     // Commit first so that QoS 1 acks still reach connected clients, then close the broker.
     const committed = this.#pipeline?.flush() ?? true

@@ -50,13 +50,20 @@ export function registerEdgeCommand(program: Command): void {
       // Crash-test hook (test/edge-hub/outbox-crash.test.ts): die like kill -9
       // right after the hub committed a batch, before the edge records it.
       const crashAfterHubAck = process.env.CLOUDOS_TEST_OUTBOX_CRASH_AFTER_ACK === '1' ? () => process.kill(process.pid, 'SIGKILL') : undefined
-      const runtime = new EdgeRuntime({
+      const { SWITCH_EXIT_CODE } = await import('../../edge/ota/ota-paths.js')
+      const runtime: InstanceType<typeof EdgeRuntime> = new EdgeRuntime({
         dataDir: resolve(flags.dataDir),
         config,
         logger,
         enrolmentToken: flags.enrollToken,
         ...(crashAfterHubAck === undefined ? {} : { outboxAfterHubAck: crashAfterHubAck }),
+        // An installed runtime update: stop cleanly, then let the supervisor switch slots.
+        requestSwitch: () => void runtime.stop().finally(() => process.exit(SWITCH_EXIT_CODE)),
       })
+      if (process.send !== undefined) {
+        // Under `cloudos supervise`: when the supervisor dies (even kill -9), stop too.
+        process.once('disconnect', () => void runtime.stop().finally(() => process.exit(0)))
+      }
       const endpoints = await runtime.start()
       // One machine-readable line for supervisors, tests and benchmarks.
       process.stdout.write(`${JSON.stringify({ event: 'edge.ready', ...endpoints, pid: process.pid })}\n`)

@@ -34,6 +34,9 @@ describe('hub app', () => {
       devices: store.devices,
       fleet: store.fleet,
       alerts: store.alerts,
+      releaseKeys: store.releaseKeys,
+      releases: store.releases,
+      rollouts: store.rollouts,
       ping: async () => {
         throw new Error('disk gone')
       },

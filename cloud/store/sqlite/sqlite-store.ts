@@ -8,6 +8,9 @@ import type {
   FleetRepository,
   HubStore,
   NewUser,
+  ReleaseKeyRepository,
+  ReleaseRepository,
+  RolloutRepository,
   Role,
   SessionRecord,
   SessionRepository,
@@ -20,6 +23,8 @@ import { openHubDatabase, type SqliteDatabase } from './database.js'
 import { SqliteAlertRepository } from './sqlite-alerts.js'
 import { SqliteDeviceRepository, SqliteEnrolmentTokenRepository } from './sqlite-devices.js'
 import { SqliteFleetRepository } from './sqlite-fleet.js'
+import { SqliteReleaseKeyRepository, SqliteReleaseRepository } from './sqlite-releases.js'
+import { SqliteRolloutRepository } from './sqlite-rollouts.js'
 
 interface UserRow {
   id: string
@@ -174,6 +179,9 @@ export class SqliteHubStore implements HubStore {
   readonly devices: DeviceRepository
   readonly fleet: FleetRepository
   readonly alerts: AlertRepository
+  readonly releaseKeys: ReleaseKeyRepository
+  readonly releases: ReleaseRepository
+  readonly rollouts: RolloutRepository
 
   /**
    * @param fleetDb a second connection to the same file with
@@ -194,6 +202,9 @@ export class SqliteHubStore implements HubStore {
     this.devices = new SqliteDeviceRepository(db)
     this.fleet = new SqliteFleetRepository(fleetDb)
     this.alerts = new SqliteAlertRepository(db)
+    this.releaseKeys = new SqliteReleaseKeyRepository(db)
+    this.releases = new SqliteReleaseRepository(db)
+    this.rollouts = new SqliteRolloutRepository(db)
   }
 
   static open(dataDir: string): SqliteHubStore {

@@ -3,6 +3,7 @@ import { CloudosError } from '../shared/errors.js'
 import { registerBenchCommand } from './commands/bench.js'
 import { registerDemoCommand } from './commands/demo.js'
 import { registerEdgeCommand } from './commands/edge.js'
+import { registerFirmwareCommand } from './commands/firmware.js'
 import { registerHubCommand } from './commands/hub.js'
 import { registerSimulateCommand } from './commands/simulate.js'
 
@@ -19,6 +20,7 @@ registerHubCommand(program)
 registerSimulateCommand(program)
 registerDemoCommand(program)
 registerBenchCommand(program)
+registerFirmwareCommand(program)
 
 try {
   await program.parseAsync(process.argv)

@@ -392,6 +392,135 @@ export const errorCatalogue = {
     summary: 'The audit log does not verify: an entry was altered, removed or reordered, or the signed head does not match.',
     hint: 'Treat the hub data directory as compromised; compare with a backup and investigate from the entry named.',
   },
+
+  // --- OTA bundles and the edge updater (docs/formats/ota.md, docs/operations.md) ---
+  OTA_ERR_BUNDLE_UNREADABLE: {
+    status: 400,
+    summary: 'The file is not a readable OTA bundle (not zstd-compressed tar, truncated, or entries out of order).',
+    hint: 'Build bundles with `cloudos firmware build`; check the file was copied or downloaded completely.',
+  },
+  OTA_ERR_MANIFEST_INVALID: {
+    status: 400,
+    summary: 'The bundle manifest is missing, not JSON, or a field is missing or invalid.',
+    hint: 'The message names the field; rebuild the bundle with `cloudos firmware build` (docs/formats/ota.md lists the manifest fields).',
+  },
+  OTA_ERR_UNSIGNED: {
+    status: 400,
+    summary: 'The bundle carries no signature (manifest.sig is missing).',
+    hint: 'Sign the bundle with a release key: `cloudos firmware sign BUNDLE --key release-key.pem`.',
+  },
+  OTA_ERR_UNTRUSTED_KEY: {
+    status: 400,
+    summary: 'The bundle is signed by a release key that is not in the trusted keys.',
+    hint: 'Sign with a trusted release key, or add its public key to ota.trustedKeys (edge) / the hub\'s trusted release keys.',
+  },
+  OTA_ERR_BAD_SIGNATURE: {
+    status: 400,
+    summary: 'The bundle\'s signature does not verify over its manifest: the manifest was altered after signing.',
+    hint: 'Do not install it; rebuild and sign the bundle again from the release sources.',
+  },
+  OTA_ERR_FILE_HASH_MISMATCH: {
+    status: 400,
+    summary: 'A payload file\'s sha256 differs from the one in the signed manifest.',
+    hint: 'The bundle was altered or corrupted; download it again or rebuild it.',
+  },
+  OTA_ERR_FILE_SIZE_MISMATCH: {
+    status: 400,
+    summary: 'A payload file\'s size differs from the one in the signed manifest.',
+    hint: 'The bundle was altered or corrupted; download it again or rebuild it.',
+  },
+  OTA_ERR_FILE_UNLISTED: {
+    status: 400,
+    summary: 'The bundle holds a payload file that the signed manifest does not list, or lists twice.',
+    hint: 'The bundle was altered; rebuild it with `cloudos firmware build`.',
+  },
+  OTA_ERR_FILE_MISSING: {
+    status: 400,
+    summary: 'A file listed in the signed manifest is missing from the bundle.',
+    hint: 'The bundle is truncated or altered; download it again or rebuild it.',
+  },
+  OTA_ERR_PATH_UNSAFE: {
+    status: 400,
+    summary: 'A file path in the bundle is absolute, contains `..` or is otherwise unsafe to extract.',
+    hint: 'Paths are relative POSIX paths inside the bundle; rebuild it from a plain directory.',
+  },
+  OTA_ERR_BUNDLE_MIXED: {
+    status: 400,
+    summary: 'The bundle mixes parts of two bundles: an entry\'s bundle id differs from the signed manifest\'s.',
+    hint: 'Do not install it; rebuild the bundle with `cloudos firmware build`.',
+  },
+  OTA_ERR_BUNDLE_TOO_LARGE: {
+    status: 413,
+    summary: 'The bundle is larger than declared or than allowed (endless data); reading stopped at the limit.',
+    hint: 'Do not install it; if the bundle is genuine, raise the size limit (ota.maxBundleBytes or the hub\'s upload limit).',
+  },
+  OTA_ERR_DOWNGRADE: {
+    status: 409,
+    summary: 'The bundle\'s version is lower than the installed one (possible rollback attack).',
+    hint: 'Release a higher version, or let an admin explicitly allow the downgrade for this rollout.',
+  },
+  OTA_ERR_VERSION_TOO_OLD: {
+    status: 409,
+    summary: 'The installed version is older than the bundle\'s minimum version to update from (minFromVersion).',
+    hint: 'Install an intermediate release first, as the release notes say.',
+  },
+  OTA_ERR_EXPIRED: {
+    status: 409,
+    summary: 'The bundle\'s manifest has expired (expiresAt is past): a stale bundle may be a freeze attack.',
+    hint: 'Build and sign the release again with a later expiry (`cloudos firmware build --expires-in`).',
+  },
+  OTA_ERR_TARGET_MISMATCH: {
+    status: 409,
+    summary: 'The bundle is for another target (arch, tier or hardware does not match this device).',
+    hint: 'Roll out the bundle built for this device\'s arch and tier; `cloudos firmware inspect` shows a bundle\'s target.',
+  },
+  OTA_ERR_DISK_SPACE: {
+    status: 507,
+    summary: 'Not enough free disk space or staging budget for the bundle; nothing was downloaded.',
+    hint: 'Free space in the data dir or raise ota.stagingBudgetBytes; the updater retries on the next poll.',
+  },
+  OTA_ERR_DOWNLOAD_FAILED: {
+    status: 502,
+    summary: 'The bundle download failed or the downloaded file does not match the hub\'s size and sha256.',
+    hint: 'The updater resumes the download on the next poll; check the hub is reachable.',
+  },
+  OTA_ERR_INSTALL_FAILED: {
+    status: 500,
+    summary: 'Installing the bundle into the inactive slot (or running the installer hook) failed; the active slot is unchanged.',
+    hint: 'The message gives the cause; check disk space and ota.installerHook.',
+  },
+  OTA_ERR_HEALTH_CHECK_FAILED: {
+    status: 500,
+    summary: 'The new version did not pass its health check within the trial window; the previous slot was restored.',
+    hint: 'The reason names the failed check (process, broker, ingest); fix the release and roll out a new version.',
+  },
+  OTA_ERR_CRASH_LOOP: {
+    status: 500,
+    summary: 'The new version crashed repeatedly on start; the supervisor switched back to the previous slot.',
+    hint: 'See the supervisor log for the crash output; fix the release and roll out a new version.',
+  },
+  OTA_ERR_STATE_UNREADABLE: {
+    status: 500,
+    summary: 'The OTA slot state file (ota/slots.json) is unreadable.',
+    hint: 'The supervisor falls back to the slot that holds a runtime; restore the file or remove it to start from the installed runtime.',
+  },
+
+  // --- firmware tooling (cloudos firmware) ---
+  FIRMWARE_ERR_KEY_UNREADABLE: {
+    status: 400,
+    summary: 'A release key file cannot be read or is not an Ed25519 key in PEM.',
+    hint: 'Create one with `cloudos firmware keygen --out DIR`; pass the private key to sign, the public key to verify.',
+  },
+  FIRMWARE_ERR_INPUT_INVALID: {
+    status: 400,
+    summary: 'The input to `cloudos firmware build` is invalid (missing directory, bad version, target or expiry).',
+    hint: 'The message names the problem; run `cloudos firmware build --help`.',
+  },
+  FIRMWARE_ERR_OUTPUT_EXISTS: {
+    status: 409,
+    summary: 'The output file or key already exists.',
+    hint: 'Choose another path, or remove the old file first (keys are never overwritten).',
+  },
 } as const satisfies Record<string, ErrorSpec>
 
 export type ErrorCode = keyof typeof errorCatalogue

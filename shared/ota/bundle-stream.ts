@@ -1,0 +1,123 @@
+import { createHash, type Hash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { Transform, type TransformCallback } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import tar, { type ExtractEvents, type Header } from 'tar-stream'
+import { DecompressStream } from 'zstd-napi'
+import { CloudosError, isCloudosError } from '../errors.js'
+
+/** Entry names inside a bundle (docs/formats/ota.md). */
+export const MANIFEST_ENTRY = 'manifest.json'
+export const SIGNATURE_ENTRY = 'manifest.sig'
+export const PAYLOAD_PREFIX = 'payload/'
+/** PAX header key on every payload entry naming the bundle it belongs to. */
+export const BUNDLE_ID_PAX_KEY = 'CLOUDOS.bundleId'
+
+/**
+ * Passes bytes through, counting them, and fails with
+ * OTA_ERR_BUNDLE_TOO_LARGE as soon as the count exceeds `limit`: reading
+ * stops there, whatever the source would still send (endless data). The
+ * limit may be tightened while reading, once the manifest is known.
+ */
+export class ByteLimit extends Transform {
+  count = 0
+  readonly #hash: Hash | undefined
+
+  constructor(
+    public limit: number,
+    readonly what: string,
+    hash = false,
+  ) {
+    super()
+    this.#hash = hash ? createHash('sha256') : undefined
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.count += chunk.length
+    if (this.count > this.limit) {
+      callback(new CloudosError('OTA_ERR_BUNDLE_TOO_LARGE', `${this.what} exceeds ${this.limit} bytes; reading stopped there`, { limit: this.limit }))
+      return
+    }
+    this.#hash?.update(chunk)
+    callback(null, chunk)
+  }
+
+  digest(): string {
+    return this.#hash?.digest('hex') ?? ''
+  }
+}
+
+export interface OpenedBundle {
+  entries: AsyncIterator<TarEntry>
+  /** Compressed bytes read so far and their sha256 (at the end: the whole file). */
+  compressed: ByteLimit
+  /** Decompressed tar bytes read so far; set `.limit` to bound what follows. */
+  tarBytes: ByteLimit
+  /** Settles when the whole pipeline has finished (or failed). */
+  finished: Promise<void>
+  /** Stops reading (early exit). */
+  close(): void
+}
+
+/**
+ * Opens a bundle for streaming: file -> byte limit -> zstd -> byte limit ->
+ * tar entries. Nothing is buffered whole; memory stays bounded by the
+ * stream buffers whatever the bundle's size.
+ */
+export function openBundle(bundlePath: string, maxCompressedBytes: number, maxTarBytes: number): OpenedBundle {
+  const source = createReadStream(bundlePath)
+  const compressed = new ByteLimit(maxCompressedBytes, 'the bundle file', true)
+  const tarBytes = new ByteLimit(maxTarBytes, 'the decompressed bundle')
+  const extract = tar.extract()
+  const finished = pipeline(source, compressed, new DecompressStream(), tarBytes, extract)
+  finished.catch(() => undefined)
+  return {
+    entries: extract[Symbol.asyncIterator](),
+    compressed,
+    tarBytes,
+    finished,
+    close: () => source.destroy(),
+  }
+}
+
+/** Maps a stream failure to a coded error: limits keep theirs, the rest is an unreadable bundle. */
+export function bundleReadError(err: unknown, bundlePath: string): CloudosError {
+  if (isCloudosError(err)) return err
+  const e = err as NodeJS.ErrnoException
+  if (e.code === 'ENOENT') return new CloudosError('OTA_ERR_BUNDLE_UNREADABLE', `${bundlePath}: no such file`)
+  return new CloudosError('OTA_ERR_BUNDLE_UNREADABLE', `${bundlePath}: ${e.message} (not a zstd-compressed tar, or truncated)`)
+}
+
+/** The next entry; a pipeline failure surfaces as its coded error. */
+export async function nextEntry(opened: OpenedBundle, bundlePath: string): Promise<TarEntry | undefined> {
+  try {
+    const next = await opened.entries.next()
+    return next.done === true ? undefined : next.value
+  } catch (err) {
+    throw bundleReadError(await pipelineError(opened, err), bundlePath)
+  }
+}
+
+/** The pipeline's own error explains an iteration failure best (a limit, zstd). */
+export async function pipelineError(opened: OpenedBundle, fallback: unknown): Promise<unknown> {
+  if (isCloudosError(fallback)) return fallback
+  const timeout = new Promise<unknown>((resolve) => setTimeout(() => resolve(undefined), 50).unref())
+  const failure = await Promise.race([opened.finished.then(() => undefined, (err: unknown) => err), timeout])
+  return failure ?? fallback
+}
+
+/** Reads an entry whole, refusing more than `limit` bytes (manifest, signature). */
+export async function readSmallEntry(entry: TarEntry, limit: number, code: 'OTA_ERR_MANIFEST_INVALID' | 'OTA_ERR_UNSIGNED'): Promise<string> {
+  if ((entry.header.size ?? 0) > limit) {
+    entry.resume()
+    throw new CloudosError(code, `${entry.header.name} is ${entry.header.size} bytes, more than the ${limit} allowed`)
+  }
+  const chunks: Buffer[] = []
+  for await (const chunk of entry) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+/** A tar entry being read (tar-stream's entry stream). */
+export type TarEntry = ExtractEvents['entry'][1]
+/** A tar header; payload entries carry PAX records. */
+export type TarHeader = Header & { pax?: Record<string, string> | null }

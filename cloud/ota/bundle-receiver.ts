@@ -53,13 +53,22 @@ export async function receiveBundle(body: Readable, incomingDir: string, options
       callback(null, chunk)
     },
   })
+  // The request is piped, not put in the pipeline: a refusal must not destroy
+  // the request stream (the answer still goes out on its socket, which then closes).
+  const cutOff = (err: Error) => meter.destroy(err)
+  const closedEarly = () => {
+    if (!body.readableEnded) meter.destroy(new Error('the connection closed'))
+  }
+  body.on('error', cutOff).on('close', closedEarly).pipe(meter)
   try {
-    await pipeline(body, meter, createWriteStream(tempPath, { flags: 'wx', mode: 0o600 }))
+    await pipeline(meter, createWriteStream(tempPath, { flags: 'wx', mode: 0o600 }))
   } catch (err) {
+    body.unpipe(meter)
     await rm(tempPath, { force: true })
     if (err instanceof CloudosError) throw err
     throw new CloudosError('RELEASE_ERR_UPLOAD_INCOMPLETE', `the upload stopped after ${bytes} bytes: ${(err as Error).message}`, { receivedBytes: bytes })
   }
+  body.off('error', cutOff).off('close', closedEarly)
   if (declaredBytes !== undefined && bytes !== declaredBytes) {
     await rm(tempPath, { force: true })
     throw new CloudosError('RELEASE_ERR_UPLOAD_INCOMPLETE', `received ${bytes} bytes, Content-Length said ${declaredBytes}`, { receivedBytes: bytes })

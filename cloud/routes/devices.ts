@@ -51,6 +51,8 @@ const LabelsBody = Type.Object(
   {
     labels: Type.Record(Type.String({ pattern: '^[A-Za-z0-9._/-]{1,64}$' }), Type.String({ maxLength: 128, pattern: '^[^=]*$' }), {
       maxProperties: 64,
+      // TypeBox gives patternProperties only: without this, a key not matching the pattern would pass unchecked.
+      additionalProperties: false,
       description: 'The whole set: keys 1-64 characters of A-Z a-z 0-9 . _ / -, values up to 128 characters without "="',
     }),
   },

@@ -29,7 +29,7 @@ const CreateBody = Type.Object(
   {
     releaseId: ReleaseParams.properties.releaseId,
     target: Type.Object(
-      { group: Type.Optional(GroupName), labels: Type.Optional(Type.Record(LabelKey, Type.String({ maxLength: 128 }), { description: 'Every label must match' })) },
+      { group: Type.Optional(GroupName), labels: Type.Optional(Type.Record(LabelKey, Type.String({ maxLength: 128 }), { additionalProperties: false, maxProperties: 64, description: 'Every label must match' })) },
       { additionalProperties: false, description: 'A group, labels, or both; {} targets every active device' },
     ),
     waves: Type.Array(WaveBody, { minItems: 1, maxItems: 20, default: [{ percent: 100 }] }),
@@ -52,7 +52,16 @@ const DevicesQuery = Type.Object(
   },
   { additionalProperties: false },
 )
-const AbortBody = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500, default: 'aborted by an admin' }) }, { additionalProperties: false })
+type AbortBody = { reason?: unknown } | undefined
+
+/** The optional abort body, {reason}: checked by hand because a route body schema would make the body compulsory. */
+function abortReason(body: AbortBody): string {
+  if (body === undefined || body === null || body.reason === undefined) return 'aborted by an admin'
+  if (typeof body !== 'object' || typeof body.reason !== 'string' || body.reason.length === 0 || body.reason.length > 500 || Object.keys(body).length !== 1) {
+    throw new CloudosError('HUB_ERR_INVALID_REQUEST', 'body must be {"reason": "<1-500 characters>"} or empty')
+  }
+  return body.reason
+}
 
 const ALL = Number.MAX_SAFE_INTEGER
 
@@ -178,11 +187,11 @@ export const rolloutRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { 
   )
 
   const action = (name: 'pause' | 'resume' | 'abort', summary: string) =>
-    app.post<{ Params: Static<typeof RolloutParams>; Body: Static<typeof AbortBody> | undefined }>(
+    app.post<{ Params: Static<typeof RolloutParams>; Body: AbortBody }>(
       `/v1/rollouts/:rolloutId/${name}`,
       {
         onRequest: guards.adminOnly,
-        schema: { tags: ['rollouts'], summary, security: bearerSecurity, params: RolloutParams, ...(name === 'abort' ? { body: Type.Optional(AbortBody) } : {}), response: responses({ 200: RolloutView }) },
+        schema: { tags: ['rollouts'], summary, security: bearerSecurity, params: RolloutParams, response: responses({ 200: RolloutView }) },
       },
       async (request) => {
         const id = (await findRollout(request.params.rolloutId)).id
@@ -192,7 +201,7 @@ export const rolloutRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { 
             ? await ota.engine.pause(id, actor)
             : name === 'resume'
               ? await ota.engine.resume(id, actor)
-              : await ota.engine.abort(id, actor, request.body?.reason ?? 'aborted by an admin')
+              : await ota.engine.abort(id, actor, abortReason(request.body))
         return present(rollout)
       },
     )

@@ -112,7 +112,7 @@ async function api<T>(baseUrl: string, token: string, method: string, path: stri
 }
 
 /** Streams a bundle file to POST /v1/releases (never in memory on this side either). */
-function uploadBundle(baseUrl: string, token: string, path: string): Promise<{ id: string; bundleBytes: number; bundleSha256: string }> {
+export function uploadBundle(baseUrl: string, token: string, path: string): Promise<{ id: string; bundleBytes: number; bundleSha256: string }> {
   const size = statSync(path).size
   return new Promise((resolve, reject) => {
     const req = request(new URL('/v1/releases', baseUrl), { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'content-length': size } }, (res) => {
@@ -129,7 +129,7 @@ function uploadBundle(baseUrl: string, token: string, path: string): Promise<{ i
   })
 }
 
-async function buildBenchBundle(dir: string, sizeMiB: number, privateKeyPem: string): Promise<{ path: string; bytes: number; sha256: string }> {
+export async function buildBenchBundle(dir: string, sizeMiB: number, privateKeyPem: string): Promise<{ path: string; bytes: number; sha256: string }> {
   const source = join(dir, `payload-${sizeMiB}`)
   mkdirSync(source, { recursive: true })
   const file = join(source, 'runtime.bin')

@@ -2,7 +2,7 @@ import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { CloudosError } from '../shared/errors.js'
 import { AuditLog } from './audit/audit-log.js'
 import { authGuards } from './auth/guards.js'
@@ -14,6 +14,15 @@ import { HeartbeatWriter } from './fleet/heartbeat-writer.js'
 import { FleetLivenessMonitor } from './fleet/liveness.js'
 import { HubIdentity } from './identity/hub-identity.js'
 import { HubMetrics } from './metrics.js'
+import type { UploadedBundleVerifier } from './ota/bundle-verifier.js'
+import { prepareIncomingDir } from './ota/bundle-receiver.js'
+import { RolloutEngine } from './ota/rollout-engine.js'
+import { sharedBundleVerifier } from './ota/shared-bundle-verifier.js'
+import { loadConfiguredReleaseKeys, TrustedReleaseKeys } from './ota/trusted-release-keys.js'
+import { deviceOtaRoutes } from './routes/device-ota.js'
+import { releaseKeyRoutes } from './routes/release-keys.js'
+import { releaseRoutes } from './routes/releases.js'
+import { rolloutRoutes } from './routes/rollouts.js'
 import { auditRoutes } from './routes/audit.js'
 import { authRoutes } from './routes/auth.js'
 import { alertRoutes } from './routes/alerts.js'
@@ -32,6 +41,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The offline detector: `app.fleetLiveness.check(now)` runs one check (tests drive time through it). */
     fleetLiveness: FleetLivenessMonitor
+    /** The rollout engine: `app.otaRollouts.tick()` evaluates running rollouts once (tests drive time through it). */
+    otaRollouts: RolloutEngine
   }
 }
 
@@ -51,6 +62,10 @@ export interface HubAppOptions {
    * Tests that move a test clock turn it off and call `app.fleetLiveness.check()`.
    */
   livenessTimer?: boolean
+  /** Run the rollout evaluation timer while the app is ready (default true); tests on a test clock call `app.otaRollouts.tick()`. */
+  rolloutTimer?: boolean
+  /** Checks uploaded bundles; the shared OTA verifier (shared/ota) by default. */
+  bundleVerifier?: UploadedBundleVerifier
 }
 
 /**
@@ -77,16 +92,28 @@ export async function buildHubApp(options: HubAppOptions): Promise<FastifyInstan
     }
   })
   const liveness = new FleetLivenessMonitor(store.fleet, config.fleet, clock, (transitions) => metrics.fleetTransitions.inc({ to: 'offline' }, transitions.length))
-  const context: HubContext = { config, store, identity, audit, metrics, clock, heartbeats, liveness }
+  const releasesDir = join(dataDir, 'releases')
+  let context: HubContext
   try {
-    return await assembleApp(context, options.logger ?? false, options.livenessTimer ?? true)
+    const incomingDir = prepareIncomingDir(releasesDir)
+    const trustedKeys = new TrustedReleaseKeys(loadConfiguredReleaseKeys(config.ota.trustedKeyFiles), store.releaseKeys)
+    const heartbeatGraceMs = config.fleet.heartbeatIntervalSeconds * config.fleet.offlineAfterMissedHeartbeats * 1000
+    const engine = new RolloutEngine({ rollouts: store.rollouts, audit, clock, heartbeatGraceMs, checkIntervalMs: config.ota.rolloutCheckSeconds * 1000 })
+    const ota = { releasesDir, incomingDir, trustedKeys, verifier: options.bundleVerifier ?? sharedBundleVerifier, engine, heartbeatGraceMs }
+    context = { config, store, identity, audit, metrics, clock, heartbeats, liveness, ota }
+  } catch (err) {
+    await store.close()
+    throw err
+  }
+  try {
+    return await assembleApp(context, options.logger ?? false, options.livenessTimer ?? true, options.rolloutTimer ?? true)
   } catch (err) {
     await store.close()
     throw err
   }
 }
 
-async function assembleApp(context: HubContext, logger: FastifyServerOptions['logger'], livenessTimer: boolean): Promise<FastifyInstance> {
+async function assembleApp(context: HubContext, logger: FastifyServerOptions['logger'], livenessTimer: boolean, rolloutTimer: boolean): Promise<FastifyInstance> {
   const { config, store, metrics } = context
   const app = Fastify({
     logger,
@@ -95,9 +122,12 @@ async function assembleApp(context: HubContext, logger: FastifyServerOptions['lo
     ajv: { customOptions: { coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false } },
   })
   app.decorate('fleetLiveness', context.liveness)
+  app.decorate('otaRollouts', context.ota.engine)
   if (livenessTimer) app.addHook('onReady', async () => context.liveness.start())
+  if (rolloutTimer) app.addHook('onReady', async () => context.ota.engine.start())
   app.addHook('onClose', async () => {
     await context.liveness.stop()
+    await context.ota.engine.stop()
     await context.heartbeats.drain()
     await store.close()
   })
@@ -116,7 +146,7 @@ async function assembleApp(context: HubContext, logger: FastifyServerOptions['lo
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'CloudOS Lite hub API', version: '0.1.0', description: 'Fleet hub: accounts, audit log, devices, fleet health, alerts, telemetry. Errors answer {code, message, hint}; see docs/errors.md.' },
+      info: { title: 'CloudOS Lite hub API', version: '0.1.0', description: 'Fleet hub: accounts, audit log, devices, fleet health, alerts, telemetry, OTA releases and rollouts. Errors answer {code, message, hint}; see docs/errors.md.' },
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', description: 'Token from POST /v1/auth/login' },
@@ -137,5 +167,9 @@ async function assembleApp(context: HubContext, logger: FastifyServerOptions['lo
   await app.register(fleetRoutes, routeOptions)
   await app.register(alertRoutes, routeOptions)
   await app.register(telemetryRoutes, routeOptions)
+  await app.register(releaseKeyRoutes, routeOptions)
+  await app.register(releaseRoutes, routeOptions)
+  await app.register(rolloutRoutes, routeOptions)
+  await app.register(deviceOtaRoutes, routeOptions)
   return app
 }

@@ -65,6 +65,17 @@ export const HubConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    ota: Type.Object(
+      {
+        maxBundleBytes: Type.Integer({ default: 1024 * MiB, minimum: 1024, maximum: 64 * 1024 * MiB, description: 'Largest OTA bundle accepted by POST /v1/releases (streamed to disk, never held in memory)' }),
+        trustedKeyFiles: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'Ed25519 release public keys (PEM files) that may sign bundles; more can be added with POST /v1/release-keys' }),
+        rolloutCheckSeconds: Type.Integer({ default: 5, minimum: 1, maximum: 3600, description: 'How often the hub re-evaluates running rollouts (device reports also trigger an evaluation)' }),
+        healthyAfterSeconds: Type.Integer({ default: 300, minimum: 0, maximum: 7 * 86_400, description: 'Default success criterion: a device counts as healthy this long after it committed, if its heartbeats keep coming' }),
+        maxFailureRate: Type.Number({ default: 0.1, minimum: 0, maximum: 1, description: 'Default halt rule: a wave halts the rollout once more than this share of its devices failed' }),
+        waveTimeoutSeconds: Type.Integer({ default: 3600, minimum: 1, maximum: 30 * 86_400, description: 'Default time a wave may take; devices not finished by then count as failed' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
   },
   { default: {}, additionalProperties: false },
 )

@@ -4,6 +4,7 @@ import type { HeartbeatWriter } from './fleet/heartbeat-writer.js'
 import type { FleetLivenessMonitor } from './fleet/liveness.js'
 import type { HubIdentity } from './identity/hub-identity.js'
 import type { HubMetrics } from './metrics.js'
+import type { OtaServices } from './ota/ota-services.js'
 import type { HubStore } from './store/repositories.js'
 
 /** What the hub's routes depend on: injected once at construction. */
@@ -19,4 +20,6 @@ export interface HubContext {
   readonly heartbeats: HeartbeatWriter
   /** Marks silent devices offline; its timer runs while the app is ready. */
   readonly liveness: FleetLivenessMonitor
+  /** Releases, trusted keys and the rollout engine. */
+  readonly ota: OtaServices
 }

@@ -613,6 +613,94 @@ export const errorCatalogue = {
     summary: 'The output file or key already exists.',
     hint: 'Choose another path, or remove the old file first (keys are never overwritten).',
   },
+
+  // --- OTA releases on the hub ---
+  RELEASE_ERR_BUNDLE_TOO_LARGE: {
+    status: 413,
+    summary: 'The uploaded bundle is larger than ota.maxBundleBytes.',
+    hint: 'Build a smaller bundle, or raise ota.maxBundleBytes in the hub config. Nothing was stored.',
+  },
+  RELEASE_ERR_UPLOAD_INCOMPLETE: {
+    status: 400,
+    summary: 'The bundle upload ended early (connection closed or fewer bytes than Content-Length).',
+    hint: 'Upload the whole file again as the request body with Content-Type: application/octet-stream. Nothing was stored.',
+  },
+  RELEASE_ERR_INVALID_BUNDLE: {
+    status: 422,
+    summary: 'The uploaded file is not a readable OTA bundle.',
+    hint: 'Build the bundle with `cloudos firmware build` and sign it with `cloudos firmware sign`; check it with `cloudos firmware verify`.',
+  },
+  RELEASE_ERR_NO_TRUSTED_KEYS: {
+    status: 422,
+    summary: 'The hub has no trusted release key, so it cannot accept any bundle.',
+    hint: 'Start the hub with --release-key FILE.pem (or ota.trustedKeyFiles in the hub config), or add a key with POST /v1/release-keys.',
+  },
+  RELEASE_ERR_KEY_INVALID: {
+    status: 400,
+    summary: 'A release key is not an Ed25519 public key in PEM (SPKI) form, or its file cannot be read.',
+    hint: 'Use the public key written by `cloudos firmware keygen` (the .pub.pem file), never the private key.',
+  },
+  RELEASE_ERR_DUPLICATE: {
+    status: 409,
+    summary: 'A release with the same name and version is already stored.',
+    hint: 'Bump the version in the bundle manifest, or delete the old release first (DELETE /v1/releases/:id).',
+  },
+  RELEASE_ERR_IN_USE: {
+    status: 409,
+    summary: 'The release is used by a rollout that is running or paused.',
+    hint: 'Abort the rollout first (POST /v1/rollouts/:id/abort), then delete the release.',
+  },
+  RELEASE_ERR_NOT_OFFERED: {
+    status: 403,
+    summary: 'This release is not offered to the calling device by any of its rollouts.',
+    hint: 'A device downloads only what GET /v1/devices/me/ota names; ask an operator to include it in a rollout.',
+  },
+  RELEASE_ERR_RANGE_NOT_SATISFIABLE: {
+    status: 416,
+    summary: 'The Range header is not one byte range inside the bundle.',
+    hint: 'Send one range, bytes=<first>-[<last>] or bytes=-<suffix>, with first below the bundle size (details.bundleBytes); or drop Range to get the whole file.',
+  },
+  RELEASE_ERR_BUNDLE_MISSING: {
+    status: 500,
+    summary: 'The release is recorded but its bundle file is missing from the hub data directory.',
+    hint: 'Restore <data-dir>/releases from a backup, or delete the release and upload the bundle again.',
+  },
+  // --- OTA rollouts on the hub ---
+  ROLLOUT_ERR_INVALID_WAVES: {
+    status: 400,
+    summary: 'The rollout waves are not valid: percentages must rise strictly and the last must be 100.',
+    hint: 'For example "waves": [{"percent": 5}, {"percent": 25}, {"percent": 100}]; percentages are cumulative shares of the targeted devices.',
+  },
+  ROLLOUT_ERR_NO_DEVICES: {
+    status: 422,
+    summary: 'No active device matches the rollout target (group, labels and the bundle target).',
+    hint: 'Check the group name and labels (GET /v1/devices?group=..&label=..) and the bundle target (arch, tier).',
+  },
+  ROLLOUT_ERR_DEVICE_BUSY: {
+    status: 409,
+    summary: 'Some targeted devices are already in a rollout that is running or paused.',
+    hint: 'Wait for that rollout to finish, or abort it; details.rollouts names them.',
+  },
+  ROLLOUT_ERR_INVALID_STATE: {
+    status: 409,
+    summary: 'The rollout is not in a state that allows this action (e.g. resume a rollout that is not paused).',
+    hint: 'GET /v1/rollouts/:id shows its state: pause needs running, resume needs paused, abort needs running, paused or halted.',
+  },
+  ROLLOUT_ERR_NOT_TARGETED: {
+    status: 409,
+    summary: 'The device report names a rollout or release that does not target this device.',
+    hint: 'Report with the rolloutId and releaseId from GET /v1/devices/me/ota.',
+  },
+  ROLLOUT_ERR_WAVE_NOT_STARTED: {
+    status: 409,
+    summary: 'The device reported progress for a rollout wave that has not started yet.',
+    hint: 'Install only what GET /v1/devices/me/ota offers; the device\'s wave starts when the earlier waves succeed.',
+  },
+  ROLLOUT_ERR_INVALID_TRANSITION: {
+    status: 409,
+    summary: 'The device report moves the device backwards or out of a final state (e.g. committed to downloading).',
+    hint: 'States go pending, downloading, verifying, installing, trial, committed (steps may be skipped); failed and rolled-back are final. details gives the current state.',
+  },
 } as const satisfies Record<string, ErrorSpec>
 
 export type ErrorCode = keyof typeof errorCatalogue

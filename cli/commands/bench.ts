@@ -3,6 +3,7 @@ import { InvalidArgumentError, type Command } from 'commander'
 import { parseScenarioList, type IngestScenarioId } from '../../edge/bench/ingest-scenarios.js'
 import { defaultIngestBenchSettings, quickSizes, type IngestBenchSettings } from '../../edge/bench/ingest-settings.js'
 import { integerFlag } from '../flags.js'
+import { registerBenchOta } from './bench-ota.js'
 
 /**
  * `cloudos bench <name>`: benchmarks that measure a speed claim and, in the
@@ -17,6 +18,7 @@ export function registerBenchCommand(program: Command): void {
   registerBenchSync(bench)
   registerBenchCompress(bench)
   registerBenchInference(bench)
+  registerBenchOta(bench)
 }
 
 interface BenchSyncFlags {

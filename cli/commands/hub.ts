@@ -15,6 +15,7 @@ interface RunFlags {
   port?: number
   host?: string
   config?: string
+  releaseKey?: string[]
 }
 
 interface InitFlags {
@@ -34,10 +35,11 @@ export function registerHubCommand(program: Command): void {
     .option('--port <port>', 'HTTP port (default 8080; 0 = any free port)', portFlag('--port'))
     .option('--host <host>', 'HTTP interface (default 127.0.0.1)')
     .option('--config <file>', 'JSON hub config (see docs/hub.md); flags override it')
+    .option('--release-key <file...>', 'Ed25519 release public key (PEM) trusted to sign OTA bundles; repeatable, added to ota.trustedKeyFiles')
     .action(async (flags: RunFlags) => {
       const running = await startHub({
         dataDir: resolve(flags.dataDir),
-        config: flags.config === undefined ? {} : readJsonConfig(flags.config),
+        config: withReleaseKeys(flags.config === undefined ? {} : readJsonConfig(flags.config), flags.releaseKey ?? []),
         host: flags.host,
         port: flags.port,
         // pino JSON lines on stderr: stdout carries only the ready line.
@@ -105,6 +107,15 @@ export function registerHubCommand(program: Command): void {
         await store.close()
       }
     })
+}
+
+/** Adds --release-key files to ota.trustedKeyFiles (a malformed config is left for the schema to report). */
+function withReleaseKeys(config: unknown, files: readonly string[]): unknown {
+  if (files.length === 0 || typeof config !== 'object' || config === null || Array.isArray(config)) return config
+  const record = config as Record<string, unknown>
+  const ota = typeof record.ota === 'object' && record.ota !== null && !Array.isArray(record.ota) ? (record.ota as Record<string, unknown>) : {}
+  const configured = Array.isArray(ota.trustedKeyFiles) ? (ota.trustedKeyFiles as unknown[]) : []
+  return { ...record, ota: { ...ota, trustedKeyFiles: [...configured, ...files.map((f) => resolve(f))] } }
 }
 
 function readJsonConfig(path: string): unknown {

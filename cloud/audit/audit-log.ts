@@ -15,6 +15,21 @@ export type AuditAction =
   | 'device.revoke'
   | 'device.auth_failed'
   | 'alert.acknowledge'
+  | 'device.labels_set'
+  | 'release_key.add'
+  | 'release_key.remove'
+  | 'release.upload'
+  | 'release.upload_refused'
+  | 'release.delete'
+  | 'rollout.create'
+  | 'rollout.wave_started'
+  | 'rollout.wave_passed'
+  | 'rollout.halted'
+  | 'rollout.paused'
+  | 'rollout.resumed'
+  | 'rollout.aborted'
+  | 'rollout.completed'
+  | 'rollout.device_outcome'
 
 /** Appends hash-chained entries and keeps the head signed with the hub key. */
 export class AuditLog {

@@ -77,12 +77,12 @@ export interface HubProcess {
 }
 
 /** Starts `cloudos hub` (the built CLI, its own process) on a free port; resolves with its URL from the ready line. */
-export function startHubProcess(dataDir: string, reaper: ChildReaper): Promise<HubProcess> {
+export function startHubProcess(dataDir: string, reaper: ChildReaper, options: { config?: Record<string, unknown>; args?: string[] } = {}): Promise<HubProcess> {
   const configPath = join(dataDir, 'bench-hub-config.json')
-  writeFileSync(configPath, JSON.stringify({ fleet: { heartbeatIntervalSeconds: 10 } }))
+  writeFileSync(configPath, JSON.stringify({ fleet: { heartbeatIntervalSeconds: 10 }, ...options.config }))
   // warn: fastify logs two info lines per request otherwise, which would measure pino.
   const child = reaper.track(
-    spawn(process.execPath, [cloudosBin(), 'hub', '--data-dir', dataDir, '--port', '0', '--config', configPath], {
+    spawn(process.execPath, [cloudosBin(), 'hub', '--data-dir', dataDir, '--port', '0', '--config', configPath, ...(options.args ?? [])], {
       env: { ...process.env, CLOUDOS_LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
     }),

@@ -47,6 +47,18 @@ const DeviceListQuery = Type.Object(
   { additionalProperties: false },
 )
 
+const LabelsBody = Type.Object(
+  {
+    labels: Type.Record(Type.String({ pattern: '^[A-Za-z0-9._/-]{1,64}$' }), Type.String({ maxLength: 128, pattern: '^[^=]*$' }), {
+      maxProperties: 64,
+      // TypeBox gives patternProperties only: without this, a key not matching the pattern would pass unchecked.
+      additionalProperties: false,
+      description: 'The whole set: keys 1-64 characters of A-Z a-z 0-9 . _ / -, values up to 128 characters without "="',
+    }),
+  },
+  { additionalProperties: false },
+)
+
 export const DeviceParams = Type.Object({ deviceId: Type.String({ pattern: '^dev-[0-9a-f-]{36}$' }) })
 
 const parseLabel = (label: string | undefined) => {
@@ -161,6 +173,29 @@ export const deviceRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { c
       if (await context.store.devices.revoke(id, context.clock())) {
         await context.audit.record('device.revoke', actorOf(request), id, { group: existing.group })
       }
+      return publicDevice((await context.store.devices.findById(id)) as DeviceRecord)
+    },
+  )
+
+  app.put<{ Params: Static<typeof DeviceParams>; Body: Static<typeof LabelsBody> }>(
+    '/v1/devices/:deviceId/labels',
+    {
+      onRequest: guards.adminOnly,
+      schema: {
+        tags: ['devices'],
+        summary: 'Replace a device\'s labels (what rollouts and GET /v1/devices?label= select on) (admin; audited)',
+        security: bearerSecurity,
+        params: DeviceParams,
+        body: LabelsBody,
+        response: responses({ 200: Device }),
+      },
+    },
+    async (request) => {
+      const id = request.params.deviceId as DeviceId
+      const existing = await context.store.devices.findById(id)
+      if (existing === undefined) throw new CloudosError('HUB_ERR_NOT_FOUND', `no device ${id}`)
+      await context.store.devices.setLabels(id, request.body.labels)
+      await context.audit.record('device.labels_set', actorOf(request), id, { before: existing.labels, after: request.body.labels })
       return publicDevice((await context.store.devices.findById(id)) as DeviceRecord)
     },
   )

@@ -180,4 +180,63 @@ export const hubMigrations: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 6,
+    name: 'OTA: trusted release keys, releases, rollouts with waves, per-device rollout state',
+    sql: `
+      CREATE TABLE release_keys (
+        id             TEXT PRIMARY KEY,
+        name           TEXT NOT NULL,
+        public_key_pem TEXT NOT NULL,
+        added_by       TEXT NOT NULL,
+        added_at       INTEGER NOT NULL
+      );
+      CREATE TABLE releases (
+        id             TEXT PRIMARY KEY,
+        name           TEXT NOT NULL,
+        version        TEXT NOT NULL,
+        kind           TEXT NOT NULL,
+        manifest       TEXT NOT NULL,
+        bundle_file    TEXT NOT NULL,
+        bundle_bytes   INTEGER NOT NULL,
+        bundle_sha256  TEXT NOT NULL,
+        signing_key_id TEXT NOT NULL,
+        uploaded_by    TEXT NOT NULL,
+        uploaded_at    INTEGER NOT NULL,
+        UNIQUE (name, version)
+      );
+      CREATE TABLE rollouts (
+        id              TEXT PRIMARY KEY,
+        release_id      TEXT NOT NULL, -- no foreign key: finished rollouts outlive a deleted release
+        target          TEXT NOT NULL,
+        allow_downgrade INTEGER NOT NULL,
+        state           TEXT NOT NULL CHECK (state IN ('running', 'paused', 'halted', 'aborted', 'completed')),
+        current_wave    INTEGER NOT NULL,
+        waves           TEXT NOT NULL,
+        created_by      TEXT NOT NULL,
+        created_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL,
+        paused_at       INTEGER,
+        finished_at     INTEGER,
+        reason          TEXT
+      );
+      CREATE INDEX rollouts_by_state ON rollouts (state, created_at);
+      CREATE INDEX rollouts_by_release ON rollouts (release_id);
+      CREATE TABLE rollout_devices (
+        rollout_id      TEXT NOT NULL REFERENCES rollouts(id),
+        device_id       TEXT NOT NULL,
+        wave            INTEGER NOT NULL,
+        state           TEXT NOT NULL,
+        code            TEXT,
+        reason          TEXT,
+        running_version TEXT,
+        updated_at      INTEGER NOT NULL,
+        reported_at     INTEGER,
+        committed_at    INTEGER,
+        PRIMARY KEY (rollout_id, device_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX rollout_devices_by_device ON rollout_devices (device_id);
+      CREATE INDEX rollout_devices_by_wave ON rollout_devices (rollout_id, wave, state);
+    `,
+  },
 ]

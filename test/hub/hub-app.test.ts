@@ -35,6 +35,9 @@ describe('hub app', () => {
       fleet: store.fleet,
       alerts: store.alerts,
       telemetry: store.telemetry,
+      releaseKeys: store.releaseKeys,
+      releases: store.releases,
+      rollouts: store.rollouts,
       ping: async () => {
         throw new Error('disk gone')
       },

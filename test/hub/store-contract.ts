@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { chainAuditEntry } from '../../cloud/audit/audit-chain.js'
-import type { DeviceId, HubStore, NewDevice, UserId } from '../../cloud/store/repositories.js'
+import type { DeviceId, HubStore, NewDevice, ReleaseId, ReleaseRecord, RolloutId, RolloutRecord, UserId } from '../../cloud/store/repositories.js'
 
 /**
  * The contract every HubStore backend passes (like automerge-repo's storage
@@ -204,6 +204,78 @@ export function hubStoreContract(name: string, open: () => Promise<{ store: HubS
         expect((await store.telemetry.batchesFor({ deviceId: d1, sensorId: 's2', metric: 'm', from: 60, to: 199 })).map((b) => b.seq)).toEqual([])
         expect((await store.telemetry.batchesFor({ deviceId: d1, sensorId: 's1', metric: 'm', from: 60, to: 199 })).map((b) => b.seq)).toEqual([1])
         expect(await store.telemetry.batchesFor({ deviceId: d1, sensorId: 's3', metric: 'm', from: 0, to: 1000 })).toEqual([])
+      }))
+
+    it('release keys and releases: add, list, conflicts, delete refused while a rollout is active', () =>
+      withStore(async (store) => {
+        await store.releaseKeys.add({ id: 'k1', name: 'team', publicKeyPem: 'PEM', addedBy: 'user:admin', addedAt: 1 })
+        await expect(store.releaseKeys.add({ id: 'k1', name: 'again', publicKeyPem: 'PEM', addedBy: 'user:admin', addedAt: 2 })).rejects.toMatchObject({ code: 'HUB_ERR_CONFLICT' })
+        expect((await store.releaseKeys.list()).map((k) => k.name)).toEqual(['team'])
+        expect(await store.releaseKeys.remove('k1')).toBe(true)
+        expect(await store.releaseKeys.remove('k1')).toBe(false)
+
+        const release = (id: string, version: string, uploadedAt: number): ReleaseRecord => ({
+          id: id as ReleaseId,
+          name: 'rt',
+          version,
+          kind: 'runtime',
+          manifest: { formatVersion: 1, bundleId: `b-${id}`, name: 'rt', version, kind: 'runtime', target: {}, expiresAt: '2030-01-01T00:00:00Z', createdAt: '2026-01-01T00:00:00Z', files: [], payloadBytes: 0 },
+          bundleFile: `${id}.bundle`,
+          bundleBytes: 10,
+          bundleSha256: 'ab',
+          signingKeyId: 'k1',
+          uploadedBy: 'user:admin',
+          uploadedAt,
+        })
+        await store.releases.create(release('r1', '1.0.0', 1))
+        await store.releases.create(release('r2', '1.1.0', 2))
+        await expect(store.releases.create(release('r3', '1.1.0', 3))).rejects.toMatchObject({ code: 'RELEASE_ERR_DUPLICATE' })
+        expect((await store.releases.list({ limit: 10 })).map((r) => r.id)).toEqual(['r2', 'r1'])
+        expect((await store.releases.findById('r1' as ReleaseId))?.manifest.bundleId).toBe('b-r1')
+
+        const rollout: RolloutRecord = {
+          id: 'ro1' as RolloutId,
+          releaseId: 'r1' as ReleaseId,
+          target: { group: 'g' },
+          allowDowngrade: false,
+          state: 'running',
+          currentWave: 0,
+          waves: [
+            { index: 0, percent: 50, deviceCount: 1, state: 'running', startedAt: 1, finishedAt: null, healthyAfterSeconds: 0, maxFailureRate: 0, timeoutSeconds: 60 },
+            { index: 1, percent: 100, deviceCount: 1, state: 'waiting', startedAt: null, finishedAt: null, healthyAfterSeconds: 0, maxFailureRate: 0, timeoutSeconds: 60 },
+          ],
+          createdBy: 'user:admin',
+          createdAt: 10,
+          updatedAt: 10,
+          pausedAt: null,
+          finishedAt: null,
+          reason: null,
+        }
+        expect(await store.rollouts.create(rollout, [{ deviceId: 'd1' as DeviceId, wave: 0 }, { deviceId: 'd2' as DeviceId, wave: 1 }])).toEqual({ created: true })
+        expect(await store.releases.delete('r1' as ReleaseId)).toBe('in_use')
+        // d1 is busy in ro1: a second rollout including it adds nothing.
+        expect(await store.rollouts.create({ ...rollout, id: 'ro2' as RolloutId, createdAt: 11 }, [{ deviceId: 'd1' as DeviceId, wave: 0 }])).toEqual({ created: false, busyIn: ['ro1'] })
+        expect(await store.rollouts.findById('ro2' as RolloutId)).toBeUndefined()
+
+        expect(await store.rollouts.isOffered('r1' as ReleaseId, 'd1' as DeviceId)).toBe(true)
+        expect(await store.rollouts.isOffered('r1' as ReleaseId, 'd2' as DeviceId)).toBe(false)
+        expect(await store.rollouts.recordDeviceState('ro1' as RolloutId, 'd1' as DeviceId, 'pending', { state: 'committed', code: null, reason: null, runningVersion: '1.0.0', reportedAt: 5, updatedAt: 12, committedAt: 12 })).toBe(true)
+        // Compare and set: the member is no longer pending.
+        expect(await store.rollouts.recordDeviceState('ro1' as RolloutId, 'd1' as DeviceId, 'pending', { state: 'failed', code: 'X', reason: null, runningVersion: '1.0.0', reportedAt: 6, updatedAt: 13, committedAt: null })).toBe(false)
+        expect(await store.rollouts.member('ro1' as RolloutId, 'd1' as DeviceId)).toMatchObject({ state: 'committed', committedAt: 12, runningVersion: '1.0.0' })
+        expect((await store.rollouts.members('ro1' as RolloutId, { limit: 10 })).map((m) => [m.deviceId, m.wave, m.state])).toEqual([['d1', 0, 'committed'], ['d2', 1, 'pending']])
+        expect((await store.rollouts.members('ro1' as RolloutId, { wave: 1, limit: 10 })).map((m) => m.deviceId)).toEqual(['d2'])
+        expect(await store.rollouts.latestForDevice('d2' as DeviceId)).toMatchObject({ rollout: { id: 'ro1' }, member: { wave: 1 } })
+
+        expect(await store.rollouts.update('ro1' as RolloutId, ['paused'], { state: 'aborted', updatedAt: 20 })).toBe(false)
+        expect(await store.rollouts.update('ro1' as RolloutId, ['running'], { state: 'halted', reason: 'why', finishedAt: 20, updatedAt: 20 })).toBe(true)
+        expect(await store.rollouts.findById('ro1' as RolloutId)).toMatchObject({ state: 'halted', reason: 'why', finishedAt: 20, waves: rollout.waves })
+        expect(await store.rollouts.idsInState(['running'])).toEqual([])
+        expect((await store.rollouts.list({ state: 'halted', limit: 10 })).map((r) => r.id)).toEqual(['ro1'])
+        // Over: the release can go; the rollout keeps its history.
+        expect(await store.releases.delete('r1' as ReleaseId)).toBe('deleted')
+        expect(await store.releases.delete('r1' as ReleaseId)).toBe('not_found')
+        expect((await store.rollouts.findById('ro1' as RolloutId))?.releaseId).toBe('r1')
       }))
   })
 }

@@ -196,4 +196,8 @@ export class SqliteDeviceRepository implements DeviceRepository {
     this.statements.touch.run(at, id)
   }
 
+  async setLabels(id: DeviceId, labels: Record<string, string>): Promise<boolean> {
+    return this.db.prepare('UPDATE devices SET labels = ? WHERE id = ?').run(JSON.stringify(labels), id).changes === 1
+  }
+
 }

@@ -8,6 +8,9 @@ import type {
   FleetRepository,
   HubStore,
   NewUser,
+  ReleaseKeyRepository,
+  ReleaseRepository,
+  RolloutRepository,
   Role,
   SessionRecord,
   SessionRepository,
@@ -22,6 +25,8 @@ import { SqliteAlertRepository } from './sqlite-alerts.js'
 import { SqliteDeviceRepository, SqliteEnrolmentTokenRepository } from './sqlite-devices.js'
 import { SqliteFleetRepository } from './sqlite-fleet.js'
 import { SqliteTelemetryRepository } from './sqlite-telemetry.js'
+import { SqliteReleaseKeyRepository, SqliteReleaseRepository } from './sqlite-releases.js'
+import { SqliteRolloutRepository } from './sqlite-rollouts.js'
 
 interface UserRow {
   id: string
@@ -177,6 +182,9 @@ export class SqliteHubStore implements HubStore {
   readonly fleet: FleetRepository
   readonly alerts: AlertRepository
   readonly telemetry: TelemetryRepository
+  readonly releaseKeys: ReleaseKeyRepository
+  readonly releases: ReleaseRepository
+  readonly rollouts: RolloutRepository
 
   /**
    * @param fleetDb a second connection to the same file with
@@ -198,6 +206,9 @@ export class SqliteHubStore implements HubStore {
     this.fleet = new SqliteFleetRepository(fleetDb)
     this.alerts = new SqliteAlertRepository(db)
     this.telemetry = new SqliteTelemetryRepository(db)
+    this.releaseKeys = new SqliteReleaseKeyRepository(db)
+    this.releases = new SqliteReleaseRepository(db)
+    this.rollouts = new SqliteRolloutRepository(db)
   }
 
   static open(dataDir: string): SqliteHubStore {

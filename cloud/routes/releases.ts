@@ -161,6 +161,11 @@ export const releaseRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { 
         summary: 'Download a release bundle (signed device request; only releases offered to the device). Supports Range (one range: 206 with Content-Range; 416 when unsatisfiable) and If-Range with the ETag',
         security: [{ deviceSignature: [] }],
         params: ReleaseParams,
+        // The body is the bundle file, streamed (never serialised from a schema).
+        response: responses({
+          200: Type.String({ format: 'binary', description: 'The whole bundle file' }),
+          206: Type.String({ format: 'binary', description: 'The requested byte range of the bundle file' }),
+        }),
       },
     },
     async (request, reply) => {

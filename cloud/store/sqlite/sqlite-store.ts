@@ -3,6 +3,7 @@ import type {
   AlertRepository,
   AuditEntry,
   AuditRepository,
+  ConfigRepository,
   DeviceRepository,
   EnrolmentTokenRepository,
   FleetRepository,
@@ -19,6 +20,7 @@ import type {
 import { openHubDatabase, type SqliteDatabase } from './database.js'
 import { SqliteAlertRepository } from './sqlite-alerts.js'
 import { SqliteDeviceRepository, SqliteEnrolmentTokenRepository } from './sqlite-devices.js'
+import { SqliteConfigRepository } from './sqlite-config.js'
 import { SqliteFleetRepository } from './sqlite-fleet.js'
 
 interface UserRow {
@@ -174,6 +176,7 @@ export class SqliteHubStore implements HubStore {
   readonly devices: DeviceRepository
   readonly fleet: FleetRepository
   readonly alerts: AlertRepository
+  readonly config: ConfigRepository
 
   /**
    * @param fleetDb a second connection to the same file with
@@ -194,6 +197,7 @@ export class SqliteHubStore implements HubStore {
     this.devices = new SqliteDeviceRepository(db)
     this.fleet = new SqliteFleetRepository(fleetDb)
     this.alerts = new SqliteAlertRepository(db)
+    this.config = new SqliteConfigRepository(db)
   }
 
   static open(dataDir: string): SqliteHubStore {

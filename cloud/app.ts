@@ -10,6 +10,9 @@ import { isHubInitialised } from './bootstrap/init-hub.js'
 import { resolveHubConfig, type HubConfig } from './config.js'
 import type { HubContext } from './context.js'
 import { installHubErrorHandlers } from './errors.js'
+import { HubConfigDocuments } from './config-docs/hub-config-documents.js'
+import { EdgeConfigSchema } from '../edge/config/schema.js'
+import { extraConfigChecks } from '../edge/config/extra-checks.js'
 import { HeartbeatWriter } from './fleet/heartbeat-writer.js'
 import { FleetLivenessMonitor } from './fleet/liveness.js'
 import { HubIdentity } from './identity/hub-identity.js'
@@ -18,6 +21,7 @@ import { auditRoutes } from './routes/audit.js'
 import { authRoutes } from './routes/auth.js'
 import { alertRoutes } from './routes/alerts.js'
 import { deviceRoutes } from './routes/devices.js'
+import { configRoutes } from './routes/config.js'
 import { fleetRoutes } from './routes/fleet.js'
 import { enrolmentTokenRoutes } from './routes/enrolment-tokens.js'
 import { healthRoutes } from './routes/health.js'
@@ -76,7 +80,14 @@ export async function buildHubApp(options: HubAppOptions): Promise<FastifyInstan
     }
   })
   const liveness = new FleetLivenessMonitor(store.fleet, config.fleet, clock, (transitions) => metrics.fleetTransitions.inc({ to: 'offline' }, transitions.length))
-  const context: HubContext = { config, store, identity, audit, metrics, clock, heartbeats, liveness }
+  const configDocs = new HubConfigDocuments({
+    repository: store.config,
+    schema: EdgeConfigSchema,
+    extraCheck: extraConfigChecks,
+    clock,
+    onRefused: (code) => metrics.configRefused.inc({ code }),
+  })
+  const context: HubContext = { config, store, identity, audit, metrics, clock, heartbeats, liveness, configDocs }
   try {
     return await assembleApp(context, options.logger ?? false, options.livenessTimer ?? true)
   } catch (err) {
@@ -95,6 +106,7 @@ async function assembleApp(context: HubContext, logger: FastifyServerOptions['lo
   })
   app.decorate('fleetLiveness', context.liveness)
   if (livenessTimer) app.addHook('onReady', async () => context.liveness.start())
+  app.addHook('preClose', async () => context.configDocs.close())
   app.addHook('onClose', async () => {
     await context.liveness.stop()
     await context.heartbeats.drain()
@@ -115,7 +127,7 @@ async function assembleApp(context: HubContext, logger: FastifyServerOptions['lo
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'CloudOS Lite hub API', version: '0.1.0', description: 'Fleet hub: accounts, audit log, devices, fleet health, alerts. Errors answer {code, message, hint}; see docs/errors.md.' },
+      info: { title: 'CloudOS Lite hub API', version: '0.1.0', description: 'Fleet hub: accounts, audit log, devices, fleet health, alerts, config documents. Errors answer {code, message, hint}; see docs/errors.md.' },
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', description: 'Token from POST /v1/auth/login' },
@@ -135,5 +147,6 @@ async function assembleApp(context: HubContext, logger: FastifyServerOptions['lo
   await app.register(deviceRoutes, routeOptions)
   await app.register(fleetRoutes, routeOptions)
   await app.register(alertRoutes, routeOptions)
+  await app.register(configRoutes, routeOptions)
   return app
 }

@@ -10,6 +10,9 @@ export class HubMetrics {
   readonly heartbeats: Counter
   readonly fleetTransitions: Counter<'to'>
   readonly alertsReceived: Counter<'outcome'>
+  readonly configEdits: Counter<'kind'>
+  readonly configSyncs: Counter
+  readonly configRefused: Counter<'code'>
 
   constructor() {
     const registers = [this.registry]
@@ -53,6 +56,23 @@ export class HubMetrics {
       name: 'cloudos_hub_alerts_received_total',
       help: 'Alerts received from devices, by outcome (accepted, duplicate).',
       labelNames: ['outcome'],
+      registers,
+    })
+    this.configEdits = new Counter({
+      name: 'cloudos_hub_config_edits_total',
+      help: 'Config document edits by operators, by document kind (group, device).',
+      labelNames: ['kind'],
+      registers,
+    })
+    this.configSyncs = new Counter({
+      name: 'cloudos_hub_config_sync_requests_total',
+      help: 'Config sync exchanges answered to devices.',
+      registers,
+    })
+    this.configRefused = new Counter({
+      name: 'cloudos_hub_config_refused_total',
+      help: 'Config edits and sync messages refused, by error code (CONFIG_ERR_*).',
+      labelNames: ['code'],
       registers,
     })
   }

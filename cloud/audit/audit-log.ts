@@ -15,6 +15,7 @@ export type AuditAction =
   | 'device.revoke'
   | 'device.auth_failed'
   | 'alert.acknowledge'
+  | 'config.edit'
 
 /** Appends hash-chained entries and keeps the head signed with the hub key. */
 export class AuditLog {

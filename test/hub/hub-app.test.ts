@@ -34,6 +34,7 @@ describe('hub app', () => {
       devices: store.devices,
       fleet: store.fleet,
       alerts: store.alerts,
+      config: store.config,
       ping: async () => {
         throw new Error('disk gone')
       },

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander'
 import { CloudosError } from '../shared/errors.js'
 import { registerBenchCommand } from './commands/bench.js'
+import { registerConfigCommand } from './commands/config.js'
 import { registerDemoCommand } from './commands/demo.js'
 import { registerEdgeCommand } from './commands/edge.js'
 import { registerHubCommand } from './commands/hub.js'
@@ -19,6 +20,7 @@ registerHubCommand(program)
 registerSimulateCommand(program)
 registerDemoCommand(program)
 registerBenchCommand(program)
+registerConfigCommand(program)
 
 try {
   await program.parseAsync(process.argv)

@@ -6,6 +6,12 @@ import { EdgeMetrics } from './api/metrics.js'
 import { EmbeddedBroker } from './broker/embedded-broker.js'
 import type { TelemetryBroker } from './broker/telemetry-broker.js'
 import type { EdgeConfig } from './config/schema.js'
+import { EdgeConfigSchema } from './config/schema.js'
+import { ConfigAgent } from './config-sync/config-agent.js'
+import { ConfigReplicaStore } from './config-sync/config-replica-store.js'
+import type { ConfigSyncLoop } from './config-sync/config-sync-loop.js'
+import { applyModeOf } from '../shared/config-crdt/apply-modes.js'
+import { changedKeys } from '../shared/config-crdt/layers.js'
 import { IngestPipeline } from './ingest/ingest-pipeline.js'
 import type { HubLink, HubLinkStatus } from './hub-link/hub-link.js'
 import { AlertStore } from './store/alert-store.js'
@@ -48,6 +54,13 @@ export class EdgeRuntime {
   #alerts: AlertStore | undefined
   #hubLink: HubLink | undefined
   #endpoints: EdgeEndpoints | undefined
+  #configAgent: ConfigAgent | undefined
+  #configSync: ConfigSyncLoop | undefined
+  /** The config in effect (changes live through applyConfig). */
+  #config: EdgeConfig | undefined
+  /** The config the runtime started with: keys that need a restart are compared with it. */
+  #startConfig: EdgeConfig | undefined
+  readonly #applyHooks: ((next: EdgeConfig, changed: string[]) => void)[] = []
   #storageFailing = false
   #stopping: Promise<void> | undefined
   readonly #startedAt = Date.now()
@@ -73,12 +86,73 @@ export class EdgeRuntime {
     return this.#alerts
   }
 
+  /** The config in effect now. */
+  get config(): EdgeConfig {
+    return this.#config ?? this.#options.config
+  }
+
+  /** The config documents (replicas, effective config, edits on site). */
+  get configAgent(): ConfigAgent {
+    if (this.#configAgent === undefined) throw new Error('edge runtime is not started')
+    return this.#configAgent
+  }
+
+  /**
+   * Subsystems added later (rules, anomaly detection, outbox) register here
+   * to be told of every live config change, with the dotted keys that changed.
+   */
+  onConfigApplied(hook: (next: EdgeConfig, changed: string[]) => void): void {
+    this.#applyHooks.push(hook)
+  }
+
+  /**
+   * Applies a validated config without restarting: ingest limits and group
+   * commit, retention policy and schedule, hub link cadence, then the
+   * registered hooks. Keys whose apply mode is 'restart' (see
+   * shared/config-crdt/apply-modes.ts) are not applied: they are returned as
+   * pending until the next start.
+   */
+  applyConfig(next: EdgeConfig): { applied: string[]; pendingRestart: string[] } {
+    const previous = this.config
+    const changed = changedKeys(previous, next)
+    this.#config = next
+    const live = changed.filter((key) => applyModeOf(EdgeConfigSchema, key) === 'live')
+    const touched = (section: string) => live.some((key) => key.startsWith(`${section}.`))
+    if (touched('ingest') || touched('storage')) this.#pipeline?.reconfigure(next.ingest, next.storage)
+    if (live.includes('storage.retentionSchedule')) this.#scheduleRetention()
+    if (touched('hub')) this.#hubLink?.reconfigure(next.hub)
+    for (const hook of this.#applyHooks) {
+      try {
+        hook(next, live)
+      } catch (err) {
+        this.#log.error('a config hook failed', { error: (err as Error).message })
+      }
+    }
+    const start = this.#startConfig ?? previous
+    const pendingRestart = changedKeys(start, next).filter((key) => applyModeOf(EdgeConfigSchema, key) === 'restart')
+    return { applied: live, pendingRestart }
+  }
+
+  #scheduleRetention(): void {
+    const log = this.#log
+    this.#retention?.schedule(
+      this.config.storage.retentionSchedule,
+      () => this.config.storage,
+      (err) => log.error('retention failed', { error: err.message }),
+      (r) => {
+        const deleted = r.readingsDeletedByAge + r.readingsDeletedByBudget
+        if (deleted > 0) log.info('retention deleted old readings', { byAge: r.readingsDeletedByAge, byBudget: r.readingsDeletedByBudget })
+      },
+    )
+  }
+
   hubStatus(): HubLinkStatus {
     return this.#hubLink?.status() ?? { state: 'disabled' }
   }
 
   async start(): Promise<EdgeEndpoints> {
-    const { config, dataDir } = this.#options
+    const { dataDir } = this.#options
+    let config = this.#options.config
     const log = this.#log
     // Enrolment comes first: when it fails (hub unreachable, token refused)
     // the edge stops before opening anything. Once enrolled, no hub is needed.
@@ -96,11 +170,21 @@ export class EdgeRuntime {
           })
     const db = openEdgeDatabase({ dataDir, synchronous: config.storage.synchronous })
     this.#db = db
+    const counters = new CountersStore(db)
+    const countRefusal = (code: string) => counters.add(`config_refused.${code}`, 1)
+    const configStore = new ConfigReplicaStore(db)
+    const agent = new ConfigAgent({ store: configStore, fileConfig: config, deviceId: identity?.deviceId ?? 'local', group: identity?.group, log, onRefused: countRefusal })
+    this.#configAgent = agent
+    // The config documents (last synced) take effect from the start; keys
+    // that need a restart (ports, synchronous) are honoured here.
+    config = agent.startupConfig()
+    this.#config = config
+    this.#startConfig = config
+    if (config.storage.synchronous !== this.#options.config.storage.synchronous) db.pragma(`synchronous = ${config.storage.synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
     const alerts = new AlertStore(db)
     this.#alerts = alerts
     const readings = new ReadingsStore(db)
     const deadLetters = new DeadLetterStore(db)
-    const counters = new CountersStore(db)
     let metrics: EdgeMetrics | undefined
     const pipeline = new IngestPipeline({
       writer: new CommitWriter({ db, readings, deadLetters, counters }),
@@ -147,6 +231,7 @@ export class EdgeRuntime {
         hubStatus: () => this.hubStatus(),
         stats: pipeline.stats,
         metrics,
+        config: { agent, syncStatus: () => this.#configSync?.status() ?? { state: 'disabled' } },
         queueDepth,
         databaseSizeBytes: sizeBytes,
         health: () => {
@@ -170,17 +255,8 @@ export class EdgeRuntime {
       await this.stop()
       throw err
     }
-    const retention = new RetentionJob(db, counters, deadLetters)
-    retention.schedule(
-      config.storage.retentionSchedule,
-      () => config.storage,
-      (err) => log.error('retention failed', { error: err.message }),
-      (r) => {
-        const deleted = r.readingsDeletedByAge + r.readingsDeletedByBudget
-        if (deleted > 0) log.info('retention deleted old readings', { byAge: r.readingsDeletedByAge, byBudget: r.readingsDeletedByBudget })
-      },
-    )
-    this.#retention = retention
+    this.#retention = new RetentionJob(db, counters, deadLetters)
+    this.#scheduleRetention()
     const httpPort = (api.server.address() as AddressInfo).port
     const mqttPort = broker instanceof EmbeddedBroker ? broker.port : null
     this.#endpoints = {
@@ -191,7 +267,7 @@ export class EdgeRuntime {
       dataDir,
     }
     if (hubLink !== undefined && identity !== undefined) {
-      this.#hubLink = hubLink.connectHubLink({
+      const link = hubLink.connectHubLink({
         identity,
         config: config.hub,
         alerts,
@@ -204,7 +280,19 @@ export class EdgeRuntime {
           uptimeSeconds: () => (Date.now() - this.#startedAt) / 1000,
         },
       })
+      this.#hubLink = link
+      const { ConfigSyncLoop } = await import('./config-sync/config-sync-loop.js')
+      this.#configSync = new ConfigSyncLoop({
+        client: link.client,
+        agent,
+        store: configStore,
+        log,
+        onRefused: countRefusal,
+        settings: () => ({ longPollSeconds: this.config.config.longPollSeconds, requestTimeoutMs: this.config.hub.requestTimeoutMs, backoffInitialMs: this.config.hub.backoffInitialMs, backoffMaxMs: this.config.hub.backoffMaxMs }),
+      })
+      this.#configSync.start()
     }
+    agent.attach((next) => this.applyConfig(next))
     log.info(`edge runtime started: ${broker.describe()}, HTTP API ${this.#endpoints.httpUrl}, data in ${dataDir}`)
     return this.#endpoints
   }
@@ -217,6 +305,7 @@ export class EdgeRuntime {
 
   async #stop(): Promise<void> {
     this.#retention?.stop()
+    await this.#configSync?.stop()
     await this.#hubLink?.stop()
     // Commit first so that QoS 1 acks still reach connected clients, then close the broker.
     const committed = this.#pipeline?.flush() ?? true

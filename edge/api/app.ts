@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import type { EdgeApiContext } from './context.js'
 import { installErrorHandlers } from './errors.js'
 import { alertRoutes } from './routes/alerts.js'
+import { configRoutes } from './routes/config.js'
 import { healthRoutes } from './routes/health.js'
 import { telemetryRoutes } from './routes/telemetry.js'
 
@@ -20,5 +21,6 @@ export async function buildEdgeApi(options: EdgeApiOptions): Promise<FastifyInst
   await app.register(healthRoutes, { context: options.context })
   await app.register(telemetryRoutes, { context: options.context })
   await app.register(alertRoutes, { context: options.context })
+  await app.register(configRoutes, { context: options.context })
   return app
 }

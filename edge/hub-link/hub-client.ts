@@ -87,8 +87,12 @@ export class HubClient {
     return this.request('POST', path, body)
   }
 
-  /** Sends one request; resolves on 2xx, rejects with a HubRequestError otherwise. */
-  async request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<HubResponse<unknown>> {
+  /**
+   * Sends one request; resolves on 2xx, rejects with a HubRequestError otherwise.
+   * `options.timeoutMs` replaces the client's timeout (a long-poll waits longer);
+   * `options.signal` abandons the request (it fails as 'unreachable').
+   */
+  async request(method: 'GET' | 'POST', path: string, body?: unknown, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<HubResponse<unknown>> {
     const url = new URL(path.replace(/^\//, ''), this.#base)
     const payload = body === undefined ? '' : JSON.stringify(body)
     const headers: Record<string, string> = { accept: 'application/json' }
@@ -114,11 +118,11 @@ export class HubClient {
         method,
         headers,
         ...(body === undefined ? {} : { body: payload }),
-        signal: AbortSignal.any([AbortSignal.timeout(this.#options.timeoutMs), this.#closed.signal]),
+        signal: AbortSignal.any([AbortSignal.timeout(options.timeoutMs ?? this.#options.timeoutMs), this.#closed.signal, ...(options.signal ? [options.signal] : [])]),
       })
       text = await response.text()
     } catch (err) {
-      throw new HubRequestError('unreachable', `${method} ${url.href}: ${describeNetworkError(err, this.#options.timeoutMs)}`)
+      throw new HubRequestError('unreachable', `${method} ${url.href}: ${describeNetworkError(err, options.timeoutMs ?? this.#options.timeoutMs)}`)
     }
     let parsed: unknown = text
     try {

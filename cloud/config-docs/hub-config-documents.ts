@@ -198,14 +198,25 @@ export class HubConfigDocuments {
 
   async #receive(peer: string, session: string, which: SyncedDoc, device: { id: DeviceId; group: string }, docId: string, message: Uint8Array): Promise<void> {
     const doc = await this.#doc(docId)
+    const before = documentValues(doc).values
     const state = await this.#peerState(peer, session, docId)
-    const outcome = receiveSync(doc, state, message, `messages.${which}`)
-    if (outcome.changed && which === 'group') {
-      throw new CloudosError('CONFIG_ERR_FORBIDDEN_DOC', `device ${device.id} sent changes to the document of group "${device.group}": a device edits only its own device document`, {
-        doc: docId,
-      })
+    let outcome: ReturnType<typeof receiveSync>
+    try {
+      // Receiving makes `doc` outdated even when it refuses the message.
+      outcome = receiveSync(doc, state, message, `messages.${which}`)
+      if (outcome.changed && which === 'group') {
+        throw new CloudosError('CONFIG_ERR_FORBIDDEN_DOC', `device ${device.id} sent changes to the document of group "${device.group}": a device edits only its own device document`, {
+          doc: docId,
+        })
+      }
+      if (outcome.changed) this.#checkIncoming(before, outcome.doc, docId)
+    } catch (err) {
+      // Refused: nothing of it is kept; the document is reloaded from its last save.
+      this.#docs.delete(docId)
+      this.#peers.get(peer)?.states.delete(docId)
+      throw err
     }
-    if (outcome.changed) this.#checkIncoming(doc, outcome.doc, docId)
+    this.#docs.set(docId, outcome.doc)
     const states = this.#peers.get(peer)?.states
     states?.set(docId, outcome.state)
     await this.#options.repository.saveSyncState(peer, docId, Automerge.encodeSyncState(outcome.state), this.#clock())
@@ -213,8 +224,7 @@ export class HubConfigDocuments {
   }
 
   /** Every key a peer's changes set must be known and of its type: otherwise the whole message is refused. */
-  #checkIncoming(before: Automerge.Doc<ConfigDoc>, after: Automerge.Doc<ConfigDoc>, docId: string): void {
-    const old = documentValues(before).values
+  #checkIncoming(old: Record<string, unknown>, after: Automerge.Doc<ConfigDoc>, docId: string): void {
     const { values, unreadable } = documentValues(after)
     if (unreadable.length > 0) {
       throw new CloudosError('CONFIG_ERR_INVALID_VALUE', `${docId}: entries ${unreadable.join(', ')} are not JSON values`, { keys: unreadable })

@@ -188,10 +188,16 @@ export const configRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { c
       },
       async (request) => {
         const device = request.device as DeviceRecord
+        // The edge gave up (a local edit ends its long-poll): stop waiting for it.
         const closed = new AbortController()
-        request.raw.once('close', () => closed.abort())
-        request.socket.once('close', () => closed.abort())
-        const answer = await docs.sync({ id: device.id, group: device.group }, request.body, closed.signal)
+        const onClose = () => closed.abort()
+        request.socket.once('close', onClose)
+        let answer
+        try {
+          answer = await docs.sync({ id: device.id, group: device.group }, request.body, closed.signal)
+        } finally {
+          request.socket.off('close', onClose)
+        }
         context.metrics.configSyncs.inc()
         return answer
       },

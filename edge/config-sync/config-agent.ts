@@ -142,6 +142,16 @@ export class ConfigAgent extends EventEmitter<ConfigAgentEvents> {
     this.reapply()
   }
 
+  /** Takes a replica back after a sync message that changed nothing (the old object is outdated). */
+  adopt(which: SyncedDoc, doc: Automerge.Doc<ConfigDoc>): void {
+    this.#docs[which] = doc
+  }
+
+  /** Reloads a replica from its last save (after a refused sync message left it outdated). */
+  reload(which: SyncedDoc): void {
+    this.#docs[which] = this.#loadReplica(which)
+  }
+
   /** The hub says this device is in another group: its group replica starts over. */
   switchGroup(name: string): void {
     if (name === this.#names.group) return
@@ -158,7 +168,7 @@ export class ConfigAgent extends EventEmitter<ConfigAgentEvents> {
    * origin `edge:<deviceId>`, applied at once and synced when the hub is reachable.
    */
   edit(edit: ConfigEdit, user: string): { heads: string[] } {
-    let next: Automerge.Doc<ConfigDoc>
+    let next: Automerge.Doc<ConfigDoc> | undefined
     try {
       next = applyEdit(this.#docs.device, EdgeConfigSchema, edit, { user, origin: `edge:${this.#names.device}` }, this.#clock())
       // Refuse an edit whose result would not validate on its own keys (e.g. a bad cron expression).
@@ -168,6 +178,8 @@ export class ConfigAgent extends EventEmitter<ConfigAgentEvents> {
         if (mine !== undefined) throw new CloudosError(mine.code, mine.reason, { key: mine.key })
       }
     } catch (err) {
+      // A change was made on a copy that is now refused: the replica goes back to its last save.
+      if (next !== undefined && next !== this.#docs.device) this.reload('device')
       if (err instanceof CloudosError) this.#options.onRefused?.(err.code)
       throw err
     }

@@ -160,9 +160,17 @@ export class ConfigSyncLoop {
     for (const which of SYNCED_DOCS) {
       const text = response.messages?.[which]
       if (text === null || text === undefined) continue
-      const outcome = receiveSync(agent.doc(which), this.#states[which], decodeSyncMessageText(text, `hub message for the ${which} document`), `hub message for the ${which} document`)
+      const message = decodeSyncMessageText(text, `hub message for the ${which} document`)
+      let outcome: ReturnType<typeof receiveSync>
+      try {
+        outcome = receiveSync(agent.doc(which), this.#states[which], message, `hub message for the ${which} document`)
+      } catch (err) {
+        agent.reload(which)
+        throw err
+      }
       this.#states[which] = outcome.state
       if (outcome.changed) agent.update(which, outcome.doc)
+      else agent.adopt(which, outcome.doc)
     }
     for (const which of SYNCED_DOCS) store.saveSyncState(HUB_PEER, which, Automerge.encodeSyncState(this.#states[which]))
     if (JSON.stringify(agent.report()) !== this.#lastReport) {

@@ -1,6 +1,7 @@
 import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
+import type { TSchema } from '@sinclair/typebox'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { resolve } from 'node:path'
 import { CloudosError } from '../shared/errors.js'
@@ -54,6 +55,8 @@ export interface HubAppOptions {
    * Tests that move a test clock turn it off and call `app.fleetLiveness.check()`.
    */
   livenessTimer?: boolean
+  /** The schema config documents are checked against (default: the edge config schema). */
+  configSchema?: TSchema
 }
 
 /**
@@ -82,7 +85,7 @@ export async function buildHubApp(options: HubAppOptions): Promise<FastifyInstan
   const liveness = new FleetLivenessMonitor(store.fleet, config.fleet, clock, (transitions) => metrics.fleetTransitions.inc({ to: 'offline' }, transitions.length))
   const configDocs = new HubConfigDocuments({
     repository: store.config,
-    schema: EdgeConfigSchema,
+    schema: options.configSchema ?? EdgeConfigSchema,
     extraCheck: extraConfigChecks,
     clock,
     onRefused: (code) => metrics.configRefused.inc({ code }),

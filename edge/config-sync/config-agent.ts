@@ -174,7 +174,7 @@ export class ConfigAgent extends EventEmitter<ConfigAgentEvents> {
       // Refuse an edit whose result would not validate on its own keys (e.g. a bad cron expression).
       const trial = this.#merge({ ...this.#docs, device: next })
       if (!trial.ok) {
-        const mine = trial.problems.find((p) => p.layer === 'device' && Object.hasOwn(edit.set ?? {}, p.key))
+        const mine = trial.problems.find((p) => Object.hasOwn(edit.set ?? {}, p.key))
         if (mine !== undefined) throw new CloudosError(mine.code, mine.reason, { key: mine.key })
       }
     } catch (err) {

@@ -108,6 +108,8 @@ export class ConfigSyncLoop {
         this.#failures += 1
         const code = err instanceof CloudosError ? err.code : err instanceof HubRequestError ? err.hubCode : undefined
         if (code?.startsWith('CONFIG_ERR_') === true) this.#options.onRefused?.(code as ErrorCode)
+        // The hub refused this exchange (e.g. a value it does not accept): still tell it what is applied here.
+        if (err instanceof HubRequestError && err.kind === 'refused') await this.#sendReport().catch(() => undefined)
         this.#status = { ...this.#status, state: 'offline', lastError: (err as Error).message }
         if (this.#failures === 1) this.#options.log.warn('config sync with the hub failed: retrying with backoff (the local config stays in effect)', { error: (err as Error).message })
         const settings = this.#options.settings()
@@ -131,6 +133,13 @@ export class ConfigSyncLoop {
   #restartSession(): void {
     this.#session = randomUUID()
     for (const which of SYNCED_DOCS) this.#states[which] = resetSyncState(this.#states[which])
+  }
+
+  async #sendReport(): Promise<void> {
+    const report = this.#options.agent.report()
+    if (JSON.stringify(report) === this.#lastReport) return
+    await this.#options.client.request('POST', CONFIG_REPORT_PATH, report)
+    this.#lastReport = JSON.stringify(report)
   }
 
   async #exchange(): Promise<void> {
@@ -173,11 +182,7 @@ export class ConfigSyncLoop {
       else agent.adopt(which, outcome.doc)
     }
     for (const which of SYNCED_DOCS) store.saveSyncState(HUB_PEER, which, Automerge.encodeSyncState(this.#states[which]))
-    if (JSON.stringify(agent.report()) !== this.#lastReport) {
-      const report = agent.report()
-      await client.request('POST', CONFIG_REPORT_PATH, report)
-      this.#lastReport = JSON.stringify(report)
-    }
+    await this.#sendReport()
     this.#status = { ...this.#status, lastSyncAt: new Date().toISOString(), lastError: null }
   }
 }

@@ -1,3 +1,4 @@
+import type { TSchema } from '@sinclair/typebox'
 import { loadEdgeConfig } from '../../edge/config/load.js'
 import { EdgeRuntime } from '../../edge/runtime.js'
 import { startRealHub, type RealHub } from '../edge-hub/real-hub.js'
@@ -24,8 +25,9 @@ export interface Fleet {
 }
 
 /** A real hub and `count` in-process edge runtimes enrolled in `group`, each reaching the hub through its own cuttable TCP proxy. */
-export async function startFleet(count: number, group = 'plant', hubConfig: unknown = {}): Promise<Fleet> {
-  const hub = await startRealHub({ config: hubConfig })
+export async function startFleet(count: number, options: { group?: string; configSchema?: TSchema } = {}): Promise<Fleet> {
+  const group = options.group ?? 'plant'
+  const hub = await startRealHub(options.configSchema ? { configSchema: options.configSchema } : {})
   const edges: FleetEdge[] = []
   const dirs: { remove(): void }[] = []
   for (let i = 0; i < count; i++) {

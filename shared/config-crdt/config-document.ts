@@ -76,15 +76,16 @@ export function checkEdit(schema: TSchema, edit: ConfigEdit): { set: Record<stri
  */
 export function applyEdit(doc: Automerge.Doc<ConfigDoc>, schema: TSchema, edit: ConfigEdit, meta: ChangeMeta, now = Date.now()): Automerge.Doc<ConfigDoc> {
   const checked = checkEdit(schema, edit)
-  const current = documentValues(doc).values
+  const keys = Object.keys(doc)
   const removals = new Set<string>()
-  const beneath = (key: string) => Object.keys(current).filter((k) => k.startsWith(`${key}.`))
+  const beneath = (key: string) => keys.filter((k) => k.startsWith(`${key}.`))
   for (const key of checked.unset) {
-    if (Object.hasOwn(current, key)) removals.add(key)
+    if (Object.hasOwn(doc, key)) removals.add(key)
     for (const k of beneath(key)) removals.add(k)
   }
   for (const key of Object.keys(checked.set)) for (const k of beneath(key)) removals.add(k)
-  const assignments = Object.entries(checked.set).filter(([key, value]) => JSON.stringify(current[key]) !== JSON.stringify(value) || !Object.hasOwn(current, key))
+  // Only what changes is written: setting a key to the value it has adds no change.
+  const assignments = Object.entries(checked.set).filter(([key, value]) => !Object.hasOwn(doc, key) || String(doc[key]) !== JSON.stringify(value))
   if (assignments.length === 0 && removals.size === 0) return doc
   const record: ChangeRecord = { ...meta, at: now, set: Object.fromEntries(assignments), unset: [...removals].sort() }
   return Automerge.change(doc, { message: JSON.stringify(record), time: Math.floor(now / 1000) }, (d) => {

@@ -227,6 +227,18 @@ export class EdgeRuntime {
       queueDepth,
       databaseSizeBytes: sizeBytes,
       connectedClients: () => broker.info().connectedClients,
+      decisions: () => {
+        const inferenceStatus = inference.status()
+        return {
+          alertsRaised: rules.stats.raised,
+          alertsCleared: rules.stats.cleared,
+          alertsSuppressedByCooldown: rules.stats.suppressedByCooldown,
+          actionFailures: dispatcher.stats.actionFailures,
+          readingsScored: inferenceStatus.readingsScored,
+          readingsSkipped: inferenceStatus.readingsSkipped,
+          inferenceRunFailures: inferenceStatus.runFailures,
+        }
+      },
     })
     const api = await buildEdgeApi({
       context: {

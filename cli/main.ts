@@ -5,6 +5,7 @@ import { registerConfigCommand } from './commands/config.js'
 import { registerDemoCommand } from './commands/demo.js'
 import { registerEdgeCommand } from './commands/edge.js'
 import { registerHubCommand } from './commands/hub.js'
+import { registerModelCommand } from './commands/model.js'
 import { registerSimulateCommand } from './commands/simulate.js'
 
 const program = new Command()
@@ -21,6 +22,7 @@ registerSimulateCommand(program)
 registerDemoCommand(program)
 registerBenchCommand(program)
 registerConfigCommand(program)
+registerModelCommand(program)
 
 try {
   await program.parseAsync(process.argv)

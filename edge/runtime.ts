@@ -5,13 +5,19 @@ import { buildEdgeApi } from './api/app.js'
 import { EdgeMetrics } from './api/metrics.js'
 import { EmbeddedBroker } from './broker/embedded-broker.js'
 import type { TelemetryBroker } from './broker/telemetry-broker.js'
-import type { EdgeConfig } from './config/schema.js'
+
 import { EdgeConfigSchema } from './config/schema.js'
 import { ConfigAgent } from './config-sync/config-agent.js'
 import { ConfigReplicaStore } from './config-sync/config-replica-store.js'
 import type { ConfigSyncLoop } from './config-sync/config-sync-loop.js'
 import { applyModeOf } from '../shared/config-crdt/apply-modes.js'
 import { changedKeys } from '../shared/config-crdt/layers.js'
+import type { AnomalyConfig, EdgeConfig, RulesConfig } from './config/schema.js'
+import { InferenceLoop } from './inference/inference-loop.js'
+import { loadModelSource, type ModelSource } from './inference/model-source.js'
+import { ScoreWriter } from './inference/score-writer.js'
+import { AlertDispatcher } from './rules/alert-dispatcher.js'
+import { RulesEngine } from './rules/rules-engine.js'
 import { IngestPipeline } from './ingest/ingest-pipeline.js'
 import type { HubLink, HubLinkStatus } from './hub-link/hub-link.js'
 import { AlertStore } from './store/alert-store.js'
@@ -21,6 +27,7 @@ import { databaseSizeBytes, openEdgeDatabase, type SqliteDatabase } from './stor
 import { DeadLetterStore } from './store/dead-letter-store.js'
 import { ReadingsStore } from './store/readings-store.js'
 import { RetentionJob } from './store/retention.js'
+import { ScoreStore } from './store/score-store.js'
 
 export interface EdgeRuntimeOptions {
   dataDir: string
@@ -53,6 +60,11 @@ export class EdgeRuntime {
   #retention: RetentionJob | undefined
   #alerts: AlertStore | undefined
   #hubLink: HubLink | undefined
+  #rules: RulesEngine | undefined
+  #dispatcher: AlertDispatcher | undefined
+  #inference: InferenceLoop | undefined
+  #scoreWriter: ScoreWriter | undefined
+  #missingTimer: NodeJS.Timeout | undefined
   #endpoints: EdgeEndpoints | undefined
   #configAgent: ConfigAgent | undefined
   #configSync: ConfigSyncLoop | undefined
@@ -121,6 +133,11 @@ export class EdgeRuntime {
     if (touched('ingest') || touched('storage')) this.#pipeline?.reconfigure(next.ingest, next.storage)
     if (live.includes('storage.retentionSchedule')) this.#scheduleRetention()
     if (touched('hub')) this.#hubLink?.reconfigure(next.hub)
+    // Rules were checked with the merged config (edge/config/extra-checks.ts): update does not refuse them.
+    if (touched('rules') && this.#rules !== undefined) this.updateRules(next.rules)
+    if (touched('anomaly') && this.#inference !== undefined) {
+      this.updateAnomaly(next.anomaly).catch((err: Error) => this.#log.error('the anomaly config could not be applied: the running model stays', { error: err.message }))
+    }
     for (const hook of this.#applyHooks) {
       try {
         hook(next, live)
@@ -144,6 +161,37 @@ export class EdgeRuntime {
         if (deleted > 0) log.info('retention deleted old readings', { byAge: r.readingsDeletedByAge, byBudget: r.readingsDeletedByBudget })
       },
     )
+  }
+
+  /** The rules engine (local critical decisions). */
+  get rules(): RulesEngine {
+    if (this.#rules === undefined) throw new Error('edge runtime is not started')
+    return this.#rules
+  }
+
+  /** The inference loop (anomaly scores). */
+  get inference(): InferenceLoop {
+    if (this.#inference === undefined) throw new Error('edge runtime is not started')
+    return this.#inference
+  }
+
+  /**
+   * Live config: takes a new `rules` section. Throws RULES_ERR_INVALID and
+   * keeps the running rules if one is inconsistent; unchanged rules keep
+   * their open incidents and cooldowns.
+   */
+  updateRules(rules: RulesConfig): void {
+    this.rules.update(rules)
+    this.#scheduleMissingChecks()
+  }
+
+  /**
+   * Live config: takes a new `anomaly` section (switch inference on or off,
+   * swap the model when `modelPath` changed). A refused model throws
+   * (MODEL_ERR_*) and the running model stays.
+   */
+  updateAnomaly(anomaly: AnomalyConfig): Promise<void> {
+    return this.inference.update(anomaly)
   }
 
   hubStatus(): HubLinkStatus {
@@ -185,6 +233,44 @@ export class EdgeRuntime {
     this.#alerts = alerts
     const readings = new ReadingsStore(db)
     const deadLetters = new DeadLetterStore(db)
+    const scores = new ScoreStore(db, readings)
+    const dispatcher = new AlertDispatcher({
+      alerts,
+      publish: (topic, payload, options) => (this.#broker === undefined ? Promise.reject(new Error('broker is not started')) : this.#broker.publish(topic, payload, options)),
+      log,
+    })
+    this.#dispatcher = dispatcher
+    const rules = new RulesEngine({ rules: config.rules, onEvent: dispatcher.handle })
+    this.#rules = rules
+    // Series known from earlier runs are watched by missing-data rules from now on.
+    for (const series of readings.listSeries()) rules.knowSeries(series.sensorId, series.metric)
+    let modelSource: ModelSource | undefined
+    const model = async () => (modelSource ??= await loadModelSource())
+    const scoreWriter = new ScoreWriter({
+      store: scores,
+      intervalMs: config.anomaly.scoreCommitIntervalMs,
+      model: () => this.#inference?.status().model?.name ?? 'unknown',
+      log,
+    })
+    this.#scoreWriter = scoreWriter
+    const inference = new InferenceLoop({
+      config: config.anomaly,
+      openRegistry: async (modelPath) => (await model()).openModelRegistry({ ...(modelPath === undefined ? {} : { modelPath }), logger: log }),
+      defaultModelPath: () => {
+        if (modelSource === undefined) throw new Error('the model module is not loaded')
+        return modelSource.defaultModelPath()
+      },
+      onScores: (inputs, batchScores) => {
+        scoreWriter.add(inputs, batchScores)
+        for (let i = 0; i < inputs.length; i++) {
+          const input = inputs[i]!
+          rules.onScore(input.seriesKey, input.sensorId, input.metric, input.ts, batchScores[i] as number)
+        }
+      },
+      log,
+    })
+    this.#inference = inference
+    await inference.start()
     let metrics: EdgeMetrics | undefined
     const pipeline = new IngestPipeline({
       writer: new CommitWriter({ db, readings, deadLetters, counters }),
@@ -198,6 +284,16 @@ export class EdgeRuntime {
       onCommitError: (err) => {
         if (!this.#storageFailing) log.error('commit failed; readings are kept in memory and retried', { error: err.message })
         this.#storageFailing = true
+      },
+      // Value and rate rules run on each reading as it is accepted (before
+      // the group commit): an alert leaves within the same event-loop turn.
+      onReading: (key, seriesKey, ts, value) => {
+        try {
+          rules.onReading(seriesKey, key.sensorId, key.metric, ts, value)
+        } catch (err) {
+          log.error('rule evaluation failed', { error: (err as Error).message })
+        }
+        if (inference.active) inference.offer(seriesKey, key.sensorId, key.metric, ts, value)
       },
     })
     this.#pipeline = pipeline
@@ -221,6 +317,18 @@ export class EdgeRuntime {
       queueDepth,
       databaseSizeBytes: sizeBytes,
       connectedClients: () => broker.info().connectedClients,
+      decisions: () => {
+        const inferenceStatus = inference.status()
+        return {
+          alertsRaised: rules.stats.raised,
+          alertsCleared: rules.stats.cleared,
+          alertsSuppressedByCooldown: rules.stats.suppressedByCooldown,
+          actionFailures: dispatcher.stats.actionFailures,
+          readingsScored: inferenceStatus.readingsScored,
+          readingsSkipped: inferenceStatus.readingsSkipped,
+          inferenceRunFailures: inferenceStatus.runFailures,
+        }
+      },
     })
     const api = await buildEdgeApi({
       context: {
@@ -228,6 +336,10 @@ export class EdgeRuntime {
         deadLetters,
         counters,
         alerts,
+        scores,
+        inference,
+        rulesStatus: () => ({ ...rules.stats, ...dispatcher.stats }),
+        scoreStats: () => scoreWriter.stats,
         hubStatus: () => this.hubStatus(),
         stats: pipeline.stats,
         metrics,
@@ -257,6 +369,24 @@ export class EdgeRuntime {
     }
     this.#retention = new RetentionJob(db, counters, deadLetters)
     this.#scheduleRetention()
+    const retention = new RetentionJob(db, counters, deadLetters)
+    retention.schedule(
+      config.storage.retentionSchedule,
+      () => config.storage,
+      (err) => log.error('retention failed', { error: err.message }),
+      (r) => {
+        try {
+          const days = config.storage.retentionDays
+          scores.prune(days > 0 ? Date.now() - days * 86_400_000 : undefined)
+        } catch (err) {
+          log.error('retention of anomaly scores failed', { error: (err as Error).message })
+        }
+        const deleted = r.readingsDeletedByAge + r.readingsDeletedByBudget
+        if (deleted > 0) log.info('retention deleted old readings', { byAge: r.readingsDeletedByAge, byBudget: r.readingsDeletedByBudget })
+      },
+    )
+    this.#retention = retention
+    this.#scheduleMissingChecks()
     const httpPort = (api.server.address() as AddressInfo).port
     const mqttPort = broker instanceof EmbeddedBroker ? broker.port : null
     this.#endpoints = {
@@ -303,14 +433,28 @@ export class EdgeRuntime {
     return this.#stopping
   }
 
+  #scheduleMissingChecks(): void {
+    if (this.#missingTimer !== undefined) clearInterval(this.#missingTimer)
+    this.#missingTimer = undefined
+    const rules = this.#rules
+    const interval = rules?.missingCheckIntervalMs()
+    if (rules === undefined || interval === undefined || this.#stopping !== undefined) return
+    this.#missingTimer = setInterval(() => rules.checkMissing(), interval)
+    this.#missingTimer.unref()
+  }
+
   async #stop(): Promise<void> {
     this.#retention?.stop()
     await this.#configSync?.stop()
+    if (this.#missingTimer !== undefined) clearInterval(this.#missingTimer)
     await this.#hubLink?.stop()
     // Commit first so that QoS 1 acks still reach connected clients, then close the broker.
     const committed = this.#pipeline?.flush() ?? true
     await this.#broker?.close().catch((err: Error) => this.#log.warn('closing the broker failed', { error: err.message }))
     const closedCleanly = this.#pipeline?.close() ?? committed
+    // Score what was accepted, then write the scores before the database closes.
+    await this.#inference?.close().catch((err: Error) => this.#log.warn('closing the inference loop failed', { error: err.message }))
+    this.#scoreWriter?.close()
     if (!closedCleanly) this.#log.error('final commit failed: unacknowledged QoS 1 messages will be re-sent by their publishers')
     await this.#api?.close()
     if (this.#db?.open) {

@@ -205,11 +205,70 @@ export const errorCatalogue = {
     hint: 'Check --mqtt: is the edge (or broker) running and listening at that address?',
   },
 
+  // --- anomaly models (models/, edge/anomaly) ---
+  MODEL_ERR_FILE_UNREADABLE: {
+    status: 400,
+    summary: 'The model file or its card cannot be read.',
+    hint: 'Check the path and permissions; a model x.onnx needs its card beside it as x.card.json (see docs/formats/model-card.md).',
+  },
+  MODEL_ERR_CARD_INVALID: {
+    status: 400,
+    summary: 'The model card is not valid JSON or does not follow the card format.',
+    hint: 'Fix the field named in the message; docs/formats/model-card.md describes every field.',
+  },
+  MODEL_ERR_CARD_MISMATCH: {
+    status: 400,
+    summary: 'The model file does not match its card (sha256, input or output names or shapes, or reference outputs).',
+    hint: 'Use the card written with this model file, or regenerate the card after exporting the model; the message names the first difference.',
+  },
+  MODEL_ERR_LOAD_FAILED: {
+    status: 400,
+    summary: 'onnxruntime cannot load the model file (corrupt, truncated or not ONNX).',
+    hint: 'Re-export or re-copy the model file; the previous model keeps running.',
+  },
+  MODEL_ERR_INFERENCE_FAILED: {
+    status: 500,
+    summary: 'The model failed or returned non-finite or wrongly shaped outputs when run.',
+    hint: 'Check the model with `cloudos detect` on a known file; the previous model keeps running after a failed swap.',
+  },
+  MODEL_ERR_TRAINING_FAILED: {
+    status: 500,
+    summary: 'Training diverged (non-finite loss) or could not write its output.',
+    hint: 'Try another --seed or fewer --epochs, and check that --out is writable.',
+  },
+
   // --- benchmarks and tooling ---
   BENCH_ERR_SETUP: {
     status: 500,
     summary: 'A benchmark could not set up its processes.',
     hint: 'Read the message; ports may be busy or a required program may be missing.',
+  },
+
+  // --- edge inference loop and local rules ---
+  RULES_ERR_INVALID: {
+    status: 400,
+    summary: 'A rule in the edge config is inconsistent (no condition, or a clear level on the wrong side of its trigger).',
+    hint: 'The message names the rule and the field; docs/configuration.md describes each rule field.',
+  },
+  RULES_ERR_ACTION_FAILED: {
+    status: 500,
+    summary: 'A rule fired but its local action (a command published on its MQTT topic) could not be published.',
+    hint: 'The alert itself is stored and published; check the action topic and the broker (counted in /v1/stats rules.actionFailures).',
+  },
+  INFERENCE_ERR_DISABLED: {
+    status: 409,
+    summary: 'Anomaly inference is switched off (anomaly.enabled is false).',
+    hint: 'Set anomaly.enabled to true in the edge config to score readings and load models.',
+  },
+  INFERENCE_ERR_NO_MODEL: {
+    status: 503,
+    summary: 'Anomaly inference is on but no model is loaded (the configured model could not be loaded at start).',
+    hint: 'GET /v1/model gives the load error; fix anomaly.modelPath or load a model with PUT /v1/model {"path": ...}.',
+  },
+  INFERENCE_ERR_RUN_FAILED: {
+    status: 500,
+    summary: 'The anomaly model failed while scoring a batch of readings; those readings were stored unscored.',
+    hint: 'Counted in /v1/stats inference.runFailures and logged; if it persists, swap to a known-good model (PUT /v1/model).',
   },
 
   // --- hub (cloud) ---

@@ -4,6 +4,7 @@ import { installErrorHandlers } from './errors.js'
 import { alertRoutes } from './routes/alerts.js'
 import { configRoutes } from './routes/config.js'
 import { healthRoutes } from './routes/health.js'
+import { modelRoutes } from './routes/model.js'
 import { telemetryRoutes } from './routes/telemetry.js'
 
 export interface EdgeApiOptions {
@@ -22,5 +23,6 @@ export async function buildEdgeApi(options: EdgeApiOptions): Promise<FastifyInst
   await app.register(telemetryRoutes, { context: options.context })
   await app.register(alertRoutes, { context: options.context })
   await app.register(configRoutes, { context: options.context })
+  await app.register(modelRoutes, { context: options.context })
   return app
 }

@@ -6,6 +6,9 @@ import type { AlertStore } from '../store/alert-store.js'
 import type { CountersStore } from '../store/counters-store.js'
 import type { DeadLetterStore } from '../store/dead-letter-store.js'
 import type { ReadingsStore } from '../store/readings-store.js'
+import type { ScoreStore } from '../store/score-store.js'
+import type { InferenceStatus } from '../inference/inference-loop.js'
+import type { ModelDescriptor } from '../anomaly/detector.js'
 import type { EdgeMetrics } from './metrics.js'
 
 /** What the local API reads from the running edge. */
@@ -14,6 +17,13 @@ export interface EdgeApiContext {
   deadLetters: DeadLetterStore
   counters: CountersStore
   alerts: AlertStore
+  /** Anomaly scores beside the readings (migration 4). */
+  scores: ScoreStore
+  /** The inference loop: its status, and model swaps (PUT /v1/model). */
+  inference: { status(): InferenceStatus; swap(modelPath: string): Promise<ModelDescriptor> }
+  /** Counters of the rules engine and of the alerts it raised. */
+  rulesStatus: () => Record<string, number>
+  scoreStats: () => Record<string, number>
   /** The link to the fleet hub (`{state: 'disabled'}` without one). */
   hubStatus: () => HubLinkStatus
   stats: IngestStats

@@ -65,6 +65,10 @@ export class EmbeddedBroker implements TelemetryBroker {
     this.#aedes = aedes
     this.#installTelemetryFastPath(aedes)
     const server = createServer((socket) => {
+      // Alerts and commands are latency-critical: do not let Nagle's algorithm
+      // hold a small write until the previous one is acknowledged. Bulk
+      // writes (a commit's PUBACKs) are already coalesced by corking.
+      socket.setNoDelay(true)
       this.#sockets.add(socket)
       socket.once('close', () => this.#sockets.delete(socket))
       aedes.handle(socket)

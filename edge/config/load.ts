@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import cron from 'node-cron'
 import { CloudosError } from '../../shared/errors.js'
 import { validateConfig } from '../../shared/config/validate.js'
+import { compileRules } from '../rules/compiled-rule.js'
 import { EdgeConfigSchema, type EdgeConfig } from './schema.js'
 
 /** A partial config, e.g. from CLI flags, merged over the file before validation. */
@@ -34,6 +35,8 @@ export function loadEdgeConfig(file: string | undefined, overrides: EdgeConfigOv
       { key: 'storage.retentionSchedule', got: config.storage.retentionSchedule },
     )
   }
+  // What the schema cannot say about a rule (a condition present, clear levels on the quiet side): RULES_ERR_INVALID.
+  compileRules(config.rules)
   return config
 }
 

@@ -88,6 +88,67 @@ export const ConfigSyncSchema = Type.Object(
   { additionalProperties: false, default: {}, 'x-apply': 'live' },
 )
 
+// --- anomaly (edge inference loop) and rules (local critical decisions): feat/rules ---
+
+export const AnomalyConfigSchema = Type.Object(
+  {
+    enabled: Type.Boolean({ default: true, description: 'Score every reading with the anomaly model (false: no inference; value, rate and missing-data rules still run).' }),
+    modelPath: Type.Optional(
+      Type.String({ minLength: 1, description: 'Model to load: its card (.card.json) or its .onnx beside a card. Unset: the default model shipped in models/.' }),
+    ),
+    tickMs: Type.Integer({ minimum: 0, maximum: 1000, default: 0, description: 'Micro-batching: readings gathered this long go to the model in one run (0: those of one event-loop turn).' }),
+    maxBusyShare: Type.Number({ minimum: 0.05, maximum: 1, default: 0.5, description: 'Largest share of time the model may keep the edge busy: after a run of T ms the next starts at least T*(1-share)/share ms later (readings gather meanwhile), so ingest keeps the rest.' }),
+    maxPendingReadings: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 50_000, description: 'Readings waiting for the model above which new ones are skipped (counted, never scored) instead of queued: inference never slows ingest.' }),
+    scoreCommitIntervalMs: Type.Integer({ minimum: 1, maximum: 60_000, default: 250, description: 'Scores are written to the database in one transaction this often.' }),
+  },
+  { additionalProperties: false, default: {} },
+)
+
+/** A rule name is a plain key so that `rules.<name>.<field>` works as a dotted config path. */
+export const RULE_NAME_PATTERN = '^[A-Za-z0-9_-]{1,64}$'
+const glob = (description: string) =>
+  Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:*?-]+$', default: '*', description })
+const optionalNumber = (description: string) => Type.Optional(Type.Number({ description }))
+
+export const RuleActionSchema = Type.Object(
+  {
+    topic: Type.String({ minLength: 1, maxLength: 256, pattern: '^[^#+]+$', description: 'MQTT topic the command is published on (no wildcards).' }),
+    payload: Type.String({ maxLength: 65_536, default: '', description: 'Command payload published as is (text, e.g. JSON).' }),
+    qos: Type.Union([Type.Literal(0), Type.Literal(1)], { default: 0, description: 'QoS of the command message.' }),
+    retain: Type.Boolean({ default: false, description: 'Publish the command as a retained message.' }),
+  },
+  { additionalProperties: false },
+)
+
+export const RuleSchema = Type.Object(
+  {
+    enabled: Type.Boolean({ default: true, description: 'false: the rule is kept but never fires.' }),
+    sensor: glob('Sensor ids the rule applies to: a glob (* any characters, ? one character), e.g. "temp-*".'),
+    metric: glob('Metrics the rule applies to: a glob, e.g. "temperature" or "*".'),
+    max: optionalNumber('Fires when a value is above this.'),
+    clearMax: optionalNumber('Hysteresis: an above-max incident ends when a value is at or below this (<= max; default max).'),
+    min: optionalNumber('Fires when a value is below this.'),
+    clearMin: optionalNumber('Hysteresis: a below-min incident ends when a value is at or above this (>= min; default min).'),
+    rateMax: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Fires when the value changes faster than this many units per second (either way), between two readings of the series.' })),
+    clearRateMax: Type.Optional(Type.Number({ minimum: 0, description: 'Hysteresis: a rate incident ends when the rate is at or below this (<= rateMax; default rateMax).' })),
+    scoreMin: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Fires when the anomaly score of a reading is at or above this (0..1; needs anomaly.enabled).' })),
+    clearScoreMin: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Hysteresis: a score incident ends when a score is below this (<= scoreMin; default scoreMin).' })),
+    missingSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 30 * 86_400, description: 'Fires when a matching series has sent no reading for this many seconds; ends with its next reading.' })),
+    severity: Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')], { default: 'warning', description: 'Severity of the alert.' }),
+    cooldownSeconds: Type.Number({ minimum: 0, maximum: 30 * 86_400, default: 60, description: 'Least time between two alerts of this rule for the same series, even across incidents.' }),
+    message: Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: 'Text put in front of the alert message (default: the rule name).' })),
+    action: Type.Optional(RuleActionSchema),
+  },
+  // The default lets TypeBox fill each rule's field defaults inside the record.
+  { additionalProperties: false, default: {} },
+)
+
+export const RulesConfigSchema = Type.Record(Type.String({ pattern: RULE_NAME_PATTERN }), RuleSchema, {
+  default: {},
+  additionalProperties: false,
+  description: 'Local rules keyed by name (an object, not an array, so that each rule and field is its own config path).',
+})
+
 export const EdgeConfigSchema = Type.Object(
   {
     mqtt: MqttConfigSchema,
@@ -96,6 +157,8 @@ export const EdgeConfigSchema = Type.Object(
     storage: StorageConfigSchema,
     hub: HubLinkConfigSchema,
     config: ConfigSyncSchema,
+    anomaly: AnomalyConfigSchema,
+    rules: RulesConfigSchema,
   },
   { additionalProperties: false, default: {} },
 )
@@ -105,3 +168,7 @@ export type IngestConfig = Static<typeof IngestConfigSchema>
 export type StorageConfig = Static<typeof StorageConfigSchema>
 export type HubLinkConfig = Static<typeof HubLinkConfigSchema>
 export type ConfigSyncConfig = Static<typeof ConfigSyncSchema>
+export type AnomalyConfig = Static<typeof AnomalyConfigSchema>
+export type RuleConfig = Static<typeof RuleSchema>
+export type RulesConfig = Static<typeof RulesConfigSchema>
+export type RuleActionConfig = Static<typeof RuleActionSchema>

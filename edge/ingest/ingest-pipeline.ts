@@ -1,4 +1,4 @@
-import { parseTelemetryTopic, type RejectReason, type SeriesKey } from '../../shared/telemetry.js'
+import { parseTelemetryTopic, TELEMETRY_TOPIC_PREFIX, type RejectReason, type SeriesKey } from '../../shared/telemetry.js'
 import type { IngestConfig, StorageConfig } from '../config/schema.js'
 import type { DeadLetter } from '../store/dead-letter-store.js'
 import { decodeTelemetry, type TelemetrySink } from './decode-telemetry.js'
@@ -22,6 +22,13 @@ export interface CommitBatch {
   rejectedByReason: Partial<Record<RejectReason, number>>
 }
 
+/**
+ * Sees each accepted reading as it is decoded, before the group commit: the
+ * rules engine (value and rate rules) and the inference loop hang here.
+ * `seriesKey` is `<sensorId>/<metric>`. Must not throw.
+ */
+export type ReadingObserver = (key: SeriesKey, seriesKey: string, ts: number, value: number) => void
+
 /** Writes a batch atomically; throws if nothing was written. */
 export interface BatchWriter {
   write(batch: CommitBatch): void
@@ -40,6 +47,7 @@ export interface IngestPipelineOptions {
    * coalesce the PUBACKs it writes into one write per connection.
    */
   aroundAcks?: (release: () => void) => void
+  onReading?: ReadingObserver
 }
 
 const RETRY_AFTER_FAILURE_MS = 1000
@@ -72,15 +80,17 @@ export class IngestPipeline {
   /** The last commit failed: only the retry timer commits until one succeeds. */
   #retrying = false
   #closed = false
-  readonly #sink: TelemetrySink & { batch: SeriesBatch | undefined; topic: string; payload: Buffer; receivedAt: number }
+  readonly #sink: TelemetrySink & { batch: SeriesBatch | undefined; topic: string; seriesKey: string; payload: Buffer; receivedAt: number }
 
   constructor(options: IngestPipelineOptions) {
     this.#options = options
     this.#now = options.now ?? Date.now
     const pipeline = this
+    const observe = options.onReading
     this.#sink = {
       batch: undefined,
       topic: '',
+      seriesKey: '',
       payload: Buffer.alloc(0),
       receivedAt: 0,
       reading(ts, value) {
@@ -88,6 +98,7 @@ export class IngestPipeline {
         batch.timestamps.push(ts)
         batch.values.push(value)
         pipeline.#pendingReadings++
+        if (observe !== undefined) observe(batch.key, this.seriesKey, ts, value)
       },
       reject(reason, detail, count) {
         pipeline.#reject(this.topic, this.payload, this.receivedAt, reason, detail, count)
@@ -133,6 +144,7 @@ export class IngestPipeline {
       const sink = this.#sink
       sink.batch = batch
       sink.topic = topic
+      if (this.#options.onReading !== undefined) sink.seriesKey = topic.slice(TELEMETRY_TOPIC_PREFIX.length)
       sink.payload = payload
       sink.receivedAt = receivedAt
       const before = this.#pendingReadings

@@ -26,6 +26,8 @@ export interface StoredAlert extends AlertReport {
   value: number
   /** Epoch ms the hub acknowledged it; null while not forwarded. */
   forwardedAt: number | null
+  /** Epoch ms the incident ended (the rule's clear level was reached); null while it lasts (migration 4). */
+  clearedAt: number | null
 }
 
 export const MAX_ALERT_MESSAGE_LENGTH = 1000
@@ -41,6 +43,7 @@ interface AlertRow {
   value: number
   message: string
   forwarded_at: number | null
+  cleared_at: number | null
 }
 
 const fromRow = (r: AlertRow): StoredAlert => ({
@@ -53,6 +56,7 @@ const fromRow = (r: AlertRow): StoredAlert => ({
   value: r.value,
   message: r.message,
   forwardedAt: r.forwarded_at,
+  clearedAt: r.cleared_at ?? null,
 })
 
 /**
@@ -66,6 +70,7 @@ export class AlertStore extends EventEmitter<{ raised: [StoredAlert] }> {
   readonly #markForwarded
   readonly #list
   readonly #counts
+  readonly #clear
 
   constructor(db: SqliteDatabase, private readonly clock: () => number = Date.now) {
     super()
@@ -76,6 +81,7 @@ export class AlertStore extends EventEmitter<{ raised: [StoredAlert] }> {
     this.#markForwarded = db.prepare('UPDATE alerts SET forwarded_at = ? WHERE seq >= ? AND seq <= ? AND forwarded_at IS NULL')
     this.#list = db.prepare('SELECT * FROM alerts ORDER BY seq DESC LIMIT ?')
     this.#counts = db.prepare('SELECT count(*) AS total, count(*) - count(forwarded_at) AS pending FROM alerts')
+    this.#clear = db.prepare('UPDATE alerts SET cleared_at = ? WHERE seq = ? AND cleared_at IS NULL')
   }
 
   /** Stores an alert and returns it with its sequence number. Throws a TypeError naming a bad field. */
@@ -93,6 +99,11 @@ export class AlertStore extends EventEmitter<{ raised: [StoredAlert] }> {
     const stored = fromRow(row)
     this.emit('raised', stored)
     return stored
+  }
+
+  /** Records that the incident behind alert `seq` ended. False if unknown or already cleared. */
+  clear(seq: number, at = this.clock()): boolean {
+    return this.#clear.run(at, seq).changes === 1
   }
 
   /** The oldest alerts not yet acknowledged by the hub, in seq order. */

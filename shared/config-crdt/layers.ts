@@ -2,6 +2,7 @@ import type { Static, TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { ValueErrorType } from '@sinclair/typebox/errors'
 import { describeExpectation } from '../config/validate.js'
+import type { ErrorCode } from '../errors.js'
 import { flattenObject, resolveKey, unflattenObject } from './config-keys.js'
 
 /**
@@ -18,7 +19,8 @@ export type LayerName = (typeof LAYERS)[number]
 
 export interface ConfigProblem {
   key: string
-  code: 'CONFIG_ERR_UNKNOWN_KEY' | 'CONFIG_ERR_INVALID_VALUE'
+  /** CONFIG_ERR_UNKNOWN_KEY, CONFIG_ERR_INVALID_VALUE, or the code of a check beyond the schema (e.g. RULES_ERR_INVALID). */
+  code: ErrorCode
   reason: string
   /** The layer the offending value came from, when one layer set it. */
   layer?: LayerName

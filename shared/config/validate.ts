@@ -19,9 +19,12 @@ export function validateConfig<T extends TSchema>(schema: T, input: unknown, sou
       const segments = first.path.split('/').filter(Boolean)
       const parent = schemaAt(schema, segments.slice(0, -1))
       const allowed = Object.keys(parent?.properties ?? {})
+      const keyPattern = parent?.patternProperties === undefined ? undefined : Object.keys(parent.patternProperties)[0]
       throw new CloudosError(
         'CONFIG_ERR_UNKNOWN_KEY',
-        `${source}: unknown key "${key}"; allowed keys here: ${allowed.join(', ')}`,
+        keyPattern !== undefined && allowed.length === 0
+          ? `${source}: invalid key "${key}"; keys here must match ${keyPattern}`
+          : `${source}: unknown key "${key}"; allowed keys here: ${allowed.join(', ')}`,
         { key, allowed },
       )
     }
@@ -38,9 +41,15 @@ function pointerToKey(pointer: string): string {
   return pointer.split('/').filter(Boolean).join('.')
 }
 
-function schemaAt(schema: TSchema, segments: string[]): { properties?: Record<string, TSchema> } | undefined {
-  let current: { properties?: Record<string, TSchema> } | undefined = schema as { properties?: Record<string, TSchema> }
-  for (const segment of segments) current = current?.properties?.[segment] as typeof current
+type SchemaNode = { properties?: Record<string, TSchema>; patternProperties?: Record<string, TSchema> }
+
+function schemaAt(schema: TSchema, segments: string[]): SchemaNode | undefined {
+  let current: SchemaNode | undefined = schema as SchemaNode
+  for (const segment of segments) {
+    // A record (e.g. rules keyed by name) holds one schema for every key.
+    const record = current?.patternProperties === undefined ? undefined : Object.values(current.patternProperties)[0]
+    current = (current?.properties?.[segment] ?? record) as SchemaNode | undefined
+  }
   return current
 }
 

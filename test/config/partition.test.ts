@@ -101,4 +101,24 @@ describe('config documents across a partitioned fleet (real hub, three edges, TC
     // Pushed by the long-poll, not waiting for a poll interval (the target is one second; CI machines are shared).
     expect(elapsed).toBeLessThan(3000)
   }, 30_000)
+
+  it('applies a new rule threshold live: a reading the old threshold let pass now raises an alert', async () => {
+    const [, b] = fleet.edges as [FleetEdge, FleetEdge]
+    const accept = (value: number) => new Promise<void>((resolve) => b.runtime.pipeline.accept('sensors/boiler-1/temperature', Buffer.from(JSON.stringify({ ts: Date.now(), value })), 1, () => resolve()))
+    const raisedFor = () => b.runtime.alerts.list(100).filter((a) => a.rule === 'temp' && a.sensorId === 'boiler-1').length
+    expect((await fleet.hubEdit('/v1/config/groups/plant', { set: { 'rules.temp': { sensor: 'boiler-*', metric: 'temperature', max: 90, severity: 'critical', cooldownSeconds: 0 } } })).status).toBe(200)
+    await waitFor(() => b.runtime.config.rules.temp?.max === 90, { what: 'the rule to apply' })
+    await accept(85)
+    await new Promise((r) => setTimeout(r, 100))
+    expect(raisedFor()).toBe(0)
+    // The operator lowers the threshold: the same reading now raises an alert, without a restart.
+    expect((await fleet.hubEdit('/v1/config/groups/plant', { set: { 'rules.temp.max': 80 } })).status).toBe(200)
+    await waitFor(() => b.runtime.config.rules.temp?.max === 80, { what: 'the new threshold to apply' })
+    await accept(85)
+    await waitFor(() => raisedFor() === 1, { what: 'an alert from the new threshold' })
+    // An inconsistent rule (clear level above the trigger) is refused at the hub before it is made.
+    const bad = await fleet.hubEdit('/v1/config/groups/plant', { set: { 'rules.temp.clearMax': 95 } })
+    expect([bad.status, bad.body.code]).toEqual([400, 'RULES_ERR_INVALID'])
+  }, 30_000)
 })
+

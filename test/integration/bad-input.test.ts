@@ -107,7 +107,7 @@ describe('bad input is dead-lettered with a reason, counted per reason, and the 
     const ts = Date.now()
     await client.publishAsync('sensors/bad-input/temp', readingPayload(ts, 42), { qos: 1 })
     const r = await getJson<ReadingsBody>(edge.endpoints.httpUrl, '/v1/readings?sensor=bad-input&metric=temp')
-    expect(r.body.readings).toEqual([{ ts, value: 42 }])
+    expect(r.body.readings).toEqual([{ ts, value: 42, anomalyScore: null }])
   })
 
   it('keeps dead letters and their counters in the database file', () => {

@@ -45,7 +45,7 @@ describe('external broker mode (mosquitto)', () => {
       const b = await readings(`ext-q${qos}`, 'temp')
       return b.count === 1 ? b : undefined
     }, { what: 'the reading to arrive through mosquitto' })
-    expect(body.readings).toEqual([{ ts, value: 10 + qos }])
+    expect(body.readings).toEqual([{ ts, value: 10 + qos, anomalyScore: null }])
   })
 
   it('stores a stream of QoS 1 messages and dead-letters bad ones', async () => {

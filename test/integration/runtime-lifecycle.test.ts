@@ -69,7 +69,7 @@ describe('EdgeRuntime lifecycle', () => {
     const second = await startTestEdge({ dataDir })
     try {
       const r = await getJson<ReadingsBody>(second.endpoints.httpUrl, '/v1/readings?sensor=persist&metric=temp')
-      expect(r.body.readings).toEqual([{ ts, value: 1.5 }])
+      expect(r.body.readings).toEqual([{ ts, value: 1.5, anomalyScore: null }])
       const stats = await getStats(second.endpoints.httpUrl)
       // Since-start counters begin again; lifetime counters are kept in the database.
       expect(stats.stored).toBe(0)

@@ -57,7 +57,8 @@ async function getJson<T>(edge: EdgeChild, path: string): Promise<T> {
 
 async function storedReadings(edge: EdgeChild, sensorId: string, metric: string): Promise<TelemetryReading[]> {
   const body = await getJson<{ readings: TelemetryReading[] }>(edge, `/v1/readings?sensor=${sensorId}&metric=${metric}&limit=100000`)
-  return body.readings
+  // Compared with what was published: the anomaly score beside each reading is not part of that.
+  return body.readings.map(({ ts, value }) => ({ ts, value }))
 }
 
 async function series(edge: EdgeChild, prefix: string): Promise<SeriesSummary[]> {

@@ -90,7 +90,8 @@ describe('edge database: opening and schema migrations', () => {
       expect(columns).toEqual(['a', 'b'])
       // Running again changes nothing.
       expect(applyMigrations(db, next)).toBe(LATEST_SCHEMA_VERSION + 2)
-      expect((db.prepare('SELECT count(*) AS n FROM schema_migrations').get() as { n: number }).n).toBe(LATEST_SCHEMA_VERSION + 2)
+      // Version numbers have gaps (each line of work owns its numbers): one row per migration.
+      expect((db.prepare('SELECT count(*) AS n FROM schema_migrations').get() as { n: number }).n).toBe(migrations.length + 2)
     } finally {
       db.close()
     }

@@ -18,6 +18,7 @@ export const alertRoutes: FastifyPluginAsync<{ context: EdgeApiContext }> = asyn
       raisedAt: new Date(a.raisedAt).toISOString(),
       forwarded: a.forwardedAt !== null,
       forwardedAt: a.forwardedAt === null ? null : new Date(a.forwardedAt).toISOString(),
+      clearedAt: a.clearedAt === null ? null : new Date(a.clearedAt).toISOString(),
     }))
     const counts = context.alerts.counts()
     return { count: alerts.length, total: counts.total, pending: counts.pending, alerts }

@@ -38,6 +38,8 @@ export const telemetryRoutes: FastifyPluginAsync<{ context: EdgeApiContext }> = 
       'GET /v1/stats',
       'GET /v1/dead-letters?reason=&limit=',
       'GET /v1/alerts?limit=',
+      'GET /v1/model',
+      'PUT /v1/model {"path": "<model card or .onnx>"}',
     ],
   }))
 
@@ -51,7 +53,16 @@ export const telemetryRoutes: FastifyPluginAsync<{ context: EdgeApiContext }> = 
       if (from !== undefined && to !== undefined && from > to) {
         throw new CloudosError('API_ERR_INVALID_QUERY', `"from" (${from}) is after "to" (${to})`)
       }
-      const readings = context.readings.query({ sensorId: q.sensor, metric: q.metric, from, to, limit: q.limit, order: q.order })
+      const found = context.readings.query({ sensorId: q.sensor, metric: q.metric, from, to, limit: q.limit, order: q.order })
+      // Each reading carries its anomaly score (null: not scored, e.g. inference off or the window still filling).
+      let lowest = Number.POSITIVE_INFINITY
+      let highest = Number.NEGATIVE_INFINITY
+      for (const r of found) {
+        if (r.ts < lowest) lowest = r.ts
+        if (r.ts > highest) highest = r.ts
+      }
+      const scores = found.length === 0 ? new Map<number, number>() : context.scores.scoresBetween(q.sensor, q.metric, lowest, highest)
+      const readings = found.map((r) => ({ ts: r.ts, value: r.value, anomalyScore: scores.get(r.ts) ?? null }))
       return { sensor: q.sensor, metric: q.metric, count: readings.length, readings }
     },
   )
@@ -76,6 +87,8 @@ export const telemetryRoutes: FastifyPluginAsync<{ context: EdgeApiContext }> = 
       uptimeSeconds: Math.round(process.uptime()),
       lifetime: context.counters.all(),
       hub: context.hubStatus(),
+      inference: { ...context.inference.status(), ...context.scoreStats() },
+      rules: context.rulesStatus(),
     }
   })
 

@@ -1,0 +1,13 @@
+import type { Logger } from '../../shared/log/logger.js'
+import type { ModelRegistry } from '../anomaly/detector.js'
+
+/** How the edge gets at the anomaly model (edge/anomaly/index.ts). */
+export interface ModelSource {
+  openModelRegistry(options: { modelPath?: string; logger?: Logger }): Promise<ModelRegistry>
+  defaultModelPath(): string
+}
+
+/** Loaded only when inference is on: onnxruntime-node is resident memory an edge without inference should not pay for. */
+export async function loadModelSource(): Promise<ModelSource> {
+  return import('../anomaly/index.js')
+}

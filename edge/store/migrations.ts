@@ -84,6 +84,30 @@ export const migrations: readonly Migration[] = [
     `,
   },
   {
+    version: 4,
+    name: 'anomaly scores beside readings; alerts can be cleared',
+    sql: `
+      -- Scores come from the model a tick after their readings were accepted,
+      -- so they are stored as their own chunks (one row per series per score
+      -- commit, packed float64 like reading_chunks) and joined on (series, ts)
+      -- when read. Retention deletes them with the readings they describe.
+      CREATE TABLE anomaly_score_chunks (
+        id         INTEGER PRIMARY KEY,
+        series_id  INTEGER NOT NULL REFERENCES series(id),
+        ts_min     INTEGER NOT NULL,
+        ts_max     INTEGER NOT NULL,
+        count      INTEGER NOT NULL,
+        timestamps BLOB NOT NULL,
+        scores     BLOB NOT NULL,
+        model      TEXT NOT NULL
+      );
+      CREATE INDEX anomaly_score_chunks_by_series ON anomaly_score_chunks (series_id, ts_max);
+      CREATE INDEX anomaly_score_chunks_by_age ON anomaly_score_chunks (ts_max);
+      -- When the incident behind an alert ended (the rule's clear level was reached).
+      ALTER TABLE alerts ADD COLUMN cleared_at INTEGER;
+    `,
+  },
+  {
     version: 5,
     name: 'config replicas (Automerge), per-peer sync states, applied config',
     sql: `
@@ -114,30 +138,6 @@ export const migrations: readonly Migration[] = [
         errors          TEXT NOT NULL,
         pending_restart TEXT NOT NULL
       );
-    `,
-  },
-  {
-    version: 4,
-    name: 'anomaly scores beside readings; alerts can be cleared',
-    sql: `
-      -- Scores come from the model a tick after their readings were accepted,
-      -- so they are stored as their own chunks (one row per series per score
-      -- commit, packed float64 like reading_chunks) and joined on (series, ts)
-      -- when read. Retention deletes them with the readings they describe.
-      CREATE TABLE anomaly_score_chunks (
-        id         INTEGER PRIMARY KEY,
-        series_id  INTEGER NOT NULL REFERENCES series(id),
-        ts_min     INTEGER NOT NULL,
-        ts_max     INTEGER NOT NULL,
-        count      INTEGER NOT NULL,
-        timestamps BLOB NOT NULL,
-        scores     BLOB NOT NULL,
-        model      TEXT NOT NULL
-      );
-      CREATE INDEX anomaly_score_chunks_by_series ON anomaly_score_chunks (series_id, ts_max);
-      CREATE INDEX anomaly_score_chunks_by_age ON anomaly_score_chunks (ts_max);
-      -- When the incident behind an alert ended (the rule's clear level was reached).
-      ALTER TABLE alerts ADD COLUMN cleared_at INTEGER;
     `,
   },
 ]

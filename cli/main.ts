@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander'
 import { CloudosError } from '../shared/errors.js'
 import { registerBenchCommand } from './commands/bench.js'
+import { registerConfigCommand } from './commands/config.js'
 import { registerDemoCommand } from './commands/demo.js'
 import { registerDetectCommand } from './commands/detect.js'
 import { registerEdgeCommand } from './commands/edge.js'
@@ -28,6 +29,7 @@ registerModelEval(registerModelCommand(program))
 registerDetectCommand(program)
 registerFirmwareCommand(program)
 registerSuperviseCommand(program)
+registerConfigCommand(program)
 
 try {
   await program.parseAsync(process.argv)

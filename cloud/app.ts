@@ -1,6 +1,7 @@
 import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
+import type { TSchema } from '@sinclair/typebox'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { join, resolve } from 'node:path'
 import { CloudosError } from '../shared/errors.js'
@@ -10,6 +11,9 @@ import { isHubInitialised } from './bootstrap/init-hub.js'
 import { resolveHubConfig, type HubConfig } from './config.js'
 import type { HubContext } from './context.js'
 import { installHubErrorHandlers } from './errors.js'
+import { HubConfigDocuments } from './config-docs/hub-config-documents.js'
+import { EdgeConfigSchema } from '../edge/config/schema.js'
+import { extraConfigChecks } from '../edge/config/extra-checks.js'
 import { HeartbeatWriter } from './fleet/heartbeat-writer.js'
 import { FleetLivenessMonitor } from './fleet/liveness.js'
 import { HubIdentity } from './identity/hub-identity.js'
@@ -27,6 +31,7 @@ import { auditRoutes } from './routes/audit.js'
 import { authRoutes } from './routes/auth.js'
 import { alertRoutes } from './routes/alerts.js'
 import { deviceRoutes } from './routes/devices.js'
+import { configRoutes } from './routes/config.js'
 import { fleetRoutes } from './routes/fleet.js'
 import { enrolmentTokenRoutes } from './routes/enrolment-tokens.js'
 import { healthRoutes } from './routes/health.js'
@@ -66,6 +71,8 @@ export interface HubAppOptions {
   rolloutTimer?: boolean
   /** Checks uploaded bundles; the shared OTA verifier (shared/ota) by default. */
   bundleVerifier?: UploadedBundleVerifier
+  /** The schema config documents are checked against (default: the edge config schema). */
+  configSchema?: TSchema
 }
 
 /**
@@ -92,6 +99,13 @@ export async function buildHubApp(options: HubAppOptions): Promise<FastifyInstan
     }
   })
   const liveness = new FleetLivenessMonitor(store.fleet, config.fleet, clock, (transitions) => metrics.fleetTransitions.inc({ to: 'offline' }, transitions.length))
+  const configDocs = new HubConfigDocuments({
+    repository: store.config,
+    schema: options.configSchema ?? EdgeConfigSchema,
+    extraCheck: extraConfigChecks,
+    clock,
+    onRefused: (code) => metrics.configRefused.inc({ code }),
+  })
   const releasesDir = join(dataDir, 'releases')
   let context: HubContext
   try {
@@ -100,7 +114,7 @@ export async function buildHubApp(options: HubAppOptions): Promise<FastifyInstan
     const heartbeatGraceMs = config.fleet.heartbeatIntervalSeconds * config.fleet.offlineAfterMissedHeartbeats * 1000
     const engine = new RolloutEngine({ rollouts: store.rollouts, audit, clock, heartbeatGraceMs, checkIntervalMs: config.ota.rolloutCheckSeconds * 1000 })
     const ota = { releasesDir, incomingDir, trustedKeys, verifier: options.bundleVerifier ?? sharedBundleVerifier, engine, heartbeatGraceMs }
-    context = { config, store, identity, audit, metrics, clock, heartbeats, liveness, ota }
+    context = { config, store, identity, audit, metrics, clock, heartbeats, liveness, ota, configDocs }
   } catch (err) {
     await store.close()
     throw err
@@ -125,6 +139,7 @@ async function assembleApp(context: HubContext, logger: FastifyServerOptions['lo
   app.decorate('otaRollouts', context.ota.engine)
   if (livenessTimer) app.addHook('onReady', async () => context.liveness.start())
   if (rolloutTimer) app.addHook('onReady', async () => context.ota.engine.start())
+  app.addHook('preClose', async () => context.configDocs.close())
   app.addHook('onClose', async () => {
     await context.liveness.stop()
     await context.ota.engine.stop()
@@ -146,7 +161,7 @@ async function assembleApp(context: HubContext, logger: FastifyServerOptions['lo
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'CloudOS Lite hub API', version: '0.1.0', description: 'Fleet hub: accounts, audit log, devices, fleet health, alerts, telemetry, OTA releases and rollouts. Errors answer {code, message, hint}; see docs/errors.md.' },
+      info: { title: 'CloudOS Lite hub API', version: '0.1.0', description: 'Fleet hub: accounts, audit log, devices, fleet health, alerts, telemetry, config documents, OTA releases and rollouts. Errors answer {code, message, hint}; see docs/errors.md.' },
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', description: 'Token from POST /v1/auth/login' },
@@ -171,5 +186,6 @@ async function assembleApp(context: HubContext, logger: FastifyServerOptions['lo
   await app.register(releaseRoutes, routeOptions)
   await app.register(rolloutRoutes, routeOptions)
   await app.register(deviceOtaRoutes, routeOptions)
+  await app.register(configRoutes, routeOptions)
   return app
 }

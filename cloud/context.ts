@@ -1,5 +1,6 @@
 import type { AuditLog } from './audit/audit-log.js'
 import type { HubConfig } from './config.js'
+import type { HubConfigDocuments } from './config-docs/hub-config-documents.js'
 import type { HeartbeatWriter } from './fleet/heartbeat-writer.js'
 import type { FleetLivenessMonitor } from './fleet/liveness.js'
 import type { HubIdentity } from './identity/hub-identity.js'
@@ -22,4 +23,6 @@ export interface HubContext {
   readonly liveness: FleetLivenessMonitor
   /** Releases, trusted keys and the rollout engine. */
   readonly ota: OtaServices
+  /** Config documents per group and device (Automerge), their sync with devices and reported state. */
+  readonly configDocs: HubConfigDocuments
 }

@@ -12,6 +12,9 @@ export class HubMetrics {
   readonly alertsReceived: Counter<'outcome'>
   readonly telemetryBatches: Counter<'outcome'>
   readonly telemetryReadings: Counter
+  readonly configEdits: Counter<'kind'>
+  readonly configSyncs: Counter
+  readonly configRefused: Counter<'code'>
 
   constructor() {
     const registers = [this.registry]
@@ -66,6 +69,23 @@ export class HubMetrics {
     this.telemetryReadings = new Counter({
       name: 'cloudos_hub_telemetry_readings_stored_total',
       help: 'Readings stored from telemetry batches (duplicates not counted).',
+      registers,
+    })
+    this.configEdits = new Counter({
+      name: 'cloudos_hub_config_edits_total',
+      help: 'Config document edits by operators, by document kind (group, device).',
+      labelNames: ['kind'],
+      registers,
+    })
+    this.configSyncs = new Counter({
+      name: 'cloudos_hub_config_sync_requests_total',
+      help: 'Config sync exchanges answered to devices.',
+      registers,
+    })
+    this.configRefused = new Counter({
+      name: 'cloudos_hub_config_refused_total',
+      help: 'Config edits and sync messages refused, by error code (CONFIG_ERR_*).',
+      labelNames: ['code'],
       registers,
     })
   }

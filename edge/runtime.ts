@@ -5,6 +5,13 @@ import { buildEdgeApi } from './api/app.js'
 import { EdgeMetrics } from './api/metrics.js'
 import { EmbeddedBroker } from './broker/embedded-broker.js'
 import type { TelemetryBroker } from './broker/telemetry-broker.js'
+
+import { EdgeConfigSchema } from './config/schema.js'
+import { ConfigAgent } from './config-sync/config-agent.js'
+import { ConfigReplicaStore } from './config-sync/config-replica-store.js'
+import type { ConfigSyncLoop } from './config-sync/config-sync-loop.js'
+import { applyModeOf } from '../shared/config-crdt/apply-modes.js'
+import { changedKeys } from '../shared/config-crdt/layers.js'
 import type { AnomalyConfig, EdgeConfig, RulesConfig } from './config/schema.js'
 import { InferenceLoop } from './inference/inference-loop.js'
 import { loadModelSource, type ModelSource } from './inference/model-source.js'
@@ -66,6 +73,13 @@ export class EdgeRuntime {
   #missingTimer: NodeJS.Timeout | undefined
   #updater: { stop(): Promise<void> } | undefined
   #endpoints: EdgeEndpoints | undefined
+  #configAgent: ConfigAgent | undefined
+  #configSync: ConfigSyncLoop | undefined
+  /** The config in effect (changes live through applyConfig). */
+  #config: EdgeConfig | undefined
+  /** The config the runtime started with: keys that need a restart are compared with it. */
+  #startConfig: EdgeConfig | undefined
+  readonly #applyHooks: ((next: EdgeConfig, changed: string[]) => void)[] = []
   #storageFailing = false
   #stopping: Promise<void> | undefined
   readonly #startedAt = Date.now()
@@ -89,6 +103,71 @@ export class EdgeRuntime {
   get alerts(): AlertStore {
     if (this.#alerts === undefined) throw new Error('edge runtime is not started')
     return this.#alerts
+  }
+
+  /** The config in effect now. */
+  get config(): EdgeConfig {
+    return this.#config ?? this.#options.config
+  }
+
+  /** The config documents (replicas, effective config, edits on site). */
+  get configAgent(): ConfigAgent {
+    if (this.#configAgent === undefined) throw new Error('edge runtime is not started')
+    return this.#configAgent
+  }
+
+  /**
+   * Subsystems added later (rules, anomaly detection, outbox) register here
+   * to be told of every live config change, with the dotted keys that changed.
+   */
+  onConfigApplied(hook: (next: EdgeConfig, changed: string[]) => void): void {
+    this.#applyHooks.push(hook)
+  }
+
+  /**
+   * Applies a validated config without restarting: ingest limits and group
+   * commit, retention policy and schedule, hub link cadence, then the
+   * registered hooks. Keys whose apply mode is 'restart' (see
+   * shared/config-crdt/apply-modes.ts) are not applied: they are returned as
+   * pending until the next start.
+   */
+  applyConfig(next: EdgeConfig): { applied: string[]; pendingRestart: string[] } {
+    const previous = this.config
+    const changed = changedKeys(previous, next)
+    this.#config = next
+    const live = changed.filter((key) => applyModeOf(EdgeConfigSchema, key) === 'live')
+    const touched = (section: string) => live.some((key) => key.startsWith(`${section}.`))
+    if (touched('ingest') || touched('storage')) this.#pipeline?.reconfigure(next.ingest, next.storage)
+    if (live.includes('storage.retentionSchedule')) this.#scheduleRetention()
+    if (touched('hub')) this.#hubLink?.reconfigure(next.hub)
+    // Rules were checked with the merged config (edge/config/extra-checks.ts): update does not refuse them.
+    if (touched('rules') && this.#rules !== undefined) this.updateRules(next.rules)
+    if (touched('anomaly') && this.#inference !== undefined) {
+      this.updateAnomaly(next.anomaly).catch((err: Error) => this.#log.error('the anomaly config could not be applied: the running model stays', { error: err.message }))
+    }
+    for (const hook of this.#applyHooks) {
+      try {
+        hook(next, live)
+      } catch (err) {
+        this.#log.error('a config hook failed', { error: (err as Error).message })
+      }
+    }
+    const start = this.#startConfig ?? previous
+    const pendingRestart = changedKeys(start, next).filter((key) => applyModeOf(EdgeConfigSchema, key) === 'restart')
+    return { applied: live, pendingRestart }
+  }
+
+  #scheduleRetention(): void {
+    const log = this.#log
+    this.#retention?.schedule(
+      this.config.storage.retentionSchedule,
+      () => this.config.storage,
+      (err) => log.error('retention failed', { error: err.message }),
+      (r) => {
+        const deleted = r.readingsDeletedByAge + r.readingsDeletedByBudget
+        if (deleted > 0) log.info('retention deleted old readings', { byAge: r.readingsDeletedByAge, byBudget: r.readingsDeletedByBudget })
+      },
+    )
   }
 
   /** The rules engine (local critical decisions). */
@@ -127,7 +206,8 @@ export class EdgeRuntime {
   }
 
   async start(): Promise<EdgeEndpoints> {
-    const { config, dataDir } = this.#options
+    const { dataDir } = this.#options
+    let config = this.#options.config
     const log = this.#log
     // Enrolment comes first: when it fails (hub unreachable, token refused)
     // the edge stops before opening anything. Once enrolled, no hub is needed.
@@ -145,10 +225,20 @@ export class EdgeRuntime {
           })
     const db = openEdgeDatabase({ dataDir, synchronous: config.storage.synchronous })
     this.#db = db
+    const counters = new CountersStore(db)
+    const countRefusal = (code: string) => counters.add(`config_refused.${code}`, 1)
+    const configStore = new ConfigReplicaStore(db)
+    const agent = new ConfigAgent({ store: configStore, fileConfig: config, deviceId: identity?.deviceId ?? 'local', group: identity?.group, log, onRefused: countRefusal })
+    this.#configAgent = agent
+    // The config documents (last synced) take effect from the start; keys
+    // that need a restart (ports, synchronous) are honoured here.
+    config = agent.startupConfig()
+    this.#config = config
+    this.#startConfig = config
+    if (config.storage.synchronous !== this.#options.config.storage.synchronous) db.pragma(`synchronous = ${config.storage.synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
     const alerts = new AlertStore(db)
     this.#alerts = alerts
     const deadLetters = new DeadLetterStore(db)
-    const counters = new CountersStore(db)
     const outbox = new Outbox({
       db,
       counters,
@@ -244,6 +334,18 @@ export class EdgeRuntime {
       connectedClients: () => broker.info().connectedClients,
       counters: () => counters.all(),
       outbox: () => outbox.store.counts(),
+      decisions: () => {
+        const inferenceStatus = inference.status()
+        return {
+          alertsRaised: rules.stats.raised,
+          alertsCleared: rules.stats.cleared,
+          alertsSuppressedByCooldown: rules.stats.suppressedByCooldown,
+          actionFailures: dispatcher.stats.actionFailures,
+          readingsScored: inferenceStatus.readingsScored,
+          readingsSkipped: inferenceStatus.readingsSkipped,
+          inferenceRunFailures: inferenceStatus.runFailures,
+        }
+      },
     })
     const api = await buildEdgeApi({
       context: {
@@ -258,6 +360,7 @@ export class EdgeRuntime {
         hubStatus: () => this.hubStatus(),
         stats: pipeline.stats,
         metrics,
+        config: { agent, syncStatus: () => this.#configSync?.status() ?? { state: 'disabled' } },
         queueDepth,
         databaseSizeBytes: sizeBytes,
         health: () => {
@@ -281,6 +384,8 @@ export class EdgeRuntime {
       await this.stop()
       throw err
     }
+    this.#retention = new RetentionJob(db, counters, deadLetters)
+    this.#scheduleRetention()
     const retention = new RetentionJob(db, counters, deadLetters)
     retention.schedule(
       config.storage.retentionSchedule,
@@ -310,7 +415,7 @@ export class EdgeRuntime {
       dataDir,
     }
     if (hubLink !== undefined && identity !== undefined) {
-      this.#hubLink = hubLink.connectHubLink({
+      const link = hubLink.connectHubLink({
         identity,
         config: config.hub,
         alerts,
@@ -324,6 +429,17 @@ export class EdgeRuntime {
           uptimeSeconds: () => (Date.now() - this.#startedAt) / 1000,
         },
       })
+      this.#hubLink = link
+      const { ConfigSyncLoop } = await import('./config-sync/config-sync-loop.js')
+      this.#configSync = new ConfigSyncLoop({
+        client: link.client,
+        agent,
+        store: configStore,
+        log,
+        onRefused: countRefusal,
+        settings: () => ({ longPollSeconds: this.config.config.longPollSeconds, requestTimeoutMs: this.config.hub.requestTimeoutMs, backoffInitialMs: this.config.hub.backoffInitialMs, backoffMaxMs: this.config.hub.backoffMaxMs }),
+      })
+      this.#configSync.start()
     }
     if (identity !== undefined && config.ota.enabled) {
       // Loaded only with a hub: the updater and the bundle verifier.
@@ -336,6 +452,7 @@ export class EdgeRuntime {
         requestSwitch: this.#options.requestSwitch ?? (() => log.error('a runtime update asked for a slot switch, but no supervisor runs this edge')),
       })
     }
+    agent.attach((next) => this.applyConfig(next))
     log.info(`edge runtime started: ${broker.describe()}, HTTP API ${this.#endpoints.httpUrl}, data in ${dataDir}`)
     return this.#endpoints
   }
@@ -359,6 +476,7 @@ export class EdgeRuntime {
   async #stop(): Promise<void> {
     this.#retention?.stop()
     this.#outbox?.stop()
+    await this.#configSync?.stop()
     if (this.#missingTimer !== undefined) clearInterval(this.#missingTimer)
     await this.#updater?.stop()
     await this.#hubLink?.stop()

@@ -123,6 +123,36 @@ export const errorCatalogue = {
     summary: 'A config value has the wrong type or is out of range.',
     hint: 'Use a value of the type and range given in the message.',
   },
+  CONFIG_ERR_EMPTY_EDIT: {
+    status: 400,
+    summary: 'The config edit sets and unsets nothing.',
+    hint: 'Give at least one key=value to set or one key to unset.',
+  },
+  CONFIG_ERR_DOCUMENT_CORRUPT: {
+    status: 500,
+    summary: 'A stored config document (Automerge) does not decode.',
+    hint: 'Restore the data directory from a backup; the other replicas (hub or edge) still hold the document and resync it.',
+  },
+  CONFIG_ERR_SYNC_MESSAGE_MALFORMED: {
+    status: 400,
+    summary: 'A config sync message is not base64 or not an Automerge sync message, or Automerge refused it.',
+    hint: 'Nothing was applied; the sender should restart its sync session (it does so by itself after an error).',
+  },
+  CONFIG_ERR_FORBIDDEN_DOC: {
+    status: 403,
+    summary: "A device tried to sync or change a config document that is not its own device document (e.g. its group's, or another device's).",
+    hint: 'A device edits only its own device document; change group settings at the hub (cloudos config set --group).',
+  },
+  CONFIG_ERR_MERGED_INVALID: {
+    status: 409,
+    summary: 'The merged config (defaults, file, group and device documents) does not validate: the edge keeps its last good config.',
+    hint: 'Fix or unset the keys named in details.problems in the group or device document.',
+  },
+  CONFIG_ERR_REQUEST_FAILED: {
+    status: 502,
+    summary: 'The config command could not reach the hub or the edge, or it refused the request.',
+    hint: 'Check --hub/--edge and --token (or CLOUDOS_HUB_URL / CLOUDOS_HUB_TOKEN) and the message.',
+  },
   CLI_ERR_INVALID_FLAG: {
     status: 400,
     summary: 'A command-line flag has an invalid value.',

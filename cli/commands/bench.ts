@@ -4,6 +4,7 @@ import { parseScenarioList, type IngestScenarioId } from '../../edge/bench/inges
 import { defaultIngestBenchSettings, quickSizes, type IngestBenchSettings } from '../../edge/bench/ingest-settings.js'
 import { integerFlag } from '../flags.js'
 import { registerBenchOta } from './bench-ota.js'
+import { registerBenchConfig } from './bench-config.js'
 
 /**
  * `cloudos bench <name>`: benchmarks that measure a speed claim and, in the
@@ -17,6 +18,7 @@ export function registerBenchCommand(program: Command): void {
   registerBenchHub(bench)
   registerBenchSync(bench)
   registerBenchCompress(bench)
+  registerBenchConfig(bench)
   registerBenchInference(bench)
   registerBenchOta(bench)
 }

@@ -30,6 +30,7 @@ export type AuditAction =
   | 'rollout.aborted'
   | 'rollout.completed'
   | 'rollout.device_outcome'
+  | 'config.edit'
 
 /** Appends hash-chained entries and keeps the head signed with the hub key. */
 export class AuditLog {

@@ -239,4 +239,35 @@ export const hubMigrations: readonly Migration[] = [
       CREATE INDEX rollout_devices_by_wave ON rollout_devices (rollout_id, wave, state);
     `,
   },
+  {
+    version: 5,
+    name: 'config documents (Automerge), per-peer sync states, reported config state',
+    sql: `
+      -- One Automerge document per group and per device: doc_id is
+      -- 'group:<name>' or 'device:<deviceId>'; bytes is Automerge.save().
+      CREATE TABLE config_documents (
+        doc_id     TEXT PRIMARY KEY,
+        kind       TEXT NOT NULL CHECK (kind IN ('group', 'device')),
+        name       TEXT NOT NULL,
+        bytes      BLOB NOT NULL,
+        heads      TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      -- Automerge.encodeSyncState per (peer device, document): the shared
+      -- heads, so a reconnecting device is sent only what it lacks.
+      CREATE TABLE config_sync_states (
+        peer       TEXT NOT NULL,
+        doc_id     TEXT NOT NULL,
+        state      BLOB NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (peer, doc_id)
+      ) WITHOUT ROWID;
+      -- What each device last reported (device twin: reported vs desired).
+      CREATE TABLE config_reported (
+        device_id   TEXT PRIMARY KEY,
+        report      TEXT NOT NULL,
+        reported_at INTEGER NOT NULL
+      );
+    `,
+  },
 ]

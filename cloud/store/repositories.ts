@@ -1,3 +1,4 @@
+import type { ConfigReport } from '../../shared/config-crdt/sync-protocol.js'
 import type { AlertReport, AlertSeverity, DeviceFacts, HeartbeatHealth } from '../../shared/fleet-protocol.js'
 import type { BundleKind, BundleManifest, OtaDeviceState } from '../../shared/ota/protocol.js'
 /**
@@ -497,6 +498,29 @@ export interface RolloutRepository {
   idsInState(states: readonly RolloutState[]): Promise<RolloutId[]>
 }
 
+export type ConfigDocKind = 'group' | 'device'
+
+export interface StoredConfigDocument {
+  /** `group:<name>` or `device:<deviceId>`. */
+  docId: string
+  kind: ConfigDocKind
+  name: string
+  /** Automerge.save() of the document. */
+  bytes: Uint8Array
+  heads: string[]
+  updatedAt: number
+}
+
+export interface ConfigRepository {
+  findDocument(docId: string): Promise<StoredConfigDocument | undefined>
+  saveDocument(doc: StoredConfigDocument): Promise<void>
+  /** Automerge.encodeSyncState of this peer for this document, if one was kept. */
+  findSyncState(peer: string, docId: string): Promise<Uint8Array | undefined>
+  saveSyncState(peer: string, docId: string, state: Uint8Array, at: number): Promise<void>
+  saveReport(deviceId: DeviceId, report: ConfigReport, at: number): Promise<void>
+  findReport(deviceId: DeviceId): Promise<{ report: ConfigReport; reportedAt: number } | undefined>
+}
+
 /** Everything the hub stores. */
 export interface HubStore {
   readonly users: UserRepository
@@ -510,6 +534,7 @@ export interface HubStore {
   readonly releaseKeys: ReleaseKeyRepository
   readonly releases: ReleaseRepository
   readonly rollouts: RolloutRepository
+  readonly config: ConfigRepository
   /** Resolves when storage answers (for /readyz). */
   ping(): Promise<void>
   close(): Promise<void>

@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import type { EdgeApiContext } from './context.js'
 import { installErrorHandlers } from './errors.js'
 import { alertRoutes } from './routes/alerts.js'
+import { configRoutes } from './routes/config.js'
 import { healthRoutes } from './routes/health.js'
 import { modelRoutes } from './routes/model.js'
 import { telemetryRoutes } from './routes/telemetry.js'
@@ -21,6 +22,7 @@ export async function buildEdgeApi(options: EdgeApiOptions): Promise<FastifyInst
   await app.register(healthRoutes, { context: options.context })
   await app.register(telemetryRoutes, { context: options.context })
   await app.register(alertRoutes, { context: options.context })
+  await app.register(configRoutes, { context: options.context })
   await app.register(modelRoutes, { context: options.context })
   return app
 }

@@ -1,3 +1,5 @@
+import type { ConfigAgent } from '../config-sync/config-agent.js'
+import type { ConfigSyncStatus } from '../config-sync/config-sync-loop.js'
 import type { HubLinkStatus } from '../hub-link/hub-link.js'
 import type { IngestStats } from '../ingest/ingest-stats.js'
 import type { AlertStore } from '../store/alert-store.js'
@@ -29,6 +31,8 @@ export interface EdgeApiContext {
   queueDepth: () => number
   databaseSizeBytes: () => number
   health: () => EdgeHealth
+  /** Config documents and their sync (absent in API tests that do not need them). */
+  config?: { agent: ConfigAgent; syncStatus: () => ConfigSyncStatus | { state: 'disabled' } }
 }
 
 export interface EdgeHealth {

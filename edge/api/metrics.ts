@@ -11,6 +11,18 @@ export interface EdgeMetricsSources {
   counters?: () => Record<string, number>
   /** The outbox's backlog (sealed batches not yet confirmed by the hub). */
   outbox?: () => { pendingBatches: number; pendingReadings: number; pendingBytes: number }
+  /** Rules and inference counters (absent: not exported). */
+  decisions?: () => DecisionCounters
+}
+
+export interface DecisionCounters {
+  alertsRaised: number
+  alertsCleared: number
+  alertsSuppressedByCooldown: number
+  actionFailures: number
+  readingsScored: number
+  readingsSkipped: number
+  inferenceRunFailures: number
 }
 
 /**
@@ -40,6 +52,16 @@ export class EdgeMetrics {
     mirror('cloudos_edge_readings_stored_total', 'Readings committed to SQLite.', () => sources.stats.readingsStored)
     mirror('cloudos_edge_commits_total', 'Group commits.', () => sources.stats.commits)
     mirror('cloudos_edge_commit_failures_total', 'Group commits that failed (retried).', () => sources.stats.commitFailures)
+    const decisions = sources.decisions
+    if (decisions !== undefined) {
+      mirror('cloudos_edge_alerts_raised_total', 'Alerts raised by local rules.', () => decisions().alertsRaised)
+      mirror('cloudos_edge_alerts_cleared_total', 'Alerted incidents that ended (clear level reached).', () => decisions().alertsCleared)
+      mirror('cloudos_edge_alerts_suppressed_total', 'Incidents that opened within their rule\'s cooldown (no alert).', () => decisions().alertsSuppressedByCooldown)
+      mirror('cloudos_edge_rule_action_failures_total', 'Rule actions that could not be published (RULES_ERR_ACTION_FAILED).', () => decisions().actionFailures)
+      mirror('cloudos_edge_anomaly_readings_scored_total', 'Readings scored by the anomaly model.', () => decisions().readingsScored)
+      mirror('cloudos_edge_anomaly_readings_skipped_total', 'Readings not scored because inference fell behind.', () => decisions().readingsSkipped)
+      mirror('cloudos_edge_anomaly_run_failures_total', 'Model runs that failed (INFERENCE_ERR_RUN_FAILED).', () => decisions().inferenceRunFailures)
+    }
     new Counter({
       name: 'cloudos_edge_readings_rejected_total',
       help: 'Readings rejected into the dead-letter table, by reason.',

@@ -58,6 +58,11 @@ export interface HubResponse<T> {
  * sends; every request has a timeout. Failures are HubRequestErrors whose
  * `kind` says whether a retry can help.
  */
+export interface HubRequestOptions {
+  timeoutMs?: number
+  signal?: AbortSignal
+}
+
 export class HubClient {
   readonly #base: URL
   readonly #options: HubClientOptions
@@ -87,9 +92,13 @@ export class HubClient {
     return this.request('POST', path, body)
   }
 
-  /** Sends one request with a JSON body; resolves on 2xx, rejects with a HubRequestError otherwise. */
-  request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<HubResponse<unknown>> {
-    return this.#send(method, path, body === undefined ? undefined : { bytes: JSON.stringify(body), contentType: 'application/json' })
+  /**
+   * Sends one request with a JSON body; resolves on 2xx, rejects with a HubRequestError otherwise.
+   * `options.timeoutMs` replaces the client's timeout (a long-poll waits longer);
+   * `options.signal` abandons the request (it fails as 'unreachable').
+   */
+  request(method: 'GET' | 'POST', path: string, body?: unknown, options: HubRequestOptions = {}): Promise<HubResponse<unknown>> {
+    return this.#send(method, path, body === undefined ? undefined : { bytes: JSON.stringify(body), contentType: 'application/json' }, options)
   }
 
   /** POSTs raw bytes (e.g. a telemetry batch), signed over exactly those bytes; the answer is JSON. */
@@ -97,7 +106,12 @@ export class HubClient {
     return this.#send('POST', path, { bytes, contentType })
   }
 
-  async #send(method: 'GET' | 'POST', path: string, body: { bytes: string | Buffer; contentType: string } | undefined): Promise<HubResponse<unknown>> {
+  async #send(
+    method: 'GET' | 'POST',
+    path: string,
+    body: { bytes: string | Buffer; contentType: string } | undefined,
+    options: HubRequestOptions = {},
+  ): Promise<HubResponse<unknown>> {
     const url = new URL(path.replace(/^\//, ''), this.#base)
     const payload = body === undefined ? '' : body.bytes
     const headers: Record<string, string> = { accept: 'application/json' }
@@ -123,11 +137,11 @@ export class HubClient {
         method,
         headers,
         ...(body === undefined ? {} : { body: payload }),
-        signal: AbortSignal.any([AbortSignal.timeout(this.#options.timeoutMs), this.#closed.signal]),
+        signal: AbortSignal.any([AbortSignal.timeout(options.timeoutMs ?? this.#options.timeoutMs), this.#closed.signal, ...(options.signal ? [options.signal] : [])]),
       })
       text = await response.text()
     } catch (err) {
-      throw new HubRequestError('unreachable', `${method} ${url.href}: ${describeNetworkError(err, this.#options.timeoutMs)}`)
+      throw new HubRequestError('unreachable', `${method} ${url.href}: ${describeNetworkError(err, options.timeoutMs ?? this.#options.timeoutMs)}`)
     }
     let parsed: unknown = text
     try {

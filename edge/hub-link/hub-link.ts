@@ -106,6 +106,24 @@ export class HubLink {
     await this.#running
   }
 
+  /**
+   * Takes a new hub config at once (live config): heartbeat interval, alert
+   * batch size and backoff. The URL and the timeout apply at the next start.
+   */
+  reconfigure(config: HubLinkConfig): void {
+    const intervalChanged = config.heartbeatIntervalSeconds !== this.#options.config.heartbeatIntervalSeconds
+    this.#options.config = config
+    if (!intervalChanged) return
+    this.#intervalSeconds = config.heartbeatIntervalSeconds
+    if (this.#lastHeartbeatAt !== null) this.#nextHeartbeatAt = this.#lastHeartbeatAt + this.#intervalSeconds * 1000
+    if (this.#state === 'online' && this.#running === undefined) this.#schedule(this.#nextHeartbeatAt - Date.now())
+  }
+
+  /** The signed client, for other exchanges with the hub (config sync). */
+  get client(): HubClient {
+    return this.#options.client
+  }
+
   status(): HubLinkStatus {
     return {
       state: this.#state,

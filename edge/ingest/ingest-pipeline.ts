@@ -106,6 +106,15 @@ export class IngestPipeline {
     }
   }
 
+  /**
+   * Takes new ingest limits and group-commit settings at once (live config):
+   * the next message is decoded with them; readings already waiting are kept.
+   */
+  reconfigure(ingest: IngestConfig, storage: IngestPipelineOptions['storage']): void {
+    this.#options.ingest = ingest
+    this.#options.storage = storage
+  }
+
   /** Readings decoded but not yet committed. */
   get queueDepth(): number {
     return this.#pendingReadings

@@ -149,6 +149,39 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE alerts ADD COLUMN cleared_at INTEGER;
     `,
   },
+  {
+    version: 5,
+    name: 'config replicas (Automerge), per-peer sync states, applied config',
+    sql: `
+      -- This edge's replicas of its device document and its group's
+      -- (doc = 'device' | 'group'; name = device id or group name).
+      CREATE TABLE config_replicas (
+        doc        TEXT PRIMARY KEY CHECK (doc IN ('device', 'group')),
+        name       TEXT NOT NULL,
+        bytes      BLOB NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      -- Automerge.encodeSyncState per (peer, doc): reconnects send only what is missing.
+      CREATE TABLE config_sync_states (
+        peer       TEXT NOT NULL,
+        doc        TEXT NOT NULL,
+        state      BLOB NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (peer, doc)
+      ) WITHOUT ROWID;
+      -- The last good (applied) effective config, the heads it came from, and
+      -- the outcome of the latest apply attempt (errors, keys awaiting a restart).
+      CREATE TABLE config_applied (
+        id              INTEGER PRIMARY KEY CHECK (id = 1),
+        config          TEXT NOT NULL,
+        applied_heads   TEXT NOT NULL,
+        applied_at      INTEGER NOT NULL,
+        status          TEXT NOT NULL CHECK (status IN ('applied', 'rejected')),
+        errors          TEXT NOT NULL,
+        pending_restart TEXT NOT NULL
+      );
+    `,
+  },
 ]
 
 export const LATEST_SCHEMA_VERSION = migrations.reduce((max, m) => Math.max(max, m.version), 0)

@@ -1,3 +1,4 @@
+import type { TSchema } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { generate } from 'otplib'
 import { buildHubApp } from '../../cloud/app.js'
@@ -30,13 +31,13 @@ export interface RealHub {
 
 const PASSWORD = 'edge hub test password'
 
-export async function startRealHub(options: { config?: unknown } = {}): Promise<RealHub> {
+export async function startRealHub(options: { config?: unknown; configSchema?: TSchema } = {}): Promise<RealHub> {
   const dir: TempDir = makeTempDir('cloudos-edge-hub-')
   const init = await initHub({ dataDir: dir.path, adminPassword: PASSWORD })
   let app: FastifyInstance | undefined
   let port = 0
   const listen = async () => {
-    app = await buildHubApp({ dataDir: dir.path, config: options.config ?? {} })
+    app = await buildHubApp({ dataDir: dir.path, config: options.config ?? {}, ...(options.configSchema ? { configSchema: options.configSchema } : {}) })
     await app.listen({ host: '127.0.0.1', port })
     const address = app.server.address()
     port = typeof address === 'object' && address !== null ? address.port : port

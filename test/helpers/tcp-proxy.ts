@@ -15,12 +15,16 @@ export interface TcpProxy {
   cut(): void
   /** While true, new connections are dropped as soon as they open. */
   refuse(on: boolean): void
+  /** A network partition: cut every connection and refuse new ones until `heal()`. */
+  partition(): void
+  heal(): void
   /** Calls `onBytes` with the running byte count as client data passes (once per chunk). */
   onUpload(onBytes: (bytesUp: number) => void): void
   close(): Promise<void>
 }
 
-export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+export async function startTcpProxy(targetOrPort: { host: string; port: number } | number): Promise<TcpProxy> {
+  const target = typeof targetOrPort === 'number' ? { host: '127.0.0.1', port: targetOrPort } : targetOrPort
   const sockets = new Set<Socket>()
   let refusing = false
   let bytesUp = 0
@@ -64,6 +68,13 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     cut,
     refuse(on) {
       refusing = on
+    },
+    partition() {
+      refusing = true
+      cut()
+    },
+    heal() {
+      refusing = false
     },
     onUpload(onBytes) {
       listeners.push(onBytes)

@@ -40,6 +40,7 @@ describe('hub app', () => {
       releaseKeys: store.releaseKeys,
       releases: store.releases,
       rollouts: store.rollouts,
+      config: store.config,
       ping: async () => {
         throw new Error('disk gone')
       },

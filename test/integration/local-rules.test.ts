@@ -71,6 +71,9 @@ describe('local rules on a real edge (embedded broker over TCP, SQLite, HTTP), i
     const stats = await getJson<{ rules: Record<string, number>; inference: { enabled: boolean } }>(edge.endpoints.httpUrl, '/v1/stats')
     expect(stats.body.rules).toMatchObject({ rules: 1, raised: 2, cleared: 1, alertsPublished: 2, clearsPublished: 1, actionsPublished: 2 })
     expect(stats.body.inference.enabled).toBe(false)
+    const metrics = await (await fetch(`${edge.endpoints.httpUrl}/metrics`)).text()
+    expect(metrics).toMatch(/^cloudos_edge_alerts_raised_total 2$/m)
+    expect(metrics).toMatch(/^cloudos_edge_alerts_cleared_total 1$/m)
   })
 
   it('raises a missing-data alert when a sensor falls silent, and clears it with its next reading', async () => {

@@ -138,6 +138,16 @@ describe('rules engine: missing data (fake clock)', () => {
   })
 })
 
+describe('rules in the edge config', () => {
+  it('are refused at load with RULES_ERR_INVALID naming the rule and field, and need a plain rule name', () => {
+    expect(() => rules({ hot: { max: 80, clearMax: 81 } })).toThrow(expect.objectContaining({ code: 'RULES_ERR_INVALID', message: expect.stringContaining('rule "hot": clearMax') }))
+    expect(() => rules({ 'a.b': { max: 1 } })).toThrow(expect.objectContaining({ code: 'CONFIG_ERR_UNKNOWN_KEY' }))
+    expect(() => rules({ hot: { max: 1, maxx: 2 } })).toThrow(expect.objectContaining({ code: 'CONFIG_ERR_UNKNOWN_KEY', message: expect.stringContaining('rules.hot.maxx') }))
+    expect(() => rules({ hot: { max: '80' } })).toThrow(expect.objectContaining({ code: 'CONFIG_ERR_INVALID_VALUE', message: expect.stringContaining('rules.hot.max') }))
+    expect(rules({ hot: { max: 80 } }).hot).toMatchObject({ sensor: '*', metric: '*', severity: 'warning', cooldownSeconds: 60, enabled: true })
+  })
+})
+
 describe('rules engine: live update', () => {
   it('keeps incidents and cooldowns of unchanged rules, resets changed ones', () => {
     const h = harness({ hot: { max: 80, cooldownSeconds: 3600 }, cold: { min: 0, cooldownSeconds: 3600 } })

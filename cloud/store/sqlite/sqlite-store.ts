@@ -3,6 +3,7 @@ import type {
   AlertRepository,
   AuditEntry,
   AuditRepository,
+  ConfigRepository,
   DeviceRepository,
   EnrolmentTokenRepository,
   FleetRepository,
@@ -23,6 +24,7 @@ import type {
 import { openHubDatabase, type SqliteDatabase } from './database.js'
 import { SqliteAlertRepository } from './sqlite-alerts.js'
 import { SqliteDeviceRepository, SqliteEnrolmentTokenRepository } from './sqlite-devices.js'
+import { SqliteConfigRepository } from './sqlite-config.js'
 import { SqliteFleetRepository } from './sqlite-fleet.js'
 import { SqliteTelemetryRepository } from './sqlite-telemetry.js'
 import { SqliteReleaseKeyRepository, SqliteReleaseRepository } from './sqlite-releases.js'
@@ -185,6 +187,7 @@ export class SqliteHubStore implements HubStore {
   readonly releaseKeys: ReleaseKeyRepository
   readonly releases: ReleaseRepository
   readonly rollouts: RolloutRepository
+  readonly config: ConfigRepository
 
   /**
    * @param fleetDb a second connection to the same file with
@@ -209,6 +212,7 @@ export class SqliteHubStore implements HubStore {
     this.releaseKeys = new SqliteReleaseKeyRepository(db)
     this.releases = new SqliteReleaseRepository(db)
     this.rollouts = new SqliteRolloutRepository(db)
+    this.config = new SqliteConfigRepository(db)
   }
 
   static open(dataDir: string): SqliteHubStore {

@@ -1,0 +1,138 @@
+import type { Command } from 'commander'
+import { CloudosError } from '../../shared/errors.js'
+import { urlFlag } from '../flags.js'
+
+interface TargetFlags {
+  hub?: string
+  token?: string
+  edge?: string
+  group?: string
+  device?: string
+  user?: string
+  json?: boolean
+}
+
+interface Target {
+  base: string
+  path: string
+  historyPath: string
+  headers: Record<string, string>
+  where: string
+}
+
+/**
+ * `cloudos config set|unset|get|history`: edits and reads config documents,
+ * at the hub (`--hub URL --token T`, or CLOUDOS_HUB_URL / CLOUDOS_HUB_TOKEN,
+ * with `--group G` or `--device D`) or on site at an edge's local API
+ * (`--edge http://127.0.0.1:8081`, which edits that edge's device document and
+ * works while the edge is offline).
+ */
+export function registerConfigCommand(program: Command): void {
+  const config = program.command('config').description('edit and read config documents (CRDT) at the hub or on site at an edge (see docs/configuration.md)')
+  const withTarget = (command: Command) =>
+    command
+      .option('--hub <url>', 'hub base URL (default $CLOUDOS_HUB_URL)', urlFlag('--hub', ['http:', 'https:']))
+      .option('--token <token>', 'operator bearer token from POST /v1/auth/login (default $CLOUDOS_HUB_TOKEN)')
+      .option('--group <group>', 'the group document (at the hub)')
+      .option('--device <deviceId>', 'the device document (at the hub)')
+      .option('--edge <url>', "an edge's local API, e.g. http://127.0.0.1:8081 (its device document)", urlFlag('--edge', ['http:', 'https:']))
+      .option('--json', 'print the answer as JSON')
+
+  withTarget(config.command('set').description('set keys: key=value ... (value is JSON, or text)').argument('<assignments...>', 'key=value pairs, e.g. rules.temp.max=80'))
+    .option('--user <name>', 'who is editing (edge only; at the hub the token says who)')
+    .action(async (assignments: string[], flags: TargetFlags) => {
+      const { EdgeConfigSchema } = await import('../../edge/config/schema.js')
+      const { parseAssignmentText } = await import('../../shared/config-crdt/config-keys.js')
+      const set: Record<string, unknown> = {}
+      for (const text of assignments) {
+        const { key, value } = parseAssignmentText(EdgeConfigSchema, text)
+        set[key] = value
+      }
+      await edit(flags, { set })
+    })
+
+  withTarget(config.command('unset').description('remove keys from the document: the layer below shows through').argument('<keys...>', 'dotted keys'))
+    .option('--user <name>', 'who is editing (edge only)')
+    .action(async (keys: string[], flags: TargetFlags) => edit(flags, { unset: keys }))
+
+  withTarget(config.command('get').description('show a document (values, heads, desired vs reported state)'))
+    .option('--effective', 'the merged config: defaults < group < device at the hub; defaults < file < group < device at an edge')
+    .action(async (flags: TargetFlags & { effective?: boolean }) => {
+      const target = resolveTarget(flags)
+      const body = await call('GET', `${target.base}${target.path}${flags.effective && !flags.edge ? '?effective=1' : ''}`, target.headers)
+      if (flags.json) return print(body)
+      const b = body as Record<string, unknown>
+      const shown = flags.effective ? (b.effective ?? { problems: b.problems }) : (b.values ?? (b.layers as Record<string, unknown> | undefined)?.device)
+      process.stdout.write(`${target.where}\n${JSON.stringify(shown, null, 2)}\n`)
+      const twin = (b.twin ?? b) as { inSync?: boolean; errors?: unknown[]; pendingRestart?: string[]; status?: string }
+      if (twin.inSync !== undefined) process.stdout.write(`in sync: ${String(twin.inSync)}\n`)
+      if (twin.status !== undefined) process.stdout.write(`status: ${twin.status}\n`)
+      if ((twin.errors?.length ?? 0) > 0) process.stdout.write(`errors: ${JSON.stringify(twin.errors)}\n`)
+      if ((twin.pendingRestart?.length ?? 0) > 0) process.stdout.write(`waiting for a restart: ${(twin.pendingRestart ?? []).join(', ')}\n`)
+    })
+
+  withTarget(config.command('history').description('who changed what, when, from where (newest first)'))
+    .option('--limit <n>', 'changes shown', '50')
+    .action(async (flags: TargetFlags & { limit: string }) => {
+      const target = resolveTarget(flags)
+      const body = (await call('GET', `${target.base}${target.historyPath}?limit=${encodeURIComponent(flags.limit)}`, target.headers)) as {
+        changes: { at: string; user: string; origin: string; set: Record<string, unknown>; unset: string[]; hash: string }[]
+      }
+      if (flags.json) return print(body)
+      for (const c of body.changes) {
+        const what = [...Object.entries(c.set).map(([k, v]) => `${k}=${JSON.stringify(v)}`), ...c.unset.map((k) => `unset ${k}`)].join(', ')
+        process.stdout.write(`${c.at}  ${c.user.padEnd(20)} ${c.origin.padEnd(24)} ${what}  (${c.hash.slice(0, 8)})\n`)
+      }
+    })
+}
+
+function resolveTarget(flags: TargetFlags): Target {
+  if (flags.edge !== undefined) {
+    if (flags.group !== undefined || flags.device !== undefined) throw new CloudosError('CLI_ERR_INVALID_FLAG', '--edge edits that edge\'s own device document: leave out --group and --device')
+    return { base: flags.edge.replace(/\/$/, ''), path: '/v1/config', historyPath: '/v1/config/history', headers: {}, where: `edge ${flags.edge}` }
+  }
+  const hub = flags.hub ?? process.env.CLOUDOS_HUB_URL
+  const token = flags.token ?? process.env.CLOUDOS_HUB_TOKEN
+  if (hub === undefined || token === undefined) throw new CloudosError('CLI_ERR_INVALID_FLAG', 'name the hub and an operator token (--hub URL --token T, or CLOUDOS_HUB_URL and CLOUDOS_HUB_TOKEN), or an edge with --edge URL')
+  if ((flags.group === undefined) === (flags.device === undefined)) throw new CloudosError('CLI_ERR_INVALID_FLAG', 'name exactly one document: --group G or --device D')
+  const path = flags.group !== undefined ? `/v1/config/groups/${encodeURIComponent(flags.group)}` : `/v1/config/devices/${encodeURIComponent(flags.device as string)}`
+  return { base: hub.replace(/\/$/, ''), path, historyPath: `${path}/history`, headers: { authorization: `Bearer ${token}` }, where: flags.group !== undefined ? `group ${flags.group}` : `device ${flags.device}` }
+}
+
+async function edit(flags: TargetFlags, body: { set?: Record<string, unknown>; unset?: string[] }): Promise<void> {
+  const target = resolveTarget(flags)
+  const answer = (await call('PATCH', `${target.base}${target.path}`, target.headers, flags.edge !== undefined && flags.user !== undefined ? { ...body, user: flags.user } : body)) as { heads?: string[]; appliedHeads?: unknown }
+  if (flags.json) return print(answer)
+  process.stdout.write(`${target.where}: changed (heads ${JSON.stringify(answer.heads ?? (answer as { currentHeads?: unknown }).currentHeads)})\n`)
+}
+
+async function call(method: string, url: string, headers: Record<string, string>, body?: unknown): Promise<unknown> {
+  let response: Response
+  try {
+    response = await fetch(url, {
+      method,
+      headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(15_000),
+    })
+  } catch (err) {
+    throw new CloudosError('CONFIG_ERR_REQUEST_FAILED', `${method} ${url}: ${(err as Error).message}`)
+  }
+  const text = await response.text()
+  let parsed: unknown = text
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    // not JSON: shown as text
+  }
+  if (!response.ok) {
+    const error = parsed as { code?: string; message?: string }
+    if (typeof error.code === 'string' && error.code.startsWith('CONFIG_ERR_')) throw new CloudosError(error.code as 'CONFIG_ERR_UNKNOWN_KEY', error.message)
+    throw new CloudosError('CONFIG_ERR_REQUEST_FAILED', `${method} ${url} answered ${response.status}${error.code ? ` ${error.code}` : ''}: ${error.message ?? String(text).slice(0, 200)}`)
+  }
+  return parsed
+}
+
+function print(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`)
+}

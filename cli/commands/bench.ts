@@ -234,6 +234,7 @@ interface BenchCompressFlags {
   json?: boolean
   quick?: boolean
   runs?: number
+  baselineRuns?: number
   level?: number
   input?: string[]
 }
@@ -249,6 +250,7 @@ function registerBenchCompress(bench: Command): void {
     .option('--json', 'print one JSON object with every number instead of the table')
     .option('--quick', 'a small subset (2 NAB files, 30 simulated seconds, 2 runs) to check the machinery, e.g. in tests')
     .option('--runs <n>', 'runs per dataset; speeds are medians (default 5)', integerFlag('--runs', 1, 100))
+    .option('--baseline-runs <n>', 'runs of gzip -9 and zstd -19 (default 1: sizes never change, zstd -19 is slow)', integerFlag('--baseline-runs', 1, 100))
     .option('--level <n>', 'zstd level of the codec, 1-22 (default: the codec default)', integerFlag('--level', 1, 22))
     .action(async (flags: BenchCompressFlags) => {
       const { runCompressBench, defaultCompressBenchSettings, quickCompressBenchSettings } = await import('../../edge/bench/compress-bench.js')
@@ -260,6 +262,7 @@ function registerBenchCompress(bench: Command): void {
         inputs: flags.input?.map((file) => resolve(file)),
         simulator: quick ? quickCompressBenchSettings.simulator : defaultCompressBenchSettings.simulator,
         runs: flags.runs ?? (quick ? quickCompressBenchSettings.runs : defaultCompressBenchSettings.runs),
+        baselineRuns: flags.baselineRuns ?? defaultCompressBenchSettings.baselineRuns,
         level: flags.level ?? defaultCompressBenchSettings.level,
       }
       const report = await runCompressBench(settings, { onNotice: (message) => process.stderr.write(`[bench] ${message}\n`) })

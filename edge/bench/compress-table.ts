@@ -4,7 +4,7 @@ import type { CompressBenchReport, CutReport } from './compress-bench.js'
 export function formatCompressReport(report: CompressBenchReport): string {
   const { machine, settings, targets } = report
   const lines: string[] = []
-  lines.push(`cloudos bench compress: telemetry batch codec vs gzip -9 / zstd -19 of JSON lines, speeds are medians of ${settings.runs} run(s)`)
+  lines.push(`cloudos bench compress: telemetry batch codec vs gzip -9 / zstd -19 of JSON lines, codec speeds are medians of ${settings.runs} run(s), gzip/zstd speeds of ${settings.baselineRuns}`)
   lines.push(`machine: ${machine.cpus} x ${machine.cpuModel}, ${machine.os}, node ${machine.node}, ${machine.date}, load average at start ${machine.loadAverage.join(' ')}`)
   lines.push(`codec:   zstd level ${settings.level}`)
   for (const d of report.datasets) lines.push(`data:    ${d.name}: ${d.description}, ${int(d.readings)} readings`)

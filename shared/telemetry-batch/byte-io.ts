@@ -1,13 +1,11 @@
 import { CloudosError } from '../errors.js'
 
 /**
- * Little-endian byte writer/reader with LEB128 varints over JS numbers up to
+ * Byte writer/reader with LEB128 varints over JS numbers up to
  * 2^53-1. Hand-written because the codec needs varints and zig-zag on plain
  * numbers at a few hundred MB/s; Node's Buffer has neither, and the npm
  * varint packages allocate per value or stop at 2^31.
  */
-
-const TWO_POW_32 = 4_294_967_296
 
 /** Zig-zag maps signed integers to unsigned ones: 0,-1,1,-2,2 -> 0,1,2,3,4. Exact for |n| < 2^52. */
 export function zigzag(n: number): number {
@@ -30,12 +28,10 @@ export function varintSize(value: number): number {
 
 export class ByteWriter {
   private buf: Uint8Array
-  private view: DataView
   length = 0
 
   constructor(initialCapacity = 1024) {
     this.buf = new Uint8Array(Math.max(16, initialCapacity))
-    this.view = new DataView(this.buf.buffer)
   }
 
   /** Makes room for `extra` more bytes. */
@@ -47,24 +43,11 @@ export class ByteWriter {
     const next = new Uint8Array(capacity)
     next.set(this.buf.subarray(0, this.length))
     this.buf = next
-    this.view = new DataView(next.buffer)
   }
 
   u8(value: number): void {
     this.reserve(1)
     this.buf[this.length++] = value
-  }
-
-  u32(value: number): void {
-    this.reserve(4)
-    this.view.setUint32(this.length, value, true)
-    this.length += 4
-  }
-
-  f64(value: number): void {
-    this.reserve(8)
-    this.view.setFloat64(this.length, value, true)
-    this.length += 8
   }
 
   bytes(data: Uint8Array): void {
@@ -98,11 +81,6 @@ export class ByteWriter {
     this.uvarint(zigzag(value))
   }
 
-  /** Overwrites a u32 written earlier at `offset`. */
-  patchU32(offset: number, value: number): void {
-    this.view.setUint32(offset, value, true)
-  }
-
   /** The written bytes (a view, not a copy). */
   result(): Uint8Array {
     return this.buf.subarray(0, this.length)
@@ -111,7 +89,6 @@ export class ByteWriter {
 
 /** Reads what ByteWriter wrote; every overrun or malformed varint is BATCH_ERR_CORRUPT. */
 export class ByteReader {
-  private readonly view: DataView
   pos: number
 
   constructor(
@@ -119,7 +96,6 @@ export class ByteReader {
     start = 0,
     readonly end = buf.length,
   ) {
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
     this.pos = start
   }
 
@@ -134,20 +110,6 @@ export class ByteReader {
   u8(): number {
     this.need(1, 'a byte')
     return this.buf[this.pos++] as number
-  }
-
-  u32(): number {
-    this.need(4, 'a 32-bit field')
-    const value = this.view.getUint32(this.pos, true)
-    this.pos += 4
-    return value
-  }
-
-  f64(): number {
-    this.need(8, 'a float64')
-    const value = this.view.getFloat64(this.pos, true)
-    this.pos += 8
-    return value
   }
 
   bytes(n: number): Uint8Array {
@@ -188,4 +150,3 @@ export function corrupt(message: string): CloudosError {
   return new CloudosError('BATCH_ERR_CORRUPT', `telemetry batch is corrupt: ${message}`)
 }
 
-export { TWO_POW_32 }

@@ -12,22 +12,6 @@ const HI = littleEndian ? 1 : 0
 
 const TWO_POW_32 = 4_294_967_296
 
-export function highWord(value: number): number {
-  scratchFloat[0] = value
-  return scratchWords[HI] as number
-}
-
-export function lowWord(value: number): number {
-  scratchFloat[0] = value
-  return scratchWords[LO] as number
-}
-
-export function fromWords(high: number, low: number): number {
-  scratchWords[HI] = high
-  scratchWords[LO] = low
-  return scratchFloat[0] as number
-}
-
 /**
  * bits(a) - bits(b) as a signed integer, or NaN when the difference is 2^32
  * or more (patterns that far apart are not worth a correction).
@@ -53,13 +37,4 @@ export function addToBits(base: number, distance: number): number {
   scratchWords[HI] = high
   scratchWords[LO] = low - carry * TWO_POW_32
   return scratchFloat[0] as number
-}
-
-/** True when a and b have the same bit pattern (unlike ===, tells NaN payloads and -0 apart). */
-export function sameBits(a: number, b: number): boolean {
-  scratchFloat[0] = a
-  const aHigh = scratchWords[HI]
-  const aLow = scratchWords[LO]
-  scratchFloat[0] = b
-  return aHigh === scratchWords[HI] && aLow === scratchWords[LO]
 }

@@ -32,15 +32,16 @@ export function encodeBatch(batch: TelemetryBatch, options: EncodeOptions = {}):
  * anything that is not exactly what an encoder wrote.
  */
 export function decodeBatch(bytes: Uint8Array, limits: DecodeLimits = {}): TelemetryBatch {
-  const body = openBody(bytes, {
-    maxDecompressedBytes: limits.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES,
-    dictionaries: limits.dictionaries,
-  })
   try {
+    const body = openBody(bytes, {
+      maxDecompressedBytes: limits.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES,
+      dictionaries: limits.dictionaries,
+    })
     return decodeBody(body, limits.maxReadings ?? DEFAULT_MAX_READINGS)
   } catch (err) {
     if (err instanceof CloudosError) throw err
-    // A body that passed the CRC but trips the parser (a crafted batch): still a coded refusal.
+    // Whatever else trips (a crafted body that passed the CRC, an unusable
+    // dictionary): still a coded refusal, never a crash.
     throw new CloudosError('BATCH_ERR_CORRUPT', `telemetry batch is corrupt: ${(err as Error).message}`)
   }
 }

@@ -111,9 +111,9 @@ export class OnnxDetector implements AnomalyDetector {
     for (let row = 0; row < pending.length; row++) {
       const { index, state, frame, value } = pending[row] as PendingForecast
       const forecast = forecasts[row * outputWidth] as number
-      const error = Number.isFinite(forecast) ? state.window.normalise(value, frame) - forecast : Number.NaN
+      const target = state.window.normalise(value, frame)
       // A non-finite forecast (a broken user model) scores NaN and teaches the likelihood nothing.
-      scores[index] = Number.isFinite(error) ? state.likelihood.score(error) : Number.NaN
+      scores[index] = Number.isFinite(forecast) ? state.score(target - forecast, target - frame.typicalTarget) : Number.NaN
     }
     return scores
   }

@@ -44,6 +44,8 @@ export const DEFAULT_NORMALISATION: NormalisationSettings = {
 export interface WindowFrame {
   centre: number
   scale: number
+  /** The profile's value at the target's time of day, in the frame; NaN without seasonal context. */
+  typicalTarget: number
 }
 
 /** Values in one network input row for a window of `size`, with or without seasonal context. */
@@ -124,6 +126,7 @@ export class SeriesWindow {
     }
     if (!available) out.fill(0, base, base + this.size + 1)
     out[base + this.size + 1] = available ? 1 : 0
+    if (available) frame.typicalTarget = out[base + this.size] as number
     return frame
   }
 
@@ -133,7 +136,7 @@ export class SeriesWindow {
     const centre = sum / this.size
     const { relativeScaleFloor, absoluteScaleFloor } = this.#settings
     const scale = Math.max(Math.sqrt(this.#windowVariance.mean), relativeScaleFloor * this.#magnitude.mean, absoluteScaleFloor)
-    return { centre, scale }
+    return { centre, scale, typicalTarget: Number.NaN }
   }
 
   /** A value expressed in the frame of a window (the forecaster's target). */

@@ -37,7 +37,7 @@ export interface TrainingOptions {
 
 export const DEFAULT_TRAINING: TrainingOptions = {
   seed: 20261126,
-  epochs: 6,
+  epochs: 4,
   window: 32,
   hidden: [32, 16],
   seriesCount: 320,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { AnomalyLikelihood, DEFAULT_LIKELIHOOD, normalTail } from '../../edge/anomaly/anomaly-likelihood.js'
+import { AnomalyLikelihood, DEFAULT_LIKELIHOOD, normalTail, RepeatDamper } from '../../edge/anomaly/anomaly-likelihood.js'
 import { RunningMean, RunningMoments } from '../../edge/anomaly/running-mean.js'
 import { SeriesState } from '../../edge/anomaly/series-state.js'
 import { DEFAULT_NORMALISATION, SeriesWindow } from '../../edge/anomaly/series-window.js'
@@ -44,7 +44,7 @@ describe('SeriesWindow', () => {
     expect(windowOf(w).map((x) => Math.round(x * 1e5) / 1e5)).toEqual([-3, -1, 1, 3].map((d) => Math.round((d / Math.sqrt(5)) * 1e5) / 1e5))
     w.push(4 * 60_000, 18) // the window slides: 12 14 16 18
     expect(w.frame().centre).toBeCloseTo(15, 12)
-    expect(w.normalise(15 + frame.scale, { centre: 15, scale: frame.scale })).toBeCloseTo(1, 12)
+    expect(w.normalise(15 + frame.scale, { centre: 15, scale: frame.scale, typicalTarget: Number.NaN })).toBeCloseTo(1, 12)
   })
 
   it('keeps a flat series finite: the scale floors at a fraction of its magnitude, values are clipped', () => {
@@ -151,8 +151,8 @@ describe('AnomalyLikelihood', () => {
     expect(normalTail(5)).toBeCloseTo(2.8665e-7, 9)
   })
 
-  it('scores 0 while learning, low for usual errors, high for a burst of large errors, then damps repeats', () => {
-    const settings = { ...DEFAULT_LIKELIHOOD, learningPeriod: 50, suppressionPeriod: 20, suppressionFactor: 0.5 }
+  it('scores 0 while learning, low for usual errors, high for a burst of large errors', () => {
+    const settings = { ...DEFAULT_LIKELIHOOD, learningPeriod: 50 }
     const likelihood = new AnomalyLikelihood(settings)
     const usual = (k: number) => 0.1 * Math.sin(k * 1.7) + 0.05 * Math.cos(k * 0.3)
     for (let k = 0; k < 50; k++) expect(likelihood.score(usual(k))).toBe(0)
@@ -160,10 +160,18 @@ describe('AnomalyLikelihood', () => {
     expect(Math.max(...usualScores)).toBeLessThan(settings.detectionLevel)
     const burst = [3, 3, 3].map((e) => likelihood.score(e))
     expect(Math.max(...burst)).toBeGreaterThanOrEqual(settings.detectionLevel)
-    const firstDetection = burst.findIndex((s) => s >= settings.detectionLevel)
-    // Right after a detection the same incident scores at most half its raw value.
-    const repeats = [3, 3, 3].map((e) => likelihood.score(e))
-    expect(Math.max(...repeats)).toBeLessThanOrEqual(settings.suppressionFactor + 1e-12)
-    expect(firstDetection).toBeGreaterThanOrEqual(0)
+    for (const s of [...usualScores, ...burst]) {
+      expect(s).toBeGreaterThanOrEqual(0)
+      expect(s).toBeLessThanOrEqual(1)
+    }
+  })
+
+  it('damps the scores that follow a detection for suppressionPeriod readings, then lets them through', () => {
+    const damper = new RepeatDamper({ ...DEFAULT_LIKELIHOOD, detectionLevel: 0.5, suppressionPeriod: 3, suppressionFactor: 0.2 })
+    expect(damper.damp(0.4)).toBe(0.4)
+    expect(damper.damp(0.9)).toBe(0.9) // a detection
+    expect([0.9, 0.6, 0.1].map((s) => damper.damp(s)).map((s) => Number(s.toFixed(6)))).toEqual([0.18, 0.12, 0.02])
+    expect(damper.damp(0.8)).toBe(0.8) // the period is over: a new detection
+    expect(Number(damper.damp(0.8).toFixed(6))).toBe(0.16)
   })
 })

@@ -4,6 +4,7 @@ import * as ort from 'onnxruntime-node'
 import { describe, expect, it } from 'vitest'
 import { createDetector, defaultModelPath, readModelCard } from '../../edge/anomaly/index.js'
 import { cardPathFor } from '../../edge/anomaly/model-card.js'
+import { featureWidth } from '../../edge/anomaly/series-window.js'
 
 describe('the shipped default model', () => {
   const modelPath = defaultModelPath()
@@ -12,7 +13,8 @@ describe('the shipped default model', () => {
   it('is in models/ with a card that matches the file', () => {
     expect(existsSync(modelPath)).toBe(true)
     expect(createHash('sha256').update(readFileSync(modelPath)).digest('hex')).toBe(card.sha256)
-    expect(card.input).toEqual({ name: 'window', shape: ['batch', card.window], dtype: 'float32' })
+    expect(card.input).toEqual({ name: 'window', shape: ['batch', featureWidth(card.window, card.seasonal !== undefined)], dtype: 'float32' })
+    expect(card.seasonal).toEqual({ periodMs: 86_400_000, bins: 288, smoothing: 0.5 })
     expect(card.output).toEqual({ name: 'forecast', shape: ['batch', 1], dtype: 'float32' })
     expect(card.referenceOutputs.length).toBeGreaterThanOrEqual(3)
     expect(card.training).toHaveProperty('seed')
@@ -22,9 +24,10 @@ describe('the shipped default model', () => {
     const session = await ort.InferenceSession.create(modelPath)
     try {
       const rows = card.referenceOutputs.length
-      const windows = new Float32Array(rows * card.window)
-      card.referenceOutputs.forEach((ref, k) => windows.set(ref.input, k * card.window))
-      const out = (await session.run({ window: new ort.Tensor('float32', windows, [rows, card.window]) })).forecast
+      const width = card.input.shape[1]
+      const windows = new Float32Array(rows * width)
+      card.referenceOutputs.forEach((ref, k) => windows.set(ref.input, k * width))
+      const out = (await session.run({ window: new ort.Tensor('float32', windows, [rows, width]) })).forecast
       expect(out?.dims).toEqual([rows, 1])
       card.referenceOutputs.forEach((ref, k) => expect(Math.abs((out?.data[k] as number) - (ref.output[0] as number))).toBeLessThan(1e-5))
     } finally {

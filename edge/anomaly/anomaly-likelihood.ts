@@ -41,7 +41,7 @@ export const DEFAULT_LIKELIHOOD: LikelihoodSettings = {
   tailDecades: 10,
   minimumSpread: 0.05,
   detectionLevel: 0.5,
-  suppressionPeriod: 200,
+  suppressionPeriod: 100,
   suppressionFactor: 0.2,
 }
 

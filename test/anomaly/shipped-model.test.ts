@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest'
 import { createDetector, defaultModelPath, readModelCard } from '../../edge/anomaly/index.js'
 import { cardPathFor } from '../../edge/anomaly/model-card.js'
 import { featureWidth } from '../../edge/anomaly/series-window.js'
+import { DEFAULT_LIKELIHOOD } from '../../edge/anomaly/anomaly-likelihood.js'
+import { DEFAULT_TRAINING } from '../../models/training/train-forecaster.js'
 
 describe('the shipped default model', () => {
   const modelPath = defaultModelPath()
@@ -18,6 +20,14 @@ describe('the shipped default model', () => {
     expect(card.output).toEqual({ name: 'forecast', shape: ['batch', 1], dtype: 'float32' })
     expect(card.referenceOutputs.length).toBeGreaterThanOrEqual(3)
     expect(card.training).toHaveProperty('seed')
+  })
+
+  it('carries the pipeline settings `cloudos model train` writes, so retraining with its seed reproduces the card', () => {
+    expect(card.likelihood).toEqual(DEFAULT_LIKELIHOOD)
+    expect(card.normalisation).toEqual(DEFAULT_TRAINING.normalisation)
+    expect(card.seasonal).toEqual(DEFAULT_TRAINING.seasonal)
+    expect(card.window).toBe(DEFAULT_TRAINING.window)
+    expect(card.training).toMatchObject({ seed: DEFAULT_TRAINING.seed, epochs: DEFAULT_TRAINING.epochs, hiddenLayers: DEFAULT_TRAINING.hidden })
   })
 
   it('loads in onnxruntime-node and reproduces the outputs recorded in its card (within 1e-5), in one batched run', async () => {

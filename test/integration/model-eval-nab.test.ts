@@ -98,7 +98,7 @@ describe('cloudos model eval --nab (built CLI)', () => {
     }
   })
 
-  it('refuses a folder that is not NAB-shaped, and results that do not match the data, with coded errors', async () => {
+  it('refuses a folder that is not NAB-shaped, results that do not match the data, a broken data file and a bad model, with coded errors', async () => {
     const notNab = await runCli(['model', 'eval', '--nab', join(tmp.path, 'nowhere'), '--jobs', '1'])
     expect(notNab.code).toBe(2)
     expect(notNab.stderr).toContain('NAB_ERR_LAYOUT')
@@ -109,6 +109,18 @@ describe('cloudos model eval --nab (built CLI)', () => {
     const mismatch = await runCli(['model', 'eval', '--nab', corpus, '--results', short])
     expect(mismatch.code).toBe(2)
     expect(mismatch.stderr).toContain('NAB_ERR_RESULTS')
+    // A data file that breaks mid-way stops the run, naming the file, the line and the detect error.
+    const broken = join(tmp.path, 'broken')
+    buildCorpus(broken)
+    const victim = join(broken, 'data', FILES[1]!)
+    const lines = readFileSync(victim, 'utf8').split('\n')
+    lines[2000] = 'not,a,row'
+    writeFileSync(victim, lines.join('\n'))
+    for (const jobs of ['1', '2']) {
+      const failed = await runCli(['model', 'eval', '--nab', broken, '--jobs', jobs], { timeoutMs: 120_000 })
+      expect(failed.code).toBe(2)
+      expect(failed.stderr).toMatch(/^cloudos: NAB_ERR_DETECT_FAILED: artificialWithAnomaly\/art_daily_jumpsup\.csv: DETECT_ERR_CSV_FORMAT: .*art_daily_jumpsup\.csv:2001: /m)
+    }
     // A model that cannot be loaded is reported with the model's own code, in worker processes or not.
     const notAModel = join(tmp.path, 'not-a-model.onnx')
     writeFileSync(notAModel, 'not an ONNX file')

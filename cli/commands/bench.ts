@@ -3,6 +3,7 @@ import { InvalidArgumentError, type Command } from 'commander'
 import { parseScenarioList, type IngestScenarioId } from '../../edge/bench/ingest-scenarios.js'
 import { defaultIngestBenchSettings, quickSizes, type IngestBenchSettings } from '../../edge/bench/ingest-settings.js'
 import { integerFlag } from '../flags.js'
+import { registerBenchOtaVerify } from './bench-ota-verify.js'
 
 /**
  * `cloudos bench <name>`: benchmarks that measure a speed claim and, in the
@@ -14,6 +15,7 @@ export function registerBenchCommand(program: Command): void {
     .description('benchmarks: measure CloudOS Lite against what a user would otherwise build, in the same run (see docs/benchmarks.md)')
   registerBenchIngest(bench)
   registerBenchHub(bench)
+  registerBenchOtaVerify(bench)
 }
 
 interface BenchHubFlags {

@@ -5,6 +5,7 @@ import { defaultIngestBenchSettings, quickSizes, type IngestBenchSettings } from
 import { integerFlag } from '../flags.js'
 import { registerBenchOta } from './bench-ota.js'
 import { registerBenchConfig } from './bench-config.js'
+import { registerBenchOtaVerify } from './bench-ota-verify.js'
 
 /**
  * `cloudos bench <name>`: benchmarks that measure a speed claim and, in the
@@ -21,6 +22,7 @@ export function registerBenchCommand(program: Command): void {
   registerBenchConfig(bench)
   registerBenchInference(bench)
   registerBenchOta(bench)
+  registerBenchOtaVerify(bench)
 }
 
 interface BenchSyncFlags {

@@ -142,7 +142,10 @@ export class Supervisor {
     const root = this.#slotRoot(state.active)
     // A runtime bundle carries the build, not its dependencies: the slot uses the factory's.
     const modules = join(root, 'node_modules')
-    if (state.active !== 'factory' && !existsSync(modules)) symlinkSync(join(factoryRoot, 'node_modules'), modules, 'dir')
+    if (state.active !== 'factory' && !existsSync(modules)) {
+      rmSync(modules, { force: true })
+      symlinkSync(join(factoryRoot, 'node_modules'), modules, 'dir')
+    }
     this.#endpoints = undefined
     const child = spawn(process.execPath, [join(root, 'bin', 'cloudos.js'), 'edge', ...this.#o.edgeArgs], {
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
@@ -237,7 +240,8 @@ export class Supervisor {
     }
     const now = Date.now()
     const state = readSlotState(dataDir)
-    const requested = (code === 0 && signal === null) || child === this.#stoppedOnPurpose
+    // Any exit the supervisor did not ask for counts, even code 0: a release that exits at once must not loop forever.
+    const requested = child === this.#stoppedOnPurpose
     if (!requested) {
       this.#crashes = [...this.#crashes.filter((t) => now - t < config.crashLoopWindowSeconds * 1000), now]
       log.error(`the edge (slot ${state.active}) exited with ${signal ?? `code ${String(code)}`}; ${this.#crashes.length} crash(es) within ${config.crashLoopWindowSeconds} s`)

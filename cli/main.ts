@@ -2,9 +2,11 @@ import { Command, CommanderError } from 'commander'
 import { CloudosError } from '../shared/errors.js'
 import { registerBenchCommand } from './commands/bench.js'
 import { registerDemoCommand } from './commands/demo.js'
+import { registerDetectCommand } from './commands/detect.js'
 import { registerEdgeCommand } from './commands/edge.js'
 import { registerHubCommand } from './commands/hub.js'
 import { registerModelCommand } from './commands/model.js'
+import { registerModelEval } from './commands/model-eval.js'
 import { registerSimulateCommand } from './commands/simulate.js'
 
 const program = new Command()
@@ -20,7 +22,8 @@ registerHubCommand(program)
 registerSimulateCommand(program)
 registerDemoCommand(program)
 registerBenchCommand(program)
-registerModelCommand(program)
+registerModelEval(registerModelCommand(program))
+registerDetectCommand(program)
 
 try {
   await program.parseAsync(process.argv)

@@ -240,6 +240,52 @@ export const errorCatalogue = {
     summary: 'The anomaly model failed while scoring a batch of readings; those readings were stored unscored.',
     hint: 'Counted in /v1/stats inference.runFailures and logged; if it persists, swap to a known-good model (PUT /v1/model).',
   },
+  // --- backtesting (cloudos detect) and NAB evaluation (cloudos model eval --nab) ---
+  DETECT_ERR_INPUT_UNREADABLE: {
+    status: 400,
+    summary: 'The input CSV of cloudos detect cannot be read.',
+    hint: 'Check the path and permissions of the --input file.',
+  },
+  DETECT_ERR_CSV_FORMAT: {
+    status: 400,
+    summary: 'The input CSV of cloudos detect is not a timestamp,value file (bad header, field count or timestamp).',
+    hint: 'The first line must be "timestamp,value"; each row is "YYYY-MM-DD HH:MM:SS,<number>" (UTC) or "<epoch ms>,<number>". The message names the line.',
+  },
+  DETECT_ERR_BAD_VALUE: {
+    status: 400,
+    summary: 'A row of the input CSV has a value that is not a finite number (reported only with --strict; otherwise the row is skipped and counted).',
+    hint: 'Fix or remove the row named in the message, or drop --strict to skip such rows as the edge does.',
+  },
+  DETECT_ERR_OUTPUT_UNWRITABLE: {
+    status: 500,
+    summary: 'The output CSV of cloudos detect cannot be written.',
+    hint: 'Check that the --output directory exists and is writable, and that the disk has space.',
+  },
+  NAB_ERR_LAYOUT: {
+    status: 400,
+    summary: 'The folder is not a NAB corpus (data/<category>/<file>.csv and labels/combined_windows.json).',
+    hint: 'Point --nab at a folder laid out like NAB: data/<category>/*.csv, labels/combined_windows.json and optionally profiles.json.',
+  },
+  NAB_ERR_LABELS: {
+    status: 400,
+    summary: 'labels/combined_windows.json is invalid or does not match the data files.',
+    hint: 'Each data file needs an entry "<category>/<file>.csv": [["start", "end"], ...] with timestamps like "2014-04-10 07:15:00.000000" that fall within the file.',
+  },
+  NAB_ERR_PROFILES: {
+    status: 400,
+    summary: 'profiles.json is invalid.',
+    hint: 'Use NAB\'s layout: {"standard": {"CostMatrix": {"tpWeight": 1, "fpWeight": 0.11, "fnWeight": 1, "tnWeight": 1}}, ...}; weights are non-negative numbers.',
+  },
+  NAB_ERR_RESULTS: {
+    status: 400,
+    summary: 'A detection results CSV does not match its data file (missing, other rows, or no numeric anomaly_score column).',
+    hint: 'Results files are <category>/<file>.csv with the data file\'s rows in order and an anomaly_score column, as cloudos detect writes them.',
+  },
+  NAB_ERR_DETECT_FAILED: {
+    status: 500,
+    summary: 'Running the detector over a corpus file failed.',
+    hint: 'The message names the file and the detector\'s error; run cloudos detect on that file alone to see it.',
+  },
 
   // --- hub (cloud) ---
   HUB_ERR_NOT_INITIALISED: {

@@ -30,9 +30,9 @@ function registerModelTrain(model: Command): void {
     .option('--seed <n>', 'random seed (default: the shipped model\'s)', integerFlag('--seed', 0, 0xffffffff))
     .option('--out <dir>', 'output folder', 'models')
     .option('--name <base>', 'file base name of the model and its card', 'cloudos-forecaster-v1')
-    .option('--epochs <n>', 'training epochs (default 6)', integerFlag('--epochs', 1, 1000))
+    .option('--epochs <n>', 'training epochs (default 4)', integerFlag('--epochs', 1, 1000))
     .option('--series <n>', 'synthetic training series (default 320)', integerFlag('--series', 8, 100_000))
-    .option('--length <n>', 'readings per training series (default 800)', integerFlag('--length', 64, 1_000_000))
+    .option('--length <n>', 'readings per training series (default 1000)', integerFlag('--length', 64, 1_000_000))
     .option('--quick', 'a tiny model in seconds, to check the machinery')
     .action(async (flags: TrainFlags) => {
       const { DEFAULT_TRAINING } = await import('../../models/training/train-forecaster.js')

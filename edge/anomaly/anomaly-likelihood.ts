@@ -5,16 +5,20 @@
  * errors are *for this series*, so a noisy sensor and a quiet one share one
  * threshold.
  *
- * - The long-run distribution of the error is a running mean and variance
- *   (`historyHorizon`), updated after each score.
- * - The recent error is the mean of the last `shortWindow` errors.
+ * - The recent error is the mean magnitude of the last `shortWindow` errors.
+ * - Its long-run distribution is a running mean and variance of that same
+ *   recent mean (`historyHorizon`), updated after each score: comparing like
+ *   with like, as Numenta's likelihood does with its averaged raw scores.
  * - The score is the normal tail probability Q of the recent mean against the
  *   long run, on a log scale: score = -log10(Q) / `tailDecades`, clipped to 0..1
  *   (0.5 means "one chance in 10^(tailDecades/2)").
  * - For `learningPeriod` errors the score is 0 while the distribution settles.
- * - After a score reaches `detectionLevel`, later scores are damped by
- *   `suppressionFactor` for `suppressionPeriod` readings, so one incident gives
- *   one detection rather than a burst of them.
+ *
+ * {@link RepeatDamper} then damps the scores that follow a detection: after a
+ * score reaches `detectionLevel`, later scores are multiplied by
+ * `suppressionFactor` for `suppressionPeriod` readings, so one incident gives
+ * one detection rather than a burst of them (NAB charges every false positive,
+ * and an operator reads every alert).
  */
 import { RunningMoments } from './running-mean.js'
 
@@ -33,12 +37,12 @@ export interface LikelihoodSettings {
 export const DEFAULT_LIKELIHOOD: LikelihoodSettings = {
   learningPeriod: 150,
   historyHorizon: 2000,
-  shortWindow: 8,
+  shortWindow: 4,
   tailDecades: 10,
   minimumSpread: 0.05,
   detectionLevel: 0.5,
-  suppressionPeriod: 200,
-  suppressionFactor: 0.5,
+  suppressionPeriod: 100,
+  suppressionFactor: 0.2,
 }
 
 export class AnomalyLikelihood {
@@ -48,7 +52,6 @@ export class AnomalyLikelihood {
   #recentCount = 0
   #recentNext = 0
   #recentSum = 0
-  #sinceDetection = Number.POSITIVE_INFINITY
 
   constructor(settings: LikelihoodSettings = DEFAULT_LIKELIHOOD) {
     this.#settings = settings
@@ -61,17 +64,14 @@ export class AnomalyLikelihood {
     const magnitude = Math.abs(error)
     this.#pushRecent(magnitude)
     const s = this.#settings
+    const recentMean = this.#recentSum / this.#recentCount
     let score = 0
     if (this.#history.count >= s.learningPeriod) {
-      const recentMean = this.#recentSum / this.#recentCount
       const spread = Math.max(this.#history.standardDeviation, s.minimumSpread * Math.max(this.#history.mean, 1e-3))
       const z = (recentMean - this.#history.mean) / spread
       score = Math.min(1, Math.max(0, -Math.log10(Math.max(normalTail(z), 1e-300)) / s.tailDecades))
-      this.#sinceDetection++
-      if (this.#sinceDetection <= s.suppressionPeriod) score *= s.suppressionFactor
-      else if (score >= s.detectionLevel) this.#sinceDetection = 0
     }
-    this.#history.update(magnitude)
+    this.#history.update(recentMean)
     return score
   }
 
@@ -81,6 +81,24 @@ export class AnomalyLikelihood {
     this.#recent[this.#recentNext] = magnitude
     this.#recentSum += magnitude
     this.#recentNext = (this.#recentNext + 1) % this.#recent.length
+  }
+}
+
+/** Damps the scores that follow a detection (see the module comment). */
+export class RepeatDamper {
+  readonly #settings: LikelihoodSettings
+  #sinceDetection = Number.POSITIVE_INFINITY
+
+  constructor(settings: LikelihoodSettings = DEFAULT_LIKELIHOOD) {
+    this.#settings = settings
+  }
+
+  damp(score: number): number {
+    const s = this.#settings
+    this.#sinceDetection++
+    if (this.#sinceDetection <= s.suppressionPeriod) return score * s.suppressionFactor
+    if (score >= s.detectionLevel) this.#sinceDetection = 0
+    return score
   }
 }
 

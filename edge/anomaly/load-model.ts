@@ -62,7 +62,14 @@ export async function loadModel(path: string): Promise<LoadedModel> {
       inputName: card.input.name,
       outputName: card.output.name,
       outputWidth: card.output.shape[1],
-      pipeline: { window: card.window, normalisation: card.normalisation, likelihood: card.likelihood, gapResetFactor: card.stream.gapResetFactor },
+      inputWidth: card.input.shape[1],
+      pipeline: {
+        window: card.window,
+        normalisation: card.normalisation,
+        likelihood: card.likelihood,
+        gapResetFactor: card.stream.gapResetFactor,
+        seasonal: card.seasonal,
+      },
     })
     await warm(detector, card, modelPath)
     return { detector, card, cardPath }
@@ -95,14 +102,15 @@ function checkSignature(session: Ort.InferenceSession, card: ModelCard, modelPat
 
 /** One run over the card's reference windows (or one window of zeros): it must succeed and reproduce the card. */
 async function warm(detector: OnnxDetector, card: ModelCard, modelPath: string): Promise<void> {
-  const references = card.referenceOutputs.length > 0 ? card.referenceOutputs : [{ input: new Array<number>(card.window).fill(0), output: undefined }]
-  const windows = new Float32Array(references.length * card.window)
-  references.forEach((ref, k) => windows.set(ref.input, k * card.window))
+  const width = card.input.shape[1]
+  const references = card.referenceOutputs.length > 0 ? card.referenceOutputs : [{ input: new Array<number>(width).fill(0), output: undefined }]
+  const windows = new Float32Array(references.length * width)
+  references.forEach((ref, k) => windows.set(ref.input, k * width))
   const outputs = await detector.forecast(windows, references.length)
-  const width = card.output.shape[1]
+  const outputWidth = card.output.shape[1]
   references.forEach((ref, k) => {
-    for (let j = 0; j < width; j++) {
-      const got = outputs[k * width + j] as number
+    for (let j = 0; j < outputWidth; j++) {
+      const got = outputs[k * outputWidth + j] as number
       if (!Number.isFinite(got)) {
         throw new CloudosError('MODEL_ERR_INFERENCE_FAILED', `model ${modelPath} gives a non-finite output for reference window ${k}`, { model: modelPath })
       }

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { CloudosError } from '../../shared/errors.js'
+import { featureWidth } from './series-window.js'
 
 export const MODEL_CARD_FORMAT = 'cloudos-model-card/1'
 
@@ -34,6 +35,14 @@ export const ModelCardSchema = Type.Object({
   input: TensorSpec,
   output: TensorSpec,
   window: Type.Integer({ minimum: 2, maximum: 4096 }),
+  /** Time-of-day context (edge/anomaly/seasonal-profile.ts); absent: the input is the window only. */
+  seasonal: Type.Optional(
+    Type.Object({
+      periodMs: Type.Integer({ minimum: 60_000, description: 'cycle length, ms' }),
+      bins: Type.Integer({ minimum: 1, maximum: 100_000, description: 'slots per cycle' }),
+      smoothing: Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'weight of a new reading in its slot' }),
+    }),
+  ),
   normalisation: Type.Object({
     scaleHorizon: positiveInteger('readings over which the running scale settles'),
     clip: positiveNumber('normalised values are clipped to +/- clip'),
@@ -76,11 +85,12 @@ export function parseModelCard(text: string, source: string): ModelCard {
     throw new CloudosError('MODEL_ERR_CARD_INVALID', `model card ${source} is invalid: ${problems.join('; ')}`, { card: source, problems })
   }
   const card = json as ModelCard
-  if (card.input.shape[1] !== card.window) {
-    throw new CloudosError('MODEL_ERR_CARD_INVALID', `model card ${source}: input.shape[1] (${card.input.shape[1]}) must equal window (${card.window})`, { card: source })
+  const width = featureWidth(card.window, card.seasonal !== undefined)
+  if (card.input.shape[1] !== width) {
+    throw new CloudosError('MODEL_ERR_CARD_INVALID', `model card ${source}: input.shape[1] (${card.input.shape[1]}) must be ${width} for window ${card.window}${card.seasonal ? ' with seasonal context (2 x window + 2)' : ''}`, { card: source })
   }
   for (const [k, ref] of card.referenceOutputs.entries()) {
-    if (ref.input.length !== card.window || ref.output.length !== card.output.shape[1]) {
+    if (ref.input.length !== width || ref.output.length !== card.output.shape[1]) {
       throw new CloudosError('MODEL_ERR_CARD_INVALID', `model card ${source}: referenceOutputs[${k}] has the wrong length`, { card: source })
     }
   }

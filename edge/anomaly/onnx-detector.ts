@@ -23,6 +23,8 @@ export interface OnnxDetectorOptions {
   readonly model: ModelDescriptor
   readonly inputName: string
   readonly outputName: string
+  /** Values per input row: the window, then the seasonal context if the model has it. */
+  readonly inputWidth: number
   /** Values per output row (the forecast is the first). */
   readonly outputWidth: number
   readonly pipeline: PipelineSettings
@@ -74,8 +76,8 @@ export class OnnxDetector implements AnomalyDetector {
 
   /** Runs the bare network over `rows` normalised windows (used by warm-up and validation). */
   async forecast(windows: Float32Array, rows: number): Promise<Float32Array> {
-    const { ort, session, inputName, outputName, outputWidth, pipeline } = this.#options
-    const tensor = new ort.Tensor('float32', windows.subarray(0, rows * pipeline.window), [rows, pipeline.window])
+    const { ort, session, inputName, outputName, outputWidth, inputWidth } = this.#options
+    const tensor = new ort.Tensor('float32', windows.subarray(0, rows * inputWidth), [rows, inputWidth])
     let output: Ort.Tensor | undefined
     try {
       output = (await session.run({ [inputName]: tensor }))[outputName]
@@ -89,19 +91,19 @@ export class OnnxDetector implements AnomalyDetector {
   }
 
   async #score(inputs: readonly DetectorInput[]): Promise<Float64Array> {
-    const { window } = this.#options.pipeline
+    const width = this.#options.inputWidth
     const scores = new Float64Array(inputs.length).fill(Number.NaN)
     const pending: PendingForecast[] = []
-    this.#ensureCapacity(inputs.length * window)
+    this.#ensureCapacity(inputs.length * width)
     for (let index = 0; index < inputs.length; index++) {
       const input = inputs[index] as DetectorInput
       const state = this.#stateFor(input.seriesKey)
       if (state.admit(input.ts, input.value) !== 'accepted') continue
       if (state.window.ready) {
-        const frame = state.window.writeNormalised(this.#batch, pending.length * window)
+        const frame = state.window.writeNormalised(this.#batch, pending.length * width, input.ts)
         pending.push({ index, state, frame, value: input.value })
       }
-      state.window.push(input.value)
+      state.window.push(input.ts, input.value)
     }
     if (pending.length === 0) return scores
     const forecasts = await this.forecast(this.#batch, pending.length)
@@ -109,9 +111,9 @@ export class OnnxDetector implements AnomalyDetector {
     for (let row = 0; row < pending.length; row++) {
       const { index, state, frame, value } = pending[row] as PendingForecast
       const forecast = forecasts[row * outputWidth] as number
-      const error = Number.isFinite(forecast) ? state.window.normalise(value, frame) - forecast : Number.NaN
+      const target = state.window.normalise(value, frame)
       // A non-finite forecast (a broken user model) scores NaN and teaches the likelihood nothing.
-      scores[index] = Number.isFinite(error) ? state.likelihood.score(error) : Number.NaN
+      scores[index] = Number.isFinite(forecast) ? state.score(target - forecast, target - frame.typicalTarget) : Number.NaN
     }
     return scores
   }

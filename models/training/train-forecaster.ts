@@ -7,7 +7,8 @@
  */
 import { CloudosError } from '../../shared/errors.js'
 import { deriveSeed, seededRandom, type RandomSource } from '../../edge/simulator/seeded-random.js'
-import { DEFAULT_NORMALISATION, SeriesWindow, type NormalisationSettings } from '../../edge/anomaly/series-window.js'
+import { DEFAULT_SEASONAL, type SeasonalSettings } from '../../edge/anomaly/seasonal-profile.js'
+import { DEFAULT_NORMALISATION, featureWidth, SeriesWindow, type NormalisationSettings } from '../../edge/anomaly/series-window.js'
 import {
   AdamOptimiser,
   backward,
@@ -18,7 +19,7 @@ import {
   type DenseNetwork,
   type LayerSpec,
 } from './dense-network.js'
-import { generateTrainingSeries } from './training-series.js'
+import { generateTrainingSeries, type TrainingSeries } from './training-series.js'
 
 export interface TrainingOptions {
   readonly seed: number
@@ -30,23 +31,27 @@ export interface TrainingOptions {
   readonly batchSize: number
   readonly learningRate: number
   readonly normalisation: NormalisationSettings
+  /** Time-of-day context as extra inputs; undefined: the window only. */
+  readonly seasonal: SeasonalSettings | undefined
 }
 
 export const DEFAULT_TRAINING: TrainingOptions = {
   seed: 20261126,
-  epochs: 6,
+  epochs: 4,
   window: 32,
   hidden: [32, 16],
   seriesCount: 320,
-  seriesLength: 800,
+  seriesLength: 1000,
   batchSize: 64,
   learningRate: 2e-3,
   normalisation: DEFAULT_NORMALISATION,
+  seasonal: DEFAULT_SEASONAL,
 }
 
-/** Windows and next-value targets, row-major. */
+/** Input rows and next-value targets, row-major. */
 export interface WindowSamples {
-  readonly window: number
+  /** Values per input row. */
+  readonly width: number
   readonly count: number
   readonly inputs: Float32Array
   readonly targets: Float32Array
@@ -69,21 +74,21 @@ const HUBER_DELTA = 1
 export function trainForecaster(options: TrainingOptions = DEFAULT_TRAINING, onEpoch?: (epoch: number, loss: number) => void): TrainingResult {
   const started = performance.now()
   const dataRandom = seededRandom(deriveSeed(options.seed, 'training-data'))
-  const training = windowSamples(generateTrainingSeries(options.seriesCount, options.seriesLength, dataRandom), options.window, options.normalisation)
+  const training = windowSamples(generateTrainingSeries(options.seriesCount, options.seriesLength, dataRandom), options)
   const validationRandom = seededRandom(deriveSeed(options.seed, 'validation-data'))
   const validation = windowSamples(
     generateTrainingSeries(Math.max(8, Math.round(options.seriesCount / 5)), options.seriesLength, validationRandom),
-    options.window,
-    options.normalisation,
+    options,
   )
 
   const layers: LayerSpec[] = [...options.hidden.map((outputs) => ({ outputs, activation: 'tanh' as const })), { outputs: 1, activation: 'linear' }]
-  const network = initialiseNetwork(options.window, layers, seededRandom(deriveSeed(options.seed, 'weights')))
+  const width = featureWidth(options.window, options.seasonal !== undefined)
+  const network = initialiseNetwork(width, layers, seededRandom(deriveSeed(options.seed, 'weights')))
   const optimiser = new AdamOptimiser(network)
   const shuffleRandom = seededRandom(deriveSeed(options.seed, 'shuffle'))
   const order = Uint32Array.from({ length: training.count }, (_, k) => k)
   const epochLosses: number[] = []
-  const input = new Float64Array(options.window)
+  const input = new Float64Array(width)
 
   for (let epoch = 0; epoch < options.epochs; epoch++) {
     shuffle(order, shuffleRandom)
@@ -95,7 +100,7 @@ export function trainForecaster(options: TrainingOptions = DEFAULT_TRAINING, onE
       const gradients = zeroGradients(network)
       for (let b = start; b < end; b++) {
         const k = order[b] as number
-        for (let i = 0; i < options.window; i++) input[i] = training.inputs[k * options.window + i] as number
+        for (let i = 0; i < width; i++) input[i] = training.inputs[k * width + i] as number
         const activations = forwardWithActivations(network, input)
         const prediction = (activations[activations.length - 1] as Float64Array)[0] as number
         const residual = prediction - (training.targets[k] as number)
@@ -115,7 +120,7 @@ export function trainForecaster(options: TrainingOptions = DEFAULT_TRAINING, onE
     network: exported,
     epochLosses,
     validationLoss: meanLoss(validation, (row) => forwardWithActivations(exported, row).at(-1)![0] as number),
-    naiveValidationLoss: meanLoss(validation, (row) => row[row.length - 1] as number),
+    naiveValidationLoss: meanLoss(validation, (row) => row[options.window - 1] as number),
     trainingSamples: training.count,
     validationSamples: validation.count,
     durationMs: performance.now() - started,
@@ -123,30 +128,35 @@ export function trainForecaster(options: TrainingOptions = DEFAULT_TRAINING, onE
 }
 
 /** Every window of every series with the value that follows it, normalised as the edge does. */
-export function windowSamples(series: readonly Float64Array[], window: number, normalisation: NormalisationSettings): WindowSamples {
-  const total = series.reduce((sum, s) => sum + Math.max(0, s.length - window), 0)
-  const inputs = new Float32Array(total * window)
+export function windowSamples(
+  series: readonly TrainingSeries[],
+  options: Pick<TrainingOptions, 'window' | 'normalisation' | 'seasonal'>,
+): WindowSamples {
+  const width = featureWidth(options.window, options.seasonal !== undefined)
+  const total = series.reduce((sum, s) => sum + Math.max(0, s.values.length - options.window), 0)
+  const inputs = new Float32Array(total * width)
   const targets = new Float32Array(total)
   let count = 0
-  for (const values of series) {
-    const state = new SeriesWindow(window, normalisation)
-    for (const value of values) {
+  for (const { values, startTs, intervalMs } of series) {
+    const state = new SeriesWindow(options.window, options.normalisation, options.seasonal)
+    values.forEach((value, t) => {
+      const ts = startTs + t * intervalMs
       if (state.ready) {
-        const frame = state.writeNormalised(inputs, count * window)
+        const frame = state.writeNormalised(inputs, count * width, ts)
         targets[count] = state.normalise(value, frame)
         count++
       }
-      state.push(value)
-    }
+      state.push(ts, value)
+    })
   }
-  return { window, count, inputs, targets }
+  return { width, count, inputs, targets }
 }
 
 function meanLoss(samples: WindowSamples, predict: (row: Float64Array) => number): number {
-  const row = new Float64Array(samples.window)
+  const row = new Float64Array(samples.width)
   let sum = 0
   for (let k = 0; k < samples.count; k++) {
-    for (let i = 0; i < samples.window; i++) row[i] = samples.inputs[k * samples.window + i] as number
+    for (let i = 0; i < samples.width; i++) row[i] = samples.inputs[k * samples.width + i] as number
     sum += huber(predict(row) - (samples.targets[k] as number))
   }
   return sum / Math.max(1, samples.count)

@@ -17,27 +17,44 @@ export const SERIES_FAMILIES = ['sensor', 'seasonal', 'autoregressive', 'square'
 export type SeriesFamily = (typeof SERIES_FAMILIES)[number]
 
 const MINUTE_MS = 60_000
+const DAY_MS = 86_400_000
+/** Reading intervals drawn for a series: mostly minutes, as sensors and metrics report. */
+const INTERVALS_MINUTES = [1, 5, 5, 5, 10, 15, 30, 60]
+
+/** One training series: readings `intervalMs` apart from `startTs`. */
+export interface TrainingSeries {
+  readonly values: Float64Array
+  readonly startTs: number
+  readonly intervalMs: number
+}
 
 /** `count` series of `length` values, families taken in turn, parameters drawn from `random`. */
-export function generateTrainingSeries(count: number, length: number, random: RandomSource): Float64Array[] {
-  const series: Float64Array[] = []
+export function generateTrainingSeries(count: number, length: number, random: RandomSource): TrainingSeries[] {
+  const series: TrainingSeries[] = []
   for (let k = 0; k < count; k++) {
     const family = SERIES_FAMILIES[k % SERIES_FAMILIES.length] as SeriesFamily
-    series.push(generateSeries(family, length, random))
+    const intervalMs = (INTERVALS_MINUTES[Math.floor(random.next() * INTERVALS_MINUTES.length)] as number) * MINUTE_MS
+    const startTs = Date.UTC(2026, 0, 1) + Math.floor(random.next() * 288) * 300_000
+    series.push({ values: generateSeries(family, length, random, intervalMs, startTs), startTs, intervalMs })
   }
   return series
 }
 
-export function generateSeries(family: SeriesFamily, length: number, random: RandomSource): Float64Array {
+/** Readings per day at this interval: the period of a daily cycle, in readings. */
+function dailyPeriod(intervalMs: number): number {
+  return DAY_MS / intervalMs
+}
+
+export function generateSeries(family: SeriesFamily, length: number, random: RandomSource, intervalMs: number, startTs: number): Float64Array {
   switch (family) {
     case 'sensor':
-      return sensorSeries(length, random)
+      return sensorSeries(length, random, intervalMs, startTs)
     case 'seasonal':
-      return seasonalSeries(length, random)
+      return seasonalSeries(length, random, random.next() < 0.5 ? dailyPeriod(intervalMs) : undefined, startTs / intervalMs)
     case 'autoregressive':
       return autoregressiveSeries(length, random)
     case 'square':
-      return squareSeries(length, random)
+      return squareSeries(length, random, random.next() < 0.5 ? dailyPeriod(intervalMs) : undefined, startTs / intervalMs)
     case 'spikes':
       return spikeSeries(length, random)
     case 'levels':
@@ -46,8 +63,8 @@ export function generateSeries(family: SeriesFamily, length: number, random: Ran
       return sawtoothSeries(length, random)
     case 'mixture': {
       const parts: SeriesFamily[] = ['seasonal', 'autoregressive', 'square', 'spikes', 'sawtooth']
-      const a = generateSeries(parts[Math.floor(random.next() * parts.length)] as SeriesFamily, length, random)
-      const b = generateSeries(parts[Math.floor(random.next() * parts.length)] as SeriesFamily, length, random)
+      const a = generateSeries(parts[Math.floor(random.next() * parts.length)] as SeriesFamily, length, random, intervalMs, startTs)
+      const b = generateSeries(parts[Math.floor(random.next() * parts.length)] as SeriesFamily, length, random, intervalMs, startTs)
       const weight = random.between(0.1, 0.6)
       return a.map((x, t) => x + weight * (b[t] as number))
     }
@@ -58,12 +75,10 @@ function logUniform(random: RandomSource, min: number, max: number): number {
   return Math.exp(random.between(Math.log(min), Math.log(max)))
 }
 
-function sensorSeries(length: number, random: RandomSource): Float64Array {
+function sensorSeries(length: number, random: RandomSource, intervalMs: number, start: number): Float64Array {
   const kind = SENSOR_KINDS[Math.floor(random.next() * SENSOR_KINDS.length)] ?? 'temperature'
   const profile = sensorKindProfile(kind)
   const signal = new SensorSignal(profile, random)
-  const intervalMs = [1, 5, 10, 15, 30, 60][Math.floor(random.next() * 6)]! * MINUTE_MS
-  const start = Date.UTC(2026, 0, 1) + Math.floor(random.next() * 24) * 3_600_000
   const factor = 10 ** profile.decimals
   const out = new Float64Array(length)
   for (let t = 0; t < length; t++) {
@@ -73,9 +88,10 @@ function sensorSeries(length: number, random: RandomSource): Float64Array {
   return out
 }
 
-function seasonalSeries(length: number, random: RandomSource): Float64Array {
-  const period = logUniform(random, 8, 600)
-  const phase = random.between(0, 2 * Math.PI)
+/** A cycle of `period` readings (drawn when not given: a cycle that is not daily); `origin` aligns a daily one to the clock. */
+function seasonalSeries(length: number, random: RandomSource, dailyPeriodReadings: number | undefined, origin: number): Float64Array {
+  const period = dailyPeriodReadings ?? logUniform(random, 8, 600)
+  const phase = dailyPeriodReadings === undefined ? random.between(0, 2 * Math.PI) : (2 * Math.PI * origin) / period + random.between(0, 2 * Math.PI)
   const harmonic = random.next() < 0.5 ? random.between(0, 0.6) : 0
   const noise = logUniform(random, 0.005, 0.5)
   const trend = random.next() < 0.3 ? random.between(-2, 2) / length : 0
@@ -98,10 +114,10 @@ function autoregressiveSeries(length: number, random: RandomSource): Float64Arra
   return out
 }
 
-function squareSeries(length: number, random: RandomSource): Float64Array {
-  const period = logUniform(random, 6, 400)
+function squareSeries(length: number, random: RandomSource, dailyPeriodReadings: number | undefined, origin: number): Float64Array {
+  const period = dailyPeriodReadings ?? logUniform(random, 6, 400)
   const duty = random.between(0.2, 0.8)
-  const offset = random.next() * period
+  const offset = dailyPeriodReadings === undefined ? random.next() * period : origin + random.next() * period
   const noise = logUniform(random, 0.002, 0.2)
   const out = new Float64Array(length)
   for (let t = 0; t < length; t++) out[t] = (((t + offset) % period) / period < duty ? 1 : 0) + noise * random.gaussian()

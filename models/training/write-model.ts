@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path'
 import { CloudosError } from '../../shared/errors.js'
 import { DEFAULT_LIKELIHOOD, type LikelihoodSettings } from '../../edge/anomaly/anomaly-likelihood.js'
 import { MODEL_CARD_FORMAT, type ModelCard } from '../../edge/anomaly/model-card.js'
+import { featureWidth } from '../../edge/anomaly/series-window.js'
 import { seededRandom } from '../../edge/simulator/seeded-random.js'
 import { forward, parameterCount, type DenseNetwork } from './dense-network.js'
 import { exportOnnx } from './onnx-export.js'
@@ -73,9 +74,10 @@ function buildCard(options: WriteModelOptions, result: TrainingResult, fileName:
     file: fileName,
     sha256: createHash('sha256').update(bytes).digest('hex'),
     task: 'next-value-forecast',
-    input: { name: INPUT_NAME, shape: ['batch', training.window], dtype: 'float32' },
+    input: { name: INPUT_NAME, shape: ['batch', featureWidth(training.window, training.seasonal !== undefined)], dtype: 'float32' },
     output: { name: OUTPUT_NAME, shape: ['batch', 1], dtype: 'float32' },
     window: training.window,
+    ...(training.seasonal === undefined ? {} : { seasonal: { ...training.seasonal } }),
     normalisation: { ...training.normalisation },
     likelihood: { ...(options.likelihood ?? DEFAULT_LIKELIHOOD) },
     stream: { gapResetFactor: DEFAULT_GAP_RESET_FACTOR },
@@ -102,11 +104,11 @@ function buildCard(options: WriteModelOptions, result: TrainingResult, fileName:
       validationLoss: round(result.validationLoss),
       naiveLastValueValidationLoss: round(result.naiveValidationLoss),
     },
-    referenceOutputs: referenceWindows(training.window).map((input) => ({ input, output: [...forward(result.network, input)].map((x) => Math.fround(x)) })),
+    referenceOutputs: referenceWindows(featureWidth(training.window, training.seasonal !== undefined)).map((input) => ({ input, output: [...forward(result.network, input)].map((x) => Math.fround(x)) })),
   }
 }
 
-/** Fixed windows whose outputs the card records: flat, ramp, sine, step, noise. */
+/** Fixed input rows whose outputs the card records: flat, ramp, sine, step, noise. */
 export function referenceWindows(window: number): number[][] {
   const noise = seededRandom(7)
   const f = (fn: (k: number) => number) => Array.from({ length: window }, (_, k) => Math.fround(fn(k)))

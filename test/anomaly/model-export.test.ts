@@ -8,6 +8,9 @@ import { trainForecaster } from '../../models/training/train-forecaster.js'
 import { exportOnnx } from '../../models/training/onnx-export.js'
 import { useTempDir } from '../helpers/temp-dir.js'
 import { TINY_TRAINING, writeTinyModel } from './tiny-model.js'
+import { featureWidth } from '../../edge/anomaly/series-window.js'
+
+const width = featureWidth(TINY_TRAINING.window, TINY_TRAINING.seasonal !== undefined)
 
 describe('ONNX export round trip', () => {
   it('onnxruntime-node gives the TypeScript forward pass\'s outputs (within 1e-5) for a batch of windows', async () => {
@@ -19,11 +22,11 @@ describe('ONNX export round trip', () => {
       expect(session.outputNames).toEqual(['forecast'])
       const random = seededRandom(99)
       const rows = 50
-      const windows = Float32Array.from({ length: rows * TINY_TRAINING.window }, () => 3 * random.gaussian())
-      const out = (await session.run({ window: new ort.Tensor('float32', windows, [rows, TINY_TRAINING.window]) })).forecast
+      const windows = Float32Array.from({ length: rows * width }, () => 3 * random.gaussian())
+      const out = (await session.run({ window: new ort.Tensor('float32', windows, [rows, width]) })).forecast
       expect(out?.dims).toEqual([rows, 1])
       for (let r = 0; r < rows; r++) {
-        const expected = forward(trained.network, windows.subarray(r * TINY_TRAINING.window, (r + 1) * TINY_TRAINING.window))[0] as number
+        const expected = forward(trained.network, windows.subarray(r * width, (r + 1) * width))[0] as number
         expect(Math.abs((out?.data[r] as number) - expected)).toBeLessThan(1e-5)
       }
     } finally {
@@ -38,10 +41,10 @@ describe('ONNX export round trip', () => {
     const session = await ort.InferenceSession.create(exportOnnx(network, { input: 'x', output: 'y', modelName: 'relu', modelVersion: '0' }))
     try {
       for (const rows of [1, 7]) {
-        const windows = Float32Array.from({ length: rows * TINY_TRAINING.window }, (_, k) => Math.sin(k))
-        const out = (await session.run({ x: new ort.Tensor('float32', windows, [rows, TINY_TRAINING.window]) })).y
+        const windows = Float32Array.from({ length: rows * width }, (_, k) => Math.sin(k))
+        const out = (await session.run({ x: new ort.Tensor('float32', windows, [rows, width]) })).y
         expect(out?.dims).toEqual([rows, 1])
-        const expected = forward(network, windows.subarray(0, TINY_TRAINING.window))[0] as number
+        const expected = forward(network, windows.subarray(0, width))[0] as number
         expect(Math.abs((out?.data[0] as number) - expected)).toBeLessThan(1e-5)
       }
     } finally {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { AnomalyLikelihood, DEFAULT_LIKELIHOOD, normalTail } from '../../edge/anomaly/anomaly-likelihood.js'
+import { AnomalyLikelihood, DEFAULT_LIKELIHOOD, normalTail, RepeatDamper } from '../../edge/anomaly/anomaly-likelihood.js'
 import { RunningMean, RunningMoments } from '../../edge/anomaly/running-mean.js'
 import { SeriesState } from '../../edge/anomaly/series-state.js'
 import { DEFAULT_NORMALISATION, SeriesWindow } from '../../edge/anomaly/series-window.js'
@@ -7,9 +7,14 @@ import { DEFAULT_NORMALISATION, SeriesWindow } from '../../edge/anomaly/series-w
 const pipeline = { window: 4, normalisation: DEFAULT_NORMALISATION, likelihood: DEFAULT_LIKELIHOOD, gapResetFactor: 10 }
 
 function windowOf(state: SeriesWindow): number[] {
-  const out = new Float32Array(state.size)
-  state.writeNormalised(out, 0)
+  const out = new Float32Array(state.width)
+  state.writeNormalised(out, 0, 0)
   return [...out]
+}
+
+/** Pushes values one minute apart. */
+function pushAll(w: SeriesWindow, values: number[], from = 0): void {
+  values.forEach((v, k) => w.push((from + k) * 60_000, v))
 }
 
 describe('running statistics', () => {
@@ -28,43 +33,79 @@ describe('running statistics', () => {
 describe('SeriesWindow', () => {
   it('becomes ready after `size` values and presents them oldest first, centred and scaled', () => {
     const w = new SeriesWindow(4, { ...DEFAULT_NORMALISATION, scaleHorizon: 1000 })
-    for (const x of [10, 12, 14]) w.push(x)
+    pushAll(w, [10, 12, 14])
     expect(w.ready).toBe(false)
-    w.push(16)
+    w.push(3 * 60_000, 16)
     expect(w.ready).toBe(true)
     const frame = w.frame()
     expect(frame.centre).toBeCloseTo(13, 12)
     // Scale: sqrt of the mean window variance so far (one window: variance of 10,12,14,16 = 5).
     expect(frame.scale).toBeCloseTo(Math.sqrt(5), 12)
     expect(windowOf(w).map((x) => Math.round(x * 1e5) / 1e5)).toEqual([-3, -1, 1, 3].map((d) => Math.round((d / Math.sqrt(5)) * 1e5) / 1e5))
-    w.push(18) // the window slides: 12 14 16 18
+    w.push(4 * 60_000, 18) // the window slides: 12 14 16 18
     expect(w.frame().centre).toBeCloseTo(15, 12)
-    expect(w.normalise(15 + frame.scale, { centre: 15, scale: frame.scale })).toBeCloseTo(1, 12)
+    expect(w.normalise(15 + frame.scale, { centre: 15, scale: frame.scale, typicalTarget: Number.NaN })).toBeCloseTo(1, 12)
   })
 
   it('keeps a flat series finite: the scale floors at a fraction of its magnitude, values are clipped', () => {
-    const w = new SeriesWindow(4)
-    for (let k = 0; k < 10; k++) w.push(50)
+    const w = new SeriesWindow(4, DEFAULT_NORMALISATION)
+    pushAll(w, new Array<number>(10).fill(50))
     const frame = w.frame()
     expect(frame.scale).toBeCloseTo(50 * DEFAULT_NORMALISATION.relativeScaleFloor, 9)
     expect(w.normalise(1e9, frame)).toBe(DEFAULT_NORMALISATION.clip)
     expect(w.normalise(-1e9, frame)).toBe(-DEFAULT_NORMALISATION.clip)
-    const zeros = new SeriesWindow(4)
-    for (let k = 0; k < 4; k++) zeros.push(0)
+    const zeros = new SeriesWindow(4, DEFAULT_NORMALISATION)
+    pushAll(zeros, [0, 0, 0, 0])
     expect(zeros.frame().scale).toBe(DEFAULT_NORMALISATION.absoluteScaleFloor)
     expect(windowOf(zeros)).toEqual([0, 0, 0, 0])
   })
 
   it('restart empties the window but keeps the learnt scale', () => {
-    const w = new SeriesWindow(4)
-    for (const x of [0, 2, 0, 2, 0, 2]) w.push(x)
+    const w = new SeriesWindow(4, DEFAULT_NORMALISATION)
+    pushAll(w, [0, 2, 0, 2, 0, 2])
     const scale = w.frame().scale
     w.restart()
     expect(w.ready).toBe(false)
-    for (const x of [100, 100, 100, 100]) w.push(x)
+    pushAll(w, [100, 100, 100, 100], 10)
     // The new flat window's zero variance enters the running average (horizon 2000), so the scale only shrinks a little.
     expect(w.frame().scale).toBeGreaterThan(scale * 0.8)
     expect(windowOf(w)).toEqual([0, 0, 0, 0])
+  })
+})
+
+describe('seasonal context', () => {
+  const HOUR = 3_600_000
+  const seasonal = { periodMs: 24 * HOUR, bins: 24, smoothing: 1 }
+
+  it('adds what the series read at the same time on earlier days, from readings that left the window', () => {
+    const w = new SeriesWindow(3, DEFAULT_NORMALISATION, seasonal)
+    expect(w.width).toBe(2 * 3 + 2)
+    // Hourly readings: the value is the hour of day, so yesterday's profile equals today's values.
+    const hourly = (h: number) => h % 24
+    for (let h = 0; h < 20; h++) w.push(h * HOUR, hourly(h))
+    // Less than a day seen: no context, flag 0.
+    const early = new Float32Array(w.width)
+    w.writeNormalised(early, 0, 20 * HOUR)
+    expect([...early.slice(3)]).toEqual([0, 0, 0, 0, 0])
+    for (let h = 20; h < 30; h++) w.push(h * HOUR, hourly(h))
+    // Window holds hours 27, 28, 29 (values 3, 4, 5); the target is hour 30 (value 6).
+    const row = new Float32Array(w.width)
+    const frame = w.writeNormalised(row, 0, 30 * HOUR)
+    expect(frame.centre).toBeCloseTo(4, 12)
+    const expected = [3, 4, 5, 6].map((v) => (v - frame.centre) / frame.scale)
+    expect([...row.slice(0, 3)].map((x) => Number(x.toFixed(4)))).toEqual(expected.slice(0, 3).map((x) => Number(Math.fround(x).toFixed(4))))
+    expect([...row.slice(3, 7)].map((x) => Number(x.toFixed(4)))).toEqual(expected.map((x) => Number(Math.fround(x).toFixed(4))))
+    expect(row[7]).toBe(1)
+  })
+
+  it('says "no context" while a slot of the window or target has never been seen', () => {
+    const w = new SeriesWindow(2, DEFAULT_NORMALISATION, seasonal)
+    // Two days of readings, but only in the first 12 hours of each day.
+    for (let day = 0; day < 2; day++) for (let h = 0; h < 12; h++) w.push((day * 24 + h) * HOUR, h)
+    const row = new Float32Array(w.width)
+    w.writeNormalised(row, 0, (2 * 24 + 13) * HOUR)
+    expect(row[row.length - 1]).toBe(0)
+    expect([...row.slice(2)].every((x) => x === 0)).toBe(true)
   })
 })
 
@@ -73,7 +114,7 @@ describe('SeriesState stream rules', () => {
     const state = new SeriesState(pipeline)
     for (let t = 0; t < 4; t++) {
       expect(state.admit(t * 1000, t)).toBe('accepted')
-      state.window.push(t)
+      state.window.push(t * 1000, t)
     }
     const before = windowOf(state.window)
     expect(state.admit(4000, Number.NaN)).toBe('not-finite')
@@ -90,12 +131,12 @@ describe('SeriesState stream rules', () => {
     let t = 0
     for (; t < 20; t++) {
       state.admit(t * 1000, t)
-      state.window.push(t)
+      state.window.push(t * 1000, t)
     }
     // 9 intervals of silence: still the same stream.
     expect(state.admit((t + 8) * 1000, 0)).toBe('accepted')
     expect(state.window.ready).toBe(true)
-    state.window.push(0)
+    state.window.push((t + 8) * 1000, 0)
     // Then 30 s of silence after a typical 1-2 s spacing: the window starts over.
     expect(state.admit((t + 40) * 1000, 0)).toBe('accepted')
     expect(state.window.ready).toBe(false)
@@ -110,8 +151,8 @@ describe('AnomalyLikelihood', () => {
     expect(normalTail(5)).toBeCloseTo(2.8665e-7, 9)
   })
 
-  it('scores 0 while learning, low for usual errors, high for a burst of large errors, then damps repeats', () => {
-    const settings = { ...DEFAULT_LIKELIHOOD, learningPeriod: 50, suppressionPeriod: 20, suppressionFactor: 0.5 }
+  it('scores 0 while learning, low for usual errors, high for a burst of large errors', () => {
+    const settings = { ...DEFAULT_LIKELIHOOD, learningPeriod: 50 }
     const likelihood = new AnomalyLikelihood(settings)
     const usual = (k: number) => 0.1 * Math.sin(k * 1.7) + 0.05 * Math.cos(k * 0.3)
     for (let k = 0; k < 50; k++) expect(likelihood.score(usual(k))).toBe(0)
@@ -119,10 +160,18 @@ describe('AnomalyLikelihood', () => {
     expect(Math.max(...usualScores)).toBeLessThan(settings.detectionLevel)
     const burst = [3, 3, 3].map((e) => likelihood.score(e))
     expect(Math.max(...burst)).toBeGreaterThanOrEqual(settings.detectionLevel)
-    const firstDetection = burst.findIndex((s) => s >= settings.detectionLevel)
-    // Right after a detection the same incident scores at most half its raw value.
-    const repeats = [3, 3, 3].map((e) => likelihood.score(e))
-    expect(Math.max(...repeats)).toBeLessThanOrEqual(settings.suppressionFactor + 1e-12)
-    expect(firstDetection).toBeGreaterThanOrEqual(0)
+    for (const s of [...usualScores, ...burst]) {
+      expect(s).toBeGreaterThanOrEqual(0)
+      expect(s).toBeLessThanOrEqual(1)
+    }
+  })
+
+  it('damps the scores that follow a detection for suppressionPeriod readings, then lets them through', () => {
+    const damper = new RepeatDamper({ ...DEFAULT_LIKELIHOOD, detectionLevel: 0.5, suppressionPeriod: 3, suppressionFactor: 0.2 })
+    expect(damper.damp(0.4)).toBe(0.4)
+    expect(damper.damp(0.9)).toBe(0.9) // a detection
+    expect([0.9, 0.6, 0.1].map((s) => damper.damp(s)).map((s) => Number(s.toFixed(6)))).toEqual([0.18, 0.12, 0.02])
+    expect(damper.damp(0.8)).toBe(0.8) // the period is over: a new detection
+    expect(Number(damper.damp(0.8).toFixed(6))).toBe(0.16)
   })
 })

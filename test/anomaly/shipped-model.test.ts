@@ -4,6 +4,9 @@ import * as ort from 'onnxruntime-node'
 import { describe, expect, it } from 'vitest'
 import { createDetector, defaultModelPath, readModelCard } from '../../edge/anomaly/index.js'
 import { cardPathFor } from '../../edge/anomaly/model-card.js'
+import { featureWidth } from '../../edge/anomaly/series-window.js'
+import { DEFAULT_LIKELIHOOD } from '../../edge/anomaly/anomaly-likelihood.js'
+import { DEFAULT_TRAINING } from '../../models/training/train-forecaster.js'
 
 describe('the shipped default model', () => {
   const modelPath = defaultModelPath()
@@ -12,19 +15,29 @@ describe('the shipped default model', () => {
   it('is in models/ with a card that matches the file', () => {
     expect(existsSync(modelPath)).toBe(true)
     expect(createHash('sha256').update(readFileSync(modelPath)).digest('hex')).toBe(card.sha256)
-    expect(card.input).toEqual({ name: 'window', shape: ['batch', card.window], dtype: 'float32' })
+    expect(card.input).toEqual({ name: 'window', shape: ['batch', featureWidth(card.window, card.seasonal !== undefined)], dtype: 'float32' })
+    expect(card.seasonal).toEqual({ periodMs: 86_400_000, bins: 288, smoothing: 0.5 })
     expect(card.output).toEqual({ name: 'forecast', shape: ['batch', 1], dtype: 'float32' })
     expect(card.referenceOutputs.length).toBeGreaterThanOrEqual(3)
     expect(card.training).toHaveProperty('seed')
+  })
+
+  it('carries the pipeline settings `cloudos model train` writes, so retraining with its seed reproduces the card', () => {
+    expect(card.likelihood).toEqual(DEFAULT_LIKELIHOOD)
+    expect(card.normalisation).toEqual(DEFAULT_TRAINING.normalisation)
+    expect(card.seasonal).toEqual(DEFAULT_TRAINING.seasonal)
+    expect(card.window).toBe(DEFAULT_TRAINING.window)
+    expect(card.training).toMatchObject({ seed: DEFAULT_TRAINING.seed, epochs: DEFAULT_TRAINING.epochs, hiddenLayers: DEFAULT_TRAINING.hidden })
   })
 
   it('loads in onnxruntime-node and reproduces the outputs recorded in its card (within 1e-5), in one batched run', async () => {
     const session = await ort.InferenceSession.create(modelPath)
     try {
       const rows = card.referenceOutputs.length
-      const windows = new Float32Array(rows * card.window)
-      card.referenceOutputs.forEach((ref, k) => windows.set(ref.input, k * card.window))
-      const out = (await session.run({ window: new ort.Tensor('float32', windows, [rows, card.window]) })).forecast
+      const width = card.input.shape[1]
+      const windows = new Float32Array(rows * width)
+      card.referenceOutputs.forEach((ref, k) => windows.set(ref.input, k * width))
+      const out = (await session.run({ window: new ort.Tensor('float32', windows, [rows, width]) })).forecast
       expect(out?.dims).toEqual([rows, 1])
       card.referenceOutputs.forEach((ref, k) => expect(Math.abs((out?.data[k] as number) - (ref.output[0] as number))).toBeLessThan(1e-5))
     } finally {

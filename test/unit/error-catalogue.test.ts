@@ -17,7 +17,7 @@ describe('error catalogue', () => {
   })
 
   it('names codes by area with a stable prefix', () => {
-    for (const code of Object.keys(errorCatalogue)) expect(code).toMatch(/^(EDGE|CONFIG|CLI|STORE|API|SIM|BENCH|HUB|MODEL|RULES|INFERENCE)_ERR_[A-Z_]+$/)
+    for (const code of Object.keys(errorCatalogue)) expect(code).toMatch(/^(EDGE|CONFIG|CLI|STORE|API|SIM|BENCH|HUB|MODEL|DETECT|NAB|RULES|INFERENCE)_ERR_[A-Z_]+$/)
   })
 
   it('has an EDGE_ERR code for every dead-letter reason, named after it', () => {

@@ -731,6 +731,7 @@ export const errorCatalogue = {
     summary: 'The device report moves the device backwards or out of a final state (e.g. committed to downloading).',
     hint: 'States go pending, downloading, verifying, installing, trial, committed (steps may be skipped); failed and rolled-back are final. details gives the current state.',
   },
+
 } as const satisfies Record<string, ErrorSpec>
 
 export type ErrorCode = keyof typeof errorCatalogue

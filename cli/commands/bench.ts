@@ -72,7 +72,7 @@ function registerBenchInference(bench: Command): void {
     .option('--json', 'print one JSON object with every number instead of the table')
     .option('--quick', 'tiny counts to check the machinery, e.g. in tests')
     .option('--runs <n>', 'end-to-end runs per mode; the median is reported (default 3)', integerFlag('--runs', 1, 100))
-    .option('--probes <n>', 'alerts timed per run (default 2000)', integerFlag('--probes', 10, 1_000_000))
+    .option('--probes <n>', 'alerts timed per run (default 1000)', integerFlag('--probes', 10, 1_000_000))
     .option('--background <n>', 'background readings per second (default 10000)', integerFlag('--background', 0, 1_000_000))
     .action(async (flags: BenchInferenceFlags) => {
       const { runInferenceBench, defaultInferenceBenchSettings, quickInferenceBenchSettings } = await import('../../edge/bench/inference-bench.js')

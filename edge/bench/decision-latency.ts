@@ -44,7 +44,7 @@ const ALERT_TOPIC = 'alerts/probe-1/temp'
  * mqtt.js sensor and an mqtt.js subscriber on `alerts/probe-1/temp`. Each
  * probe publishes a reading over the value rule's trigger (QoS 1) and times
  * until the alert arrives; a reading under the clear level then ends the
- * incident (hysteresis) before the next probe. With inference on, the model
+ * incident (hysteresis) before the next probe (same connection, so in order). With inference on, the model
  * also scores every background reading and an anomaly-score rule watches them.
  */
 export async function runDecisionLatency(mode: DecisionMode, settings: DecisionLatencySettings, reaper: ChildReaper, workDir: string, runIndex: number): Promise<DecisionRunResult> {
@@ -116,9 +116,8 @@ export async function runDecisionLatency(mode: DecisionMode, settings: DecisionL
         if (arrived) latencies.push(elapsedMs)
         else lost++
       }
-      const cleared = until('cleared', 1000)
+      // The clear reading goes on the same connection, so the edge sees it before the next probe.
       sensor.publish(PROBE_TOPIC, `{"ts":${Date.now()},"value":0}`, { qos: 1 })
-      await cleared
       await sleep(settings.probeIntervalMs)
     }
     const background = await load.stop()

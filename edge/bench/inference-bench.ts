@@ -24,7 +24,7 @@ export const defaultInferenceBenchSettings: InferenceBenchSettings = {
   windowsPerRun: 40_000,
   modelRuns: 5,
   decisionRuns: 3,
-  decision: { probes: 2000, warmupProbes: 50, probeIntervalMs: 2, backgroundReadingsPerSecond: 10_000, backgroundSensors: 100, warmupMs: 3000 },
+  decision: { probes: 1000, warmupProbes: 50, probeIntervalMs: 5, backgroundReadingsPerSecond: 10_000, backgroundSensors: 100, warmupMs: 3000 },
 }
 
 export const quickInferenceBenchSettings: InferenceBenchSettings = {

@@ -109,6 +109,7 @@ export const AnomalyConfigSchema = Type.Object(
       Type.String({ minLength: 1, description: 'Model to load: its card (.card.json) or its .onnx beside a card. Unset: the default model shipped in models/.' }),
     ),
     tickMs: Type.Integer({ minimum: 0, maximum: 1000, default: 0, description: 'Micro-batching: readings gathered this long go to the model in one run (0: those of one event-loop turn).' }),
+    maxBatchReadings: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1024, description: 'Most readings scored in one model run; more waiting are left for the next run, so one run never holds the event loop (and the alerts behind it) for long.' }),
     maxBusyShare: Type.Number({ minimum: 0.05, maximum: 1, default: 0.5, description: 'Largest share of time the model may keep the edge busy: after a run of T ms the next starts at least T*(1-share)/share ms later (readings gather meanwhile), so ingest keeps the rest.' }),
     maxPendingReadings: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 50_000, description: 'Readings waiting for the model above which new ones are skipped (counted, never scored) instead of queued: inference never slows ingest.' }),
     scoreCommitIntervalMs: Type.Integer({ minimum: 1, maximum: 60_000, default: 250, description: 'Scores are written to the database in one transaction this often.' }),

@@ -189,8 +189,16 @@ export class InferenceLoop {
   }
 
   async #tick(): Promise<void> {
-    const inputs = this.#pending
-    this.#pending = []
+    // At most maxBatchReadings per run: the detector's per-reading work runs on
+    // this thread, and a value rule's reading arriving meanwhile waits for it.
+    const limit = this.#config.maxBatchReadings
+    let inputs = this.#pending
+    if (inputs.length > limit) {
+      this.#pending = inputs.slice(limit)
+      inputs = inputs.slice(0, limit)
+    } else {
+      this.#pending = []
+    }
     const detector = this.#registry?.current()
     if (inputs.length === 0 || detector === undefined) return
     const started = performance.now()

@@ -100,8 +100,9 @@ export const telemetryRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, 
       async (request) => {
         const device = request.device as DeviceRecord
         const bytes = request.body
-        const batch = acceptBatchCounted(bytes)
-        const record = batchRecord(device.id, bytes, batch, {
+        const accepted = acceptBatchCounted(bytes)
+        const batch = accepted.batch
+        const record = batchRecord(device.id, bytes, accepted, {
           receivedAt: context.clock(),
           ...(request.query.previousSeq === undefined ? {} : { previousSeq: request.query.previousSeq }),
           ...(request.query.droppedReadings === undefined ? {} : { droppedReadings: request.query.droppedReadings }),

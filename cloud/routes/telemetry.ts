@@ -66,6 +66,9 @@ const DeviceTelemetryState = Type.Object({
   updatedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
 })
 
+/** The parsed body of a request that is not application/octet-stream. */
+const NOT_A_BATCH = Symbol('not a telemetry batch')
+
 /** Telemetry batches uploaded by devices, and series read back by operators. */
 export const telemetryRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { context, guards }) => {
   const limits = context.config.telemetry
@@ -76,13 +79,15 @@ export const telemetryRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, 
       request.rawBody = body as Buffer
       done(null, body)
     })
-    // A batch is binary: the types parsed app-wide (JSON, text) and any other are refused here.
-    const refuse = (_request: unknown, _payload: unknown, done: (err: Error | null, body?: unknown) => void) =>
-      done(new CloudosError('HUB_ERR_UNSUPPORTED_MEDIA_TYPE', 'a telemetry batch is sent as application/octet-stream (codec bytes, docs/formats/batch.md)'))
-    signed.addContentTypeParser('application/json', refuse)
-    signed.addContentTypeParser('text/plain', refuse)
-    signed.addContentTypeParser('*', refuse)
-    signed.post<{ Querystring: Static<typeof UploadQuery>; Body: Buffer }>(
+    // A batch is binary. Other types (JSON, text, anything) are kept as bytes
+    // too and refused with 415 in the handler, after the device guard: an
+    // unauthenticated caller gets 401 like on every other device route.
+    const notABatch = (request: { rawBody?: Buffer }, body: Buffer | string, done: (err: Error | null, body?: unknown) => void) => {
+      request.rawBody = body as Buffer
+      done(null, NOT_A_BATCH)
+    }
+    for (const type of ['application/json', 'text/plain', '*']) signed.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: limits.maxBatchBytes }, notABatch)
+    signed.post<{ Querystring: Static<typeof UploadQuery>; Body: Buffer | typeof NOT_A_BATCH }>(
       '/v1/telemetry/batches',
       {
         bodyLimit: limits.maxBatchBytes,
@@ -100,8 +105,12 @@ export const telemetryRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, 
       async (request) => {
         const device = request.device as DeviceRecord
         const bytes = request.body
-        const batch = acceptBatchCounted(bytes)
-        const record = batchRecord(device.id, bytes, batch, {
+        if (!Buffer.isBuffer(bytes)) {
+          throw new CloudosError('HUB_ERR_UNSUPPORTED_MEDIA_TYPE', 'a telemetry batch is sent as application/octet-stream (codec bytes, docs/formats/batch.md)')
+        }
+        const accepted = acceptBatchCounted(bytes)
+        const batch = accepted.batch
+        const record = batchRecord(device.id, bytes, accepted, {
           receivedAt: context.clock(),
           ...(request.query.previousSeq === undefined ? {} : { previousSeq: request.query.previousSeq }),
           ...(request.query.droppedReadings === undefined ? {} : { droppedReadings: request.query.droppedReadings }),

@@ -18,7 +18,14 @@ const TOO_LARGE = /TOO_LARGE|LIMIT|BOMB|TOO_MANY/
  * TELEMETRY_ERR_BATCH_INVALID (400) or TELEMETRY_ERR_BATCH_TOO_LARGE (413)
  * with the reason; nothing is stored by the caller then.
  */
-export function acceptBatch(bytes: Buffer, limits: BatchLimits): TelemetryBatch {
+/** A decoded batch that passed the hub's checks, with its extent per series. */
+export interface AcceptedBatch {
+  batch: TelemetryBatch
+  series: TelemetrySeriesExtent[]
+  readings: number
+}
+
+export function acceptBatch(bytes: Buffer, limits: BatchLimits): AcceptedBatch {
   let batch: TelemetryBatch
   try {
     batch = decodeBatch(bytes, { maxDecompressedBytes: limits.maxDecompressedBytes, maxReadings: limits.maxReadingsPerBatch })
@@ -32,49 +39,49 @@ export function acceptBatch(bytes: Buffer, limits: BatchLimits): TelemetryBatch 
   }
   const invalid = (reason: string, message: string) => new CloudosError('TELEMETRY_ERR_BATCH_INVALID', `batch ${batch.seq} refused: ${message}`, { reason })
   if (!Number.isSafeInteger(batch.seq) || batch.seq < 1) throw invalid('invalid_seq', `seq must be a positive integer, got ${batch.seq}`)
+  const series: TelemetrySeriesExtent[] = []
   let readings = 0
-  for (const series of batch.series) {
-    if (!IDENTIFIER_PATTERN.test(series.sensorId) || !IDENTIFIER_PATTERN.test(series.metric)) {
-      throw invalid('invalid_identifier', `series "${series.sensorId}/${series.metric}" is not a valid sensor id / metric (${IDENTIFIER_PATTERN.source})`)
+  for (const column of batch.series) {
+    if (!IDENTIFIER_PATTERN.test(column.sensorId) || !IDENTIFIER_PATTERN.test(column.metric)) {
+      throw invalid('invalid_identifier', `series "${column.sensorId}/${column.metric}" is not a valid sensor id / metric (${IDENTIFIER_PATTERN.source})`)
     }
-    for (const ts of series.timestamps) {
-      if (!Number.isSafeInteger(ts) || ts < 0) throw invalid('invalid_timestamp', `series ${series.sensorId}/${series.metric} has a timestamp that is not epoch milliseconds (${ts})`)
+    // One indexed pass: validity and extent together (this runs for every reading the hub takes).
+    const timestamps = column.timestamps
+    const count = timestamps.length
+    let min = Infinity
+    let max = -Infinity
+    for (let i = 0; i < count; i++) {
+      const ts = timestamps[i] as number
+      if (!(ts >= 0 && ts <= Number.MAX_SAFE_INTEGER && Math.floor(ts) === ts)) {
+        throw invalid('invalid_timestamp', `series ${column.sensorId}/${column.metric} has a timestamp that is not epoch milliseconds (${ts})`)
+      }
+      if (ts < min) min = ts
+      if (ts > max) max = ts
     }
-    readings += series.timestamps.length
+    if (count > 0) series.push({ sensorId: column.sensorId, metric: column.metric, tsMin: min, tsMax: max, count })
+    readings += count
   }
   if (readings === 0) throw invalid('empty_batch', 'the batch holds no readings')
   if (readings > limits.maxReadingsPerBatch) {
     throw new CloudosError('TELEMETRY_ERR_BATCH_TOO_LARGE', `batch holds ${readings} readings, more than ${limits.maxReadingsPerBatch}`, { reason: 'too_many_readings', maxReadings: limits.maxReadingsPerBatch })
   }
-  return batch
+  return { batch, series, readings }
 }
 
-/** What the repository stores for a decoded batch: the bytes plus its extent per series. */
+/** What the repository stores for an accepted batch: the bytes plus its extent per series. */
 export function batchRecord(
   deviceId: DeviceId,
   bytes: Uint8Array,
-  batch: TelemetryBatch,
+  accepted: AcceptedBatch,
   extra: { previousSeq?: number; droppedReadings?: number; receivedAt: number },
 ): TelemetryBatchInput {
-  const series: TelemetrySeriesExtent[] = []
   let tsMin = Infinity
   let tsMax = -Infinity
-  let readingCount = 0
-  for (const s of batch.series) {
-    const count = s.timestamps.length
-    if (count === 0) continue
-    let min = Infinity
-    let max = -Infinity
-    for (const ts of s.timestamps) {
-      if (ts < min) min = ts
-      if (ts > max) max = ts
-    }
-    series.push({ sensorId: s.sensorId, metric: s.metric, tsMin: min, tsMax: max, count })
-    tsMin = Math.min(tsMin, min)
-    tsMax = Math.max(tsMax, max)
-    readingCount += count
+  for (const s of accepted.series) {
+    tsMin = Math.min(tsMin, s.tsMin)
+    tsMax = Math.max(tsMax, s.tsMax)
   }
-  return { deviceId, seq: batch.seq, bytes, readingCount, tsMin, tsMax, series, receivedAt: extra.receivedAt, ...pick(extra) }
+  return { deviceId, seq: accepted.batch.seq, bytes, readingCount: accepted.readings, tsMin, tsMax, series: accepted.series, receivedAt: extra.receivedAt, ...pick(extra) }
 }
 
 const pick = (extra: { previousSeq?: number; droppedReadings?: number }) => ({

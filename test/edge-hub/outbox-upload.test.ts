@@ -173,6 +173,9 @@ describe('outbox upload to a real hub', () => {
         expect(atHub, key).toEqual(atEdge)
       }
       expect(await hubSeries(deviceId, 'live-1/temperature')).toEqual(live)
+      const metrics = await (await fetch(`${edge.endpoints.httpUrl}/metrics`)).text()
+      expect(metrics).toMatch(/cloudos_edge_readings_dropped_total\{reason="budget"\} 0\b/)
+      expect(metrics).toMatch(/cloudos_edge_outbox_pending_readings 0\b/)
       await edge.stop()
     } finally {
       await proxy.close()

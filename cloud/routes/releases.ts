@@ -155,7 +155,8 @@ export const releaseRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { 
   app.get<{ Params: Static<typeof ReleaseParams> }>(
     '/v1/releases/:releaseId/bundle',
     {
-      preValidation: deviceGuard(context),
+      // Like the target poll, a (possibly resumed) download does not write last-seen.
+      preValidation: deviceGuard(context, { touch: false }),
       schema: {
         tags: ['releases'],
         summary: 'Download a release bundle (signed device request; only releases offered to the device). Supports Range (one range: 206 with Content-Range; 416 when unsatisfiable) and If-Range with the ETag',

@@ -6,6 +6,7 @@ import { registerEdgeCommand } from './commands/edge.js'
 import { registerFirmwareCommand } from './commands/firmware.js'
 import { registerHubCommand } from './commands/hub.js'
 import { registerSimulateCommand } from './commands/simulate.js'
+import { registerSuperviseCommand } from './commands/supervise.js'
 
 const program = new Command()
 program
@@ -21,6 +22,7 @@ registerSimulateCommand(program)
 registerDemoCommand(program)
 registerBenchCommand(program)
 registerFirmwareCommand(program)
+registerSuperviseCommand(program)
 
 try {
   await program.parseAsync(process.argv)

@@ -22,6 +22,8 @@ export interface EdgeRuntimeOptions {
   logger?: Logger
   /** Enrols with `config.hub.url` on the first start; ignored once the data dir holds a device identity. */
   enrolmentToken?: string
+  /** Called when an installed runtime update needs the supervisor to switch slots (stop, then exit with SWITCH_EXIT_CODE). */
+  requestSwitch?: () => void
 }
 
 export interface EdgeEndpoints {
@@ -47,6 +49,7 @@ export class EdgeRuntime {
   #retention: RetentionJob | undefined
   #alerts: AlertStore | undefined
   #hubLink: HubLink | undefined
+  #updater: { stop(): Promise<void> } | undefined
   #endpoints: EdgeEndpoints | undefined
   #storageFailing = false
   #stopping: Promise<void> | undefined
@@ -205,6 +208,17 @@ export class EdgeRuntime {
         },
       })
     }
+    if (identity !== undefined && config.ota.enabled) {
+      // Loaded only with a hub: the updater and the bundle verifier.
+      const { startOtaUpdater } = await import('./ota/start-updater.js')
+      this.#updater = startOtaUpdater({
+        dataDir,
+        identity,
+        config,
+        log,
+        requestSwitch: this.#options.requestSwitch ?? (() => log.error('a runtime update asked for a slot switch, but no supervisor runs this edge')),
+      })
+    }
     log.info(`edge runtime started: ${broker.describe()}, HTTP API ${this.#endpoints.httpUrl}, data in ${dataDir}`)
     return this.#endpoints
   }
@@ -217,6 +231,7 @@ export class EdgeRuntime {
 
   async #stop(): Promise<void> {
     this.#retention?.stop()
+    await this.#updater?.stop()
     await this.#hubLink?.stop()
     // Commit first so that QoS 1 acks still reach connected clients, then close the broker.
     const committed = this.#pipeline?.flush() ?? true

@@ -4,6 +4,7 @@ import { parseScenarioList, type IngestScenarioId } from '../../edge/bench/inges
 import { defaultIngestBenchSettings, quickSizes, type IngestBenchSettings } from '../../edge/bench/ingest-settings.js'
 import { integerFlag } from '../flags.js'
 import { registerBenchOta } from './bench-ota.js'
+import { registerBenchOtaVerify } from './bench-ota-verify.js'
 
 /**
  * `cloudos bench <name>`: benchmarks that measure a speed claim and, in the
@@ -16,6 +17,7 @@ export function registerBenchCommand(program: Command): void {
   registerBenchIngest(bench)
   registerBenchHub(bench)
   registerBenchOta(bench)
+  registerBenchOtaVerify(bench)
 }
 
 interface BenchHubFlags {

@@ -47,7 +47,19 @@ export function registerEdgeCommand(program: Command): void {
         throw new CloudosError('CLI_ERR_INVALID_FLAG', '--enroll-token needs --hub URL (or hub.url in the config file): the hub to enrol with')
       }
       const logger = consoleLogger('edge')
-      const runtime = new EdgeRuntime({ dataDir: resolve(flags.dataDir), config, logger, enrolmentToken: flags.enrollToken })
+      const { SWITCH_EXIT_CODE } = await import('../../edge/ota/ota-paths.js')
+      const runtime: InstanceType<typeof EdgeRuntime> = new EdgeRuntime({
+        dataDir: resolve(flags.dataDir),
+        config,
+        logger,
+        enrolmentToken: flags.enrollToken,
+        // An installed runtime update: stop cleanly, then let the supervisor switch slots.
+        requestSwitch: () => void runtime.stop().finally(() => process.exit(SWITCH_EXIT_CODE)),
+      })
+      if (process.send !== undefined) {
+        // Under `cloudos supervise`: when the supervisor dies (even kill -9), stop too.
+        process.once('disconnect', () => void runtime.stop().finally(() => process.exit(0)))
+      }
       const endpoints = await runtime.start()
       // One machine-readable line for supervisors, tests and benchmarks.
       process.stdout.write(`${JSON.stringify({ event: 'edge.ready', ...endpoints, pid: process.pid })}\n`)

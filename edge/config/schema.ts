@@ -75,6 +75,42 @@ export const HubLinkConfigSchema = Type.Object(
   { additionalProperties: false, default: {} },
 )
 
+export const OtaHealthCheckConfigSchema = Type.Object(
+  {
+    requireHealthz: Type.Boolean({ default: true, description: 'The new version\'s GET /healthz must answer 200 "ok" at the end of the trial window.' }),
+    requireBroker: Type.Boolean({ default: true, description: 'The new version\'s MQTT broker must accept a TCP connection at the end of the trial window.' }),
+    requireIngest: Type.Boolean({ default: false, description: 'Readings stored must grow during the trial window (only where sensors publish continuously).' }),
+  },
+  { additionalProperties: false, default: {} },
+)
+
+export const OtaConfigSchema = Type.Object(
+  {
+    enabled: Type.Boolean({ default: true, description: 'Poll the hub for OTA targets and install them (needs a hub; runtime bundles need `cloudos supervise`).' }),
+    trustedKeys: Type.Array(Type.String({ minLength: 1 }), {
+      default: [],
+      description: 'Trusted release public keys: PEM text or paths to PEM files. Bundles signed by any other key are refused; empty: every bundle is refused.',
+    }),
+    pollIntervalSeconds: Type.Integer({ minimum: 0, maximum: 86_400, default: 0, description: 'Seconds between OTA target polls; 0 polls on the heartbeat cadence (hub.heartbeatIntervalSeconds).' }),
+    stagingBudgetBytes: Type.Integer({ minimum: 0, default: 1024 * 1024 * 1024, description: 'Largest bundle the updater downloads into <dataDir>/ota/staging; larger ones are refused before downloading.' }),
+    minFreeDiskBytes: Type.Integer({ minimum: 0, default: 64 * 1024 * 1024, description: 'Free disk space left untouched: a bundle (and its extracted payload) must fit above it.' }),
+    maxBundleBytes: Type.Integer({ minimum: 1024, default: 2 * 1024 * 1024 * 1024, description: 'Hard cap on a bundle file, whatever the hub announces.' }),
+    trialWindowSeconds: Type.Number({ minimum: 0.5, maximum: 3600, default: 60, description: 'After switching to a new runtime, how long it must stay healthy before the update is committed.' }),
+    readyTimeoutSeconds: Type.Number({ minimum: 1, maximum: 3600, default: 120, description: 'A new runtime on trial that has not printed its ready line this long after its start fails its trial.' }),
+    crashLoopCount: Type.Integer({ minimum: 1, maximum: 100, default: 3, description: 'This many crashes of the edge within crashLoopWindowSeconds is a crash loop (rollback during a trial).' }),
+    crashLoopWindowSeconds: Type.Number({ minimum: 1, maximum: 3600, default: 60, description: 'Window for crash-loop detection.' }),
+    maxTrialBoots: Type.Integer({ minimum: 1, maximum: 20, default: 3, description: 'Supervisor restarts (power cuts) during one trial before it rolls back.' }),
+    restartDelayMs: Type.Integer({ minimum: 0, maximum: 600_000, default: 1000, description: 'Supervisor: first delay before restarting a crashed edge (doubles per crash, up to 30 s).' }),
+    healthCheck: OtaHealthCheckConfigSchema,
+    installerHook: Type.Optional(
+      Type.String({ minLength: 1, description: 'Shell command that installs a `firmware` bundle; gets CLOUDOS_OTA_PAYLOAD_DIR, CLOUDOS_OTA_NAME, CLOUDOS_OTA_VERSION; exit 0 = installed.' }),
+    ),
+    installerHookTimeoutSeconds: Type.Integer({ minimum: 1, maximum: 86_400, default: 600, description: 'The installer hook is killed (and the install failed) after this long.' }),
+    hardware: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'This device\'s hardware name, matched against a bundle\'s target.hardware patterns.' })),
+  },
+  { additionalProperties: false, default: {} },
+)
+
 export const EdgeConfigSchema = Type.Object(
   {
     mqtt: MqttConfigSchema,
@@ -82,6 +118,7 @@ export const EdgeConfigSchema = Type.Object(
     ingest: IngestConfigSchema,
     storage: StorageConfigSchema,
     hub: HubLinkConfigSchema,
+    ota: OtaConfigSchema,
   },
   { additionalProperties: false, default: {} },
 )
@@ -90,3 +127,4 @@ export type EdgeConfig = Static<typeof EdgeConfigSchema>
 export type IngestConfig = Static<typeof IngestConfigSchema>
 export type StorageConfig = Static<typeof StorageConfigSchema>
 export type HubLinkConfig = Static<typeof HubLinkConfigSchema>
+export type OtaConfig = Static<typeof OtaConfigSchema>

@@ -1,0 +1,38 @@
+import { arch } from 'node:os'
+import type { Logger } from '../../shared/log/logger.js'
+import { loadReleasePublicKey } from '../../firmware/release-key-files.js'
+import type { EdgeConfig } from '../config/schema.js'
+import type { DeviceIdentity } from '../hub-link/device-identity.js'
+import { HubClient } from '../hub-link/hub-client.js'
+import { OtaUpdater } from './updater.js'
+
+export interface StartOtaUpdaterOptions {
+  dataDir: string
+  identity: DeviceIdentity
+  config: EdgeConfig
+  log: Logger
+  requestSwitch: () => void
+}
+
+/** Builds the updater for an enrolled edge (trusted keys from ota.trustedKeys, device target from the hub enrolment and this machine) and starts it. */
+export function startOtaUpdater(options: StartOtaUpdaterOptions): OtaUpdater {
+  const { identity, config, log } = options
+  const trustedKeys = config.ota.trustedKeys.map((k) => loadReleasePublicKey(k))
+  const credentials = { deviceId: identity.deviceId, privateKey: identity.privateKey }
+  const updater = new OtaUpdater({
+    dataDir: options.dataDir,
+    client: new HubClient({ url: identity.hubUrl, timeoutMs: config.hub.requestTimeoutMs, credentials }),
+    hubUrl: identity.hubUrl,
+    credentials,
+    config: config.ota,
+    trustedKeys,
+    pollIntervalMs: (config.ota.pollIntervalSeconds || config.hub.heartbeatIntervalSeconds) * 1000,
+    requestTimeoutMs: config.hub.requestTimeoutMs,
+    device: { arch: arch(), tier: identity.tier, ...(config.ota.hardware === undefined ? {} : { hardware: config.ota.hardware }) },
+    supervised: process.env.CLOUDOS_OTA_SLOT !== undefined && process.send !== undefined,
+    requestSwitch: options.requestSwitch,
+    log,
+  })
+  updater.start()
+  return updater
+}

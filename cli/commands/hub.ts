@@ -8,6 +8,7 @@ import { startHub } from '../../cloud/server.js'
 import { SqliteHubStore } from '../../cloud/store/sqlite/sqlite-store.js'
 import { CloudosError } from '../../shared/errors.js'
 import { portFlag } from '../flags.js'
+import { registerHubOtaCommands } from './hub-ota.js'
 import { runUntilSignal } from '../run-until-signal.js'
 
 interface RunFlags {
@@ -85,6 +86,8 @@ export function registerHubCommand(program: Command): void {
       ]
       process.stdout.write(`${lines.join('\n')}\n`)
     })
+
+  registerHubOtaCommands(hub)
 
   hub
     .command('audit')

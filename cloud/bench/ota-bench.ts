@@ -204,7 +204,8 @@ export async function runOtaBench(settings: OtaBenchSettings, hooks: OtaBenchHoo
     const dataDir = join(tmp, 'hub')
     const hub = await initBenchHub(dataDir)
     const largest = Math.max(...bundles.map((b) => b.bytes))
-    const hubProcess = await startHubProcess(dataDir, reaper, { config: { ota: { rolloutCheckSeconds: 1, maxBundleBytes: Math.max(largest * 2, 1024 * 1024) } }, args: ['--release-key', publicKeyPath] })
+    // A full run takes longer than the default 15-minute admin token: one token for the whole benchmark.
+    const hubProcess = await startHubProcess(dataDir, reaper, { config: { auth: { tokenTtlSeconds: 86_400 }, ota: { rolloutCheckSeconds: 1, maxBundleBytes: Math.max(largest * 2, 1024 * 1024) } }, args: ['--release-key', publicKeyPath] })
     const hubPid = hubProcess.child.pid as number
     notice(`hub running at ${hubProcess.url} (pid ${hubPid})`)
     t = performance.now()

@@ -42,11 +42,14 @@ const ReportBody = Type.Object(
 export const deviceOtaRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { context }) => {
   const { store, ota, audit, clock } = context
   keepRawJsonBody(app)
+  // Polls do not write last-seen: a fleet polling every few seconds would cost
+  // an fsync per poll (synchronous=FULL); heartbeats keep last-seen current.
+  const pollGuard = deviceGuard(context, { touch: false })
 
   app.get(
     '/v1/devices/me/ota',
     {
-      preValidation: deviceGuard(context),
+      preValidation: pollGuard,
       schema: {
         tags: ['devices', 'rollouts'],
         summary: 'The release this device should install now (from its latest rollout and wave), or {release: null} (signed device request)',

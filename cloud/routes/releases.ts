@@ -63,6 +63,9 @@ export const releaseRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { 
           tags: ['releases'],
           summary: 'Upload a signed bundle (body: the bundle file, Content-Type application/octet-stream); the hub verifies it against its trusted release keys and stores it (admin; audited)',
           security: bearerSecurity,
+          consumes: ['application/octet-stream'],
+          // For the OpenAPI description only: the parser above has already streamed the body to disk, anything passes.
+          body: Type.Unsafe<unknown>({ description: 'The bundle file (.cosb), as is' }),
           response: responses({ 201: ReleaseView }),
         },
       },
@@ -155,16 +158,17 @@ export const releaseRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { 
   app.get<{ Params: Static<typeof ReleaseParams> }>(
     '/v1/releases/:releaseId/bundle',
     {
-      preValidation: deviceGuard(context),
+      // Like the target poll, a (possibly resumed) download does not write last-seen.
+      preValidation: deviceGuard(context, { touch: false }),
       schema: {
         tags: ['releases'],
         summary: 'Download a release bundle (signed device request; only releases offered to the device). Supports Range (one range: 206 with Content-Range; 416 when unsatisfiable) and If-Range with the ETag',
         security: [{ deviceSignature: [] }],
         params: ReleaseParams,
-        // The body is the bundle file, streamed (never serialised from a schema).
+        // Streams are sent as they are (never serialised): these describe them for OpenAPI.
         response: responses({
-          200: Type.String({ format: 'binary', description: 'The whole bundle file' }),
-          206: Type.String({ format: 'binary', description: 'The requested byte range of the bundle file' }),
+          200: Type.String({ description: 'The whole bundle file (application/octet-stream)' }),
+          206: Type.String({ description: 'The requested byte range (Content-Range says which)' }),
         }),
       },
     },

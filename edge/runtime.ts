@@ -140,6 +140,7 @@ export class EdgeRuntime {
     if (touched('ingest') || touched('storage')) this.#pipeline?.reconfigure(next.ingest, next.storage)
     if (live.includes('storage.retentionSchedule')) this.#scheduleRetention()
     if (touched('hub')) this.#hubLink?.reconfigure(next.hub)
+    if (touched('outbox')) this.#outbox?.reconfigure(next.outbox)
     // Rules were checked with the merged config (edge/config/extra-checks.ts): update does not refuse them.
     if (touched('rules') && this.#rules !== undefined) this.updateRules(next.rules)
     if (touched('anomaly') && this.#inference !== undefined) {
@@ -450,6 +451,12 @@ export class EdgeRuntime {
         config,
         log,
         requestSwitch: this.#options.requestSwitch ?? (() => log.error('a runtime update asked for a slot switch, but no supervisor runs this edge')),
+        // A model bundle goes straight to the model registry (validated against its card, warmed, switched atomically).
+        activateModel: async (modelDir) => {
+          const { modelCardIn } = await import('./ota/model-bundle.js')
+          const model = await this.inference.swap(modelCardIn(modelDir))
+          log.info(`model ${model.name} ${model.version} from an OTA bundle is running`)
+        },
       })
     }
     agent.attach((next) => this.applyConfig(next))

@@ -12,6 +12,7 @@ export interface StartOtaUpdaterOptions {
   config: EdgeConfig
   log: Logger
   requestSwitch: () => void
+  activateModel?: (modelDir: string) => Promise<void>
 }
 
 /** Builds the updater for an enrolled edge (trusted keys from ota.trustedKeys, device target from the hub enrolment and this machine) and starts it. */
@@ -31,6 +32,7 @@ export function startOtaUpdater(options: StartOtaUpdaterOptions): OtaUpdater {
     device: { arch: arch(), tier: identity.tier, ...(config.ota.hardware === undefined ? {} : { hardware: config.ota.hardware }) },
     supervised: process.env.CLOUDOS_OTA_SLOT !== undefined && process.send !== undefined,
     requestSwitch: options.requestSwitch,
+    ...(options.activateModel === undefined ? {} : { activateModel: options.activateModel }),
     log,
   })
   updater.start()

@@ -37,11 +37,23 @@ export interface OtaUpdaterOptions {
   supervised: boolean
   /** Asks the supervisor to switch slots: stop the edge and exit with SWITCH_EXIT_CODE. */
   requestSwitch: () => void
+  /**
+   * Puts an installed `model` bundle to work (the edge's model registry: load,
+   * validate against its card, warm, switch). Throwing (MODEL_ERR_*) fails the
+   * install and the running model stays. Absent: the model is only stored.
+   */
+  activateModel?: (modelDir: string) => Promise<void>
   log: Logger
 }
 
-/** Codes worth trying again on a later poll without a new release (transient). */
-const RETRYABLE: readonly ErrorCode[] = ['OTA_ERR_DOWNLOAD_FAILED', 'OTA_ERR_DISK_SPACE']
+/**
+ * Codes worth trying again on a later poll without a new release (transient).
+ * They are reported in the current state with the code, not as `failed`: the
+ * hub treats `failed` as final and counts it against the rollout's wave.
+ * Too little disk space is final (as in Mender): the rollout's failure rate
+ * tells the operator the bundle does not fit.
+ */
+const RETRYABLE: readonly ErrorCode[] = ['OTA_ERR_DOWNLOAD_FAILED']
 
 /**
  * The edge side of OTA: polls the hub for its target (on the heartbeat
@@ -237,8 +249,10 @@ export class OtaUpdater {
         this.#o.requestSwitch()
         return
       }
-      if (manifest.kind === 'model') installModel(input)
-      else await installFirmware(input, config.installerHook, config.installerHookTimeoutSeconds)
+      if (manifest.kind === 'model') {
+        const modelDir = installModel(input)
+        await this.#o.activateModel?.(modelDir)
+      } else await installFirmware(input, config.installerHook, config.installerHookTimeoutSeconds)
       rmSync(partPath, { force: true })
       this.#finish(release, 'committed')
       this.#report(release, 'committed')
@@ -249,9 +263,11 @@ export class OtaUpdater {
       log.error(`OTA ${release.name} ${release.version} failed: ${failure.code}: ${failure.message}`)
       if (RETRYABLE.includes(failure.code)) {
         // Transient: the next poll tries again (the download resumes); report a code once.
-        if (this.#reportedTransient.get(release.releaseId) !== failure.code) this.#report(release, 'failed', failure)
-        this.#reportedTransient.set(release.releaseId, failure.code)
         const state = readUpdaterState(dataDir)
+        const stage = state.current?.stage
+        const at: OtaDeviceState = stage === 'verifying' || stage === 'installing' ? stage : 'downloading'
+        if (this.#reportedTransient.get(release.releaseId) !== failure.code) this.#report(release, at, failure)
+        this.#reportedTransient.set(release.releaseId, failure.code)
         writeUpdaterState(dataDir, { ...state, current: null })
         return
       }

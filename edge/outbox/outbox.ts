@@ -35,15 +35,17 @@ export class Outbox extends EventEmitter<{ sealed: [SealResult] }> {
   readonly #options: OutboxOptions
   readonly #sealer: OutboxSealer
   readonly #now: () => number
+  #config: OutboxConfig
   #timer: NodeJS.Timeout | undefined
 
   constructor(options: OutboxOptions) {
     super()
     this.#options = options
     this.#now = options.now ?? Date.now
+    this.#config = options.config
     this.store = new OutboxStore(options.db)
     this.sealed = new SealedReadings(this.store)
-    this.#sealer = new OutboxSealer(options.db, this.store, options.counters, () => options.config)
+    this.#sealer = new OutboxSealer(options.db, this.store, options.counters, () => this.#config)
   }
 
   /** Seals closed windows now; emits `sealed` when it sealed something. */
@@ -62,8 +64,15 @@ export class Outbox extends EventEmitter<{ sealed: [SealResult] }> {
       } catch (err) {
         this.#options.log.error('sealing telemetry batches failed; raw readings are kept and sealing is retried', { error: (err as Error).message })
       }
-    }, this.#options.config.sealIntervalMs)
+    }, this.#config.sealIntervalMs)
     this.#timer.unref()
+  }
+
+  /** Live config: window, cut size and level apply from the next seal, the intervals at once. */
+  reconfigure(config: OutboxConfig): void {
+    const restart = this.#timer !== undefined && config.sealIntervalMs !== this.#config.sealIntervalMs
+    this.#config = config
+    if (restart) this.start()
   }
 
   stop(): void {
@@ -78,6 +87,7 @@ export class Outbox extends EventEmitter<{ sealed: [SealResult] }> {
 
   /** What the hub link drives, uploading through `client`. */
   linkFor(client: HubClient): HubLinkOutbox {
+    const outboxConfig = () => this.#config
     const uploader = new OutboxUploader({
       client,
       outbox: this.store,
@@ -94,7 +104,9 @@ export class Outbox extends EventEmitter<{ sealed: [SealResult] }> {
         this.on('sealed', listener)
         return () => this.off('sealed', listener)
       },
-      uploadIntervalMs: this.#options.config.uploadIntervalMs,
+      get uploadIntervalMs() {
+        return outboxConfig().uploadIntervalMs
+      },
     }
   }
 }

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { otaPaths } from '../../edge/ota/ota-paths.js'
+import { packageRoot } from '../../shared/package-root.js'
 import { spawnEdge, type EdgeChild } from '../../edge/process/edge-child.js'
 import { runCli } from '../helpers/processes.js'
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
@@ -39,7 +40,7 @@ describe('edge updater: firmware, model, refusals (real edge process)', () => {
     tmp?.remove()
   })
 
-  async function bundle(name: string, kind: string, version: string, files: Record<string, string>, key = keyPath, extra: string[] = []): Promise<string> {
+  async function bundle(name: string, kind: string, version: string, files: Record<string, string | Buffer>, key = keyPath, extra: string[] = []): Promise<string> {
     const dir = join(tmp.path, `src-${name}-${version}`)
     for (const [path, content] of Object.entries(files)) {
       mkdirSync(join(dir, path, '..'), { recursive: true })
@@ -87,15 +88,29 @@ describe('edge updater: firmware, model, refusals (real edge process)', () => {
     expect(report.reason).toMatch(/code 3: flash write error/)
   }, 120_000)
 
-  it('installs a model bundle into the model store', async () => {
+  it('installs a model bundle and switches the running model to it; a broken model is refused and the old one keeps running', async () => {
     const dataDir = join(tmp.path, 'edge-model')
-    const model = await bundle('vibration', 'model', '1.1.0', { 'model.onnx': 'ONNX-BYTES', 'card.json': '{"metric":"vibration"}' })
+    const shipped = join(packageRoot(), 'models')
+    const card = readFileSync(join(shipped, 'cloudos-forecaster-v1.card.json'))
+    const onnx = readFileSync(join(shipped, 'cloudos-forecaster-v1.onnx'))
+    const model = await bundle('vibration', 'model', '1.1.0', { 'cloudos-forecaster-v1.onnx': onnx, 'cloudos-forecaster-v1.card.json': card })
     hub.setTarget({ path: model, name: 'vibration', version: '1.1.0', kind: 'model', releaseId: 'model-1' })
-    await edge(dataDir)
+    const child = await edge(dataDir)
     await waitForState('model-1', 'committed')
     const dir = join(dataDir, 'models', 'vibration', '1.1.0')
-    expect(readFileSync(join(dir, 'model.onnx'), 'utf8')).toBe('ONNX-BYTES')
-    expect(readdirSync(dir).sort()).toEqual(['card.json', 'model.onnx'])
+    expect(readdirSync(dir).sort()).toEqual(['cloudos-forecaster-v1.card.json', 'cloudos-forecaster-v1.onnx'])
+    const running = async () => ((await (await fetch(`${child.endpoints.httpUrl}/v1/model`)).json()) as { model: { path: string; sha256: string } | null }).model
+    // The edge's inference now runs the model from the bundle, not the shipped one.
+    expect((await running())?.path).toBe(join(dir, 'cloudos-forecaster-v1.onnx'))
+
+    // A bundle whose .onnx does not match its card: stored, refused by the model registry, reported; the running model stays.
+    const broken = Buffer.from(onnx)
+    broken[broken.length - 10] = (broken[broken.length - 10] as number) ^ 0xff
+    const bad = await bundle('vibration', 'model', '1.2.0', { 'cloudos-forecaster-v1.onnx': broken, 'cloudos-forecaster-v1.card.json': card })
+    hub.setTarget({ path: bad, name: 'vibration', version: '1.2.0', kind: 'model', releaseId: 'model-2' })
+    await waitForState('model-2', 'failed')
+    expect(hub.reports.find((r) => r.releaseId === 'model-2' && r.state === 'failed')?.code).toMatch(/^MODEL_ERR_/)
+    expect((await running())?.path).toBe(join(dir, 'cloudos-forecaster-v1.onnx'))
   }, 120_000)
 
   it('refuses a bundle signed by an untrusted key: reported, nothing installed, not retried', async () => {

@@ -72,6 +72,7 @@ export class EdgeRuntime {
   #scoreWriter: ScoreWriter | undefined
   #missingTimer: NodeJS.Timeout | undefined
   #updater: { stop(): Promise<void> } | undefined
+  #modelLoading: Promise<void> | undefined
   #endpoints: EdgeEndpoints | undefined
   #configAgent: ConfigAgent | undefined
   #configSync: ConfigSyncLoop | undefined
@@ -175,6 +176,11 @@ export class EdgeRuntime {
   get rules(): RulesEngine {
     if (this.#rules === undefined) throw new Error('edge runtime is not started')
     return this.#rules
+  }
+
+  /** Settles when the start-up model load has finished (loaded or failed: see `inference.status()`). */
+  modelLoaded(): Promise<void> {
+    return this.#modelLoading ?? Promise.resolve()
   }
 
   /** The inference loop (anomaly scores). */
@@ -286,7 +292,9 @@ export class EdgeRuntime {
       log,
     })
     this.#inference = inference
-    await inference.start()
+    // The model loads alongside the broker and the API: ingest and value rules
+    // do not wait for it; readings are scored once it is in (GET /v1/model).
+    this.#modelLoading = inference.start()
     let metrics: EdgeMetrics | undefined
     const pipeline = new IngestPipeline({
       writer: new CommitWriter({ db, readings, deadLetters, counters }),
@@ -492,6 +500,7 @@ export class EdgeRuntime {
     await this.#broker?.close().catch((err: Error) => this.#log.warn('closing the broker failed', { error: err.message }))
     const closedCleanly = this.#pipeline?.close() ?? committed
     // Score what was accepted, then write the scores before the database closes.
+    await this.#modelLoading
     await this.#inference?.close().catch((err: Error) => this.#log.warn('closing the inference loop failed', { error: err.message }))
     this.#scoreWriter?.close()
     if (!closedCleanly) this.#log.error('final commit failed: unacknowledged QoS 1 messages will be re-sent by their publishers')

@@ -69,6 +69,8 @@ export async function runDecisionLatency(mode: DecisionMode, settings: DecisionL
   try {
     const port = edge.endpoints.mqttPort
     if (port === null) throw new CloudosError('BENCH_ERR_SETUP', 'the edge runs with an external broker; the benchmark needs the embedded one')
+    // The model loads in the background of the edge's start: wait for it, so every run scores from its first reading.
+    if (mode === 'inference-on') await waitForModel(edge.endpoints.httpUrl)
     load = await BackgroundLoad.start(
       { host: '127.0.0.1', port, readingsPerSecond: settings.backgroundReadingsPerSecond, sensors: settings.backgroundSensors },
       reaper,
@@ -143,6 +145,17 @@ export async function runDecisionLatency(mode: DecisionMode, settings: DecisionL
     await load?.close()
     await stopChild(edge.child, 'SIGTERM', 15_000)
     rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+async function waitForModel(httpUrl: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const status = (await (await fetch(`${httpUrl}/v1/model`)).json()) as { model: unknown; loadError: string | null }
+    if (status.model !== null) return
+    if (status.loadError !== null) throw new CloudosError('BENCH_ERR_SETUP', `the edge could not load its model: ${status.loadError}`)
+    if (Date.now() > deadline) throw new CloudosError('BENCH_ERR_SETUP', 'the edge did not load its model in time')
+    await sleep(100)
   }
 }
 

@@ -88,6 +88,7 @@ describe('edge inference loop with the real model', () => {
         } as never,
       },
     })
+    await edge.runtime.modelLoaded()
     const subscriber = await connectMqtt(edge.endpoints.mqttUrl)
     clients.push(subscriber)
     await subscriber.subscribeAsync('alerts/#')
@@ -157,6 +158,7 @@ describe('edge inference loop with the real model', () => {
     writeFileSync(join(dir.path, 'lying.card.json'), JSON.stringify({ ...shippedCard, file: 'lying.onnx', sha256: '0'.repeat(64) }))
 
     edge = await startTestEdge({ config: { anomaly: { enabled: true } } })
+    await edge.runtime.modelLoaded()
     const api = edge.endpoints.httpUrl
     const put = async (path: string) => {
       const response = await fetch(`${api}/v1/model`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path }) })

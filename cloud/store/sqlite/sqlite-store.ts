@@ -204,7 +204,7 @@ export class SqliteHubStore implements HubStore {
     this.alerts = new SqliteAlertRepository(db)
     this.releaseKeys = new SqliteReleaseKeyRepository(db)
     this.releases = new SqliteReleaseRepository(db)
-    this.rollouts = new SqliteRolloutRepository(db)
+    this.rollouts = new SqliteRolloutRepository(db, fleetDb)
   }
 
   static open(dataDir: string): SqliteHubStore {

@@ -110,6 +110,10 @@ export function hubStoreContract(name: string, open: () => Promise<{ store: HubS
         expect(await store.devices.revoke('d1' as DeviceId, 8)).toBe(true)
         expect(await store.devices.revoke('d1' as DeviceId, 9)).toBe(false)
         expect(await store.devices.list({ status: 'revoked', limit: 10 })).toMatchObject([{ id: 'd1', revokedAt: 8 }])
+        expect(await store.devices.setLabels('d1' as DeviceId, { ring: 'beta' })).toBe(true)
+        expect((await store.devices.findById('d1' as DeviceId))?.labels).toEqual({ ring: 'beta' })
+        expect((await store.devices.list({ label: { key: 'ring', value: 'beta' }, limit: 10 })).map((d) => d.id)).toEqual(['d1'])
+        expect(await store.devices.setLabels('nope' as DeviceId, {})).toBe(false)
       }))
 
     it('devices: a duplicate public key is refused and leaves the token unused', () =>

@@ -77,6 +77,8 @@ const toMember = (row: MemberRow): RolloutDeviceRecord => ({
   committedAt: row.committed_at,
 })
 
+const FINAL_STATES: readonly OtaDeviceState[] = ['committed', 'failed', 'rolled-back']
+
 const ACTIVE_SQL = ACTIVE_ROLLOUT_STATES.map((s) => `'${s}'`).join(', ')
 
 /** Column names of RolloutChange keys. */
@@ -92,7 +94,21 @@ const changeColumns: Record<Exclude<keyof RolloutChange, 'updatedAt'>, string> =
 export class SqliteRolloutRepository implements RolloutRepository {
   private readonly statements
 
-  constructor(private readonly db: SqliteDatabase) {
+  /**
+   * @param progressDb the hub's synchronous=NORMAL connection (see
+   * SqliteHubStore): a device's intermediate steps (downloading ... trial)
+   * are written there, without an fsync that would block the event loop once
+   * per report across a fleet. A power cut may lose the latest of those steps
+   * (the device reports its next one anyway); final outcomes, which the halt
+   * rule counts, are written on `db` (synchronous=FULL).
+   */
+  constructor(
+    private readonly db: SqliteDatabase,
+    private readonly progressDb: SqliteDatabase = db,
+  ) {
+    const recordDeviceState = `UPDATE rollout_devices SET state = @state, code = @code, reason = @reason, running_version = @runningVersion, reported_at = @reportedAt,
+           updated_at = @updatedAt, committed_at = coalesce(@committedAt, committed_at)
+         WHERE rollout_id = @rolloutId AND device_id = @deviceId AND state = @from`
     this.statements = {
       findById: db.prepare('SELECT * FROM rollouts WHERE id = ?'),
       member: db.prepare('SELECT * FROM rollout_devices WHERE rollout_id = ? AND device_id = ?'),
@@ -100,11 +116,8 @@ export class SqliteRolloutRepository implements RolloutRepository {
         `SELECT r.*, m.rollout_id AS m_rollout_id FROM rollout_devices m JOIN rollouts r ON r.id = m.rollout_id
          WHERE m.device_id = ? ORDER BY r.created_at DESC, r.id DESC LIMIT 1`,
       ),
-      recordDeviceState: db.prepare(
-        `UPDATE rollout_devices SET state = @state, code = @code, reason = @reason, running_version = @runningVersion, reported_at = @reportedAt,
-           updated_at = @updatedAt, committed_at = coalesce(@committedAt, committed_at)
-         WHERE rollout_id = @rolloutId AND device_id = @deviceId AND state = @from`,
-      ),
+      recordFinalState: db.prepare(recordDeviceState),
+      recordProgress: progressDb.prepare(recordDeviceState),
       isOffered: db.prepare(
         `SELECT r.current_wave, m.wave, r.state FROM rollout_devices m JOIN rollouts r ON r.id = m.rollout_id
          WHERE m.device_id = ? AND r.release_id = ?`,
@@ -209,7 +222,8 @@ export class SqliteRolloutRepository implements RolloutRepository {
   }
 
   async recordDeviceState(id: RolloutId, deviceId: DeviceId, from: OtaDeviceState, change: RolloutDeviceChange): Promise<boolean> {
-    return this.statements.recordDeviceState.run({ rolloutId: id, deviceId, from, ...change }).changes === 1
+    const statement = FINAL_STATES.includes(change.state) ? this.statements.recordFinalState : this.statements.recordProgress
+    return statement.run({ rolloutId: id, deviceId, from, ...change }).changes === 1
   }
 
   async isOffered(releaseId: ReleaseId, deviceId: DeviceId): Promise<boolean> {

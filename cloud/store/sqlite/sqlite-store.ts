@@ -211,7 +211,7 @@ export class SqliteHubStore implements HubStore {
     this.telemetry = new SqliteTelemetryRepository(db)
     this.releaseKeys = new SqliteReleaseKeyRepository(db)
     this.releases = new SqliteReleaseRepository(db)
-    this.rollouts = new SqliteRolloutRepository(db)
+    this.rollouts = new SqliteRolloutRepository(db, fleetDb)
     this.config = new SqliteConfigRepository(db)
   }
 

@@ -35,6 +35,9 @@ export function registerBenchConfig(bench: Command): void {
         latencySamples: flags.samples ?? base.latencySamples,
       }
       const report = await runConfigBench(settings, (message) => process.stderr.write(`[bench] ${message}\n`))
-      process.stdout.write(flags.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatConfigBenchReport(report))
+      const text = flags.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatConfigBenchReport(report)
+      // Exit once the report is out: a handle left by the in-process edge runtime
+      // (seen after the rules/inference merge, not yet tracked down) would keep the process alive.
+      process.stdout.write(text, () => process.exit(0))
     })
 }

@@ -36,6 +36,12 @@ export interface LikelihoodSettings {
   readonly detectionLevel: number
   readonly suppressionPeriod: number
   readonly suppressionFactor: number
+  /**
+   * A second error scale: the same likelihood over the mean of the last
+   * `longWindow` errors (absent or 0: off). A moderate but sustained change
+   * stands out better in a longer average; the score is the larger of the two.
+   */
+  readonly longWindow?: number | undefined
   /** Long-run learning caps a recent mean at mean + outlierClip spreads (absent or 0: learns it as is). */
   readonly outlierClip?: number | undefined
   /**
@@ -64,6 +70,7 @@ export const DEFAULT_LIKELIHOOD: LikelihoodSettings = {
   detectionLevel: 0.5,
   suppressionPeriod: 100,
   suppressionFactor: 0.2,
+  longWindow: 24,
   outlierClip: 2.5,
   spatialMargin: 0.1,
   spatialWarmup: 150,

@@ -58,6 +58,7 @@ export const ModelCardSchema = Type.Object({
     detectionLevel: Type.Number({ minimum: 0, maximum: 1 }),
     suppressionPeriod: Type.Integer({ minimum: 0 }),
     suppressionFactor: Type.Number({ minimum: 0, maximum: 1 }),
+    longWindow: Type.Optional(Type.Integer({ minimum: 0, description: 'a second likelihood over the mean of this many errors; 0 or absent: off' })),
     outlierClip: Type.Optional(Type.Number({ minimum: 0, description: 'long-run learning caps a recent error at mean + outlierClip spreads; 0 or absent: off' })),
     spatialMargin: Type.Optional(Type.Number({ minimum: 0, description: 'a value beyond the range so far by this share of it scores 1; 0 or absent: off' })),
     spatialWarmup: Type.Optional(Type.Integer({ minimum: 0, description: 'readings before the range check starts (absent: learningPeriod)' })),

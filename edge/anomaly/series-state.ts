@@ -37,6 +37,8 @@ export class SeriesState {
   readonly likelihood: AnomalyLikelihood
   /** Likelihood of the deviation from the usual time-of-day value (models with seasonal context). */
   readonly seasonalLikelihood: AnomalyLikelihood
+  /** The same two likelihoods over `likelihood.longWindow` errors (absent when it is 0 or unset). */
+  readonly #long: { readonly error: AnomalyLikelihood; readonly seasonal: AnomalyLikelihood } | undefined
   readonly damper: RepeatDamper
   /** Range check on the raw values (likelihood.spatialMargin). */
   readonly spatial: SpatialRange
@@ -55,6 +57,10 @@ export class SeriesState {
     this.damper = new RepeatDamper(settings.likelihood)
     const l = settings.likelihood
     this.#likelihoodSettings = l
+    if ((l.longWindow ?? 0) > 0) {
+      const long = { ...l, shortWindow: l.longWindow ?? 0 }
+      this.#long = { error: new AnomalyLikelihood(long), seasonal: new AnomalyLikelihood(long) }
+    }
     this.spatial = new SpatialRange(l.spatialMargin ?? 0, l.spatialWarmup ?? l.learningPeriod)
     if (settings.seasonal !== undefined && (l.recurrenceBins ?? 0) > 0) {
       this.#slots = new SeasonalProfile(settings.seasonal)
@@ -68,7 +74,7 @@ export class SeriesState {
    * its deviation from the usual value at this time of day (both in the
    * window's frame): the larger of the two likelihoods (a slow drift away from
    * the daily pattern that the forecaster follows step by step still shows in
-   * the second); damped when a high score came at about this time of day in an
+   * the second), each over the short and, if set, the long error average; damped when a high score came at about this time of day in an
    * earlier cycle (a recurring pattern); raised to the reading's `spatial`
    * score (from {@link SpatialRange.check}, taken when it was admitted); then
    * damped after a detection.
@@ -76,6 +82,10 @@ export class SeriesState {
   score(forecastError: number, seasonalDeviation: number, ts = Number.NaN, spatial = 0): number {
     let score = this.likelihood.score(forecastError)
     if (Number.isFinite(seasonalDeviation)) score = Math.max(score, this.seasonalLikelihood.score(seasonalDeviation))
+    if (this.#long !== undefined) {
+      score = Math.max(score, this.#long.error.score(forecastError))
+      if (Number.isFinite(seasonalDeviation)) score = Math.max(score, this.#long.seasonal.score(seasonalDeviation))
+    }
     if (this.#recurrence !== undefined && this.#slots !== undefined && Number.isFinite(ts)) {
       const s = this.#likelihoodSettings
       if (this.#recurrence.recall(this.#slots.binOf(ts), score) >= s.detectionLevel) score *= s.suppressionFactor

@@ -253,4 +253,14 @@ describe('SeriesState post-processing', () => {
     expect(state.score(0.1, Number.NaN, Number.NaN, 1)).toBe(1)
     expect(state.score(0.1, Number.NaN, Number.NaN, 1)).toBeLessThan(settings.detectionLevel)
   })
+
+  it('with longWindow, a moderate sustained rise in the errors scores higher than with the short average alone', () => {
+    const noise = (k: number) => Math.abs(Math.sin(k * 12.9898) * 43758.5453 % 1)
+    const run = (longWindow: number) => {
+      const state = new SeriesState({ ...pipeline, likelihood: { ...settings, shortWindow: 4, longWindow, recurrenceBins: 0, spatialMargin: 0 } })
+      for (let k = 0; k < 500; k++) state.score(noise(k), Number.NaN)
+      return Math.max(...Array.from({ length: 40 }, (_, k) => state.score(noise(k + 500) + 0.4, Number.NaN)))
+    }
+    expect(run(24)).toBeGreaterThan(run(0))
+  })
 })

@@ -13,7 +13,7 @@
  */
 import { AnomalyLikelihood, RecurrenceMemory, RepeatDamper, SpatialRange, type LikelihoodSettings } from './anomaly-likelihood.js'
 import { RunningMean } from './running-mean.js'
-import { SeasonalProfile, type SeasonalSettings } from './seasonal-profile.js'
+import { seasonalBin, type SeasonalSettings } from './seasonal-profile.js'
 import { SeriesWindow, type NormalisationSettings } from './series-window.js'
 
 /** Intervals over which the typical spacing of readings is learnt. */
@@ -44,7 +44,7 @@ export class SeriesState {
   readonly spatial: SpatialRange
   /** Time-of-day memory of high scores (likelihood.recurrenceBins; models with seasonal context only). */
   readonly #recurrence: RecurrenceMemory | undefined
-  readonly #slots: SeasonalProfile | undefined
+  readonly #slots: SeasonalSettings | undefined
   readonly #likelihoodSettings: LikelihoodSettings
   readonly #gapResetFactor: number
   readonly #interval = new RunningMean(INTERVAL_HORIZON)
@@ -63,7 +63,7 @@ export class SeriesState {
     }
     this.spatial = new SpatialRange(l.spatialMargin ?? 0, l.spatialWarmup ?? l.learningPeriod)
     if (settings.seasonal !== undefined && (l.recurrenceBins ?? 0) > 0) {
-      this.#slots = new SeasonalProfile(settings.seasonal)
+      this.#slots = settings.seasonal
       this.#recurrence = new RecurrenceMemory(settings.seasonal.bins, l.recurrenceBins ?? 0, l.recurrenceDecay ?? 1)
     }
     this.#gapResetFactor = settings.gapResetFactor
@@ -88,7 +88,7 @@ export class SeriesState {
     }
     if (this.#recurrence !== undefined && this.#slots !== undefined && Number.isFinite(ts)) {
       const s = this.#likelihoodSettings
-      if (this.#recurrence.recall(this.#slots.binOf(ts), score) >= s.detectionLevel) score *= s.suppressionFactor
+      if (this.#recurrence.recall(seasonalBin(ts, this.#slots), score) >= s.detectionLevel) score *= s.suppressionFactor
     }
     return this.damper.damp(Math.max(score, spatial))
   }

@@ -58,6 +58,12 @@ export const ModelCardSchema = Type.Object({
     detectionLevel: Type.Number({ minimum: 0, maximum: 1 }),
     suppressionPeriod: Type.Integer({ minimum: 0 }),
     suppressionFactor: Type.Number({ minimum: 0, maximum: 1 }),
+    longWindow: Type.Optional(Type.Integer({ minimum: 0, description: 'a second likelihood over the mean of this many errors; 0 or absent: off' })),
+    outlierClip: Type.Optional(Type.Number({ minimum: 0, description: 'long-run learning caps a recent error at mean + outlierClip spreads; 0 or absent: off' })),
+    spatialMargin: Type.Optional(Type.Number({ minimum: 0, description: 'a value beyond the range so far by this share of it scores 1; 0 or absent: off' })),
+    spatialWarmup: Type.Optional(Type.Integer({ minimum: 0, description: 'readings before the range check starts (absent: learningPeriod)' })),
+    recurrenceBins: Type.Optional(Type.Integer({ minimum: 0, description: 'time-of-day slots either side searched for an earlier high score; 0 or absent: off' })),
+    recurrenceDecay: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'decay of a remembered score per visit of its slot (absent: 1)' })),
   }),
   stream: Type.Object({
     /** A gap longer than this many typical reading intervals restarts the window. */

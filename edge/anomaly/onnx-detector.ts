@@ -35,6 +35,8 @@ interface PendingForecast {
   state: SeriesState
   frame: WindowFrame
   value: number
+  ts: number
+  spatial: number
 }
 
 export class OnnxDetector implements AnomalyDetector {
@@ -99,9 +101,11 @@ export class OnnxDetector implements AnomalyDetector {
       const input = inputs[index] as DetectorInput
       const state = this.#stateFor(input.seriesKey)
       if (state.admit(input.ts, input.value) !== 'accepted') continue
+      // The range check sees every accepted reading, in order, before it joins the range.
+      const spatial = state.spatial.check(input.value)
       if (state.window.ready) {
         const frame = state.window.writeNormalised(this.#batch, pending.length * width, input.ts)
-        pending.push({ index, state, frame, value: input.value })
+        pending.push({ index, state, frame, value: input.value, ts: input.ts, spatial })
       }
       state.window.push(input.ts, input.value)
     }
@@ -109,11 +113,11 @@ export class OnnxDetector implements AnomalyDetector {
     const forecasts = await this.forecast(this.#batch, pending.length)
     const { outputWidth } = this.#options
     for (let row = 0; row < pending.length; row++) {
-      const { index, state, frame, value } = pending[row] as PendingForecast
+      const { index, state, frame, value, ts, spatial } = pending[row] as PendingForecast
       const forecast = forecasts[row * outputWidth] as number
       const target = state.window.normalise(value, frame)
       // A non-finite forecast (a broken user model) scores NaN and teaches the likelihood nothing.
-      scores[index] = Number.isFinite(forecast) ? state.score(target - forecast, target - frame.typicalTarget) : Number.NaN
+      scores[index] = Number.isFinite(forecast) ? state.score(target - forecast, target - frame.typicalTarget, ts, spatial) : Number.NaN
     }
     return scores
   }

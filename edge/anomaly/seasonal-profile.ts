@@ -17,6 +17,13 @@ export interface SeasonalSettings {
 
 export const DEFAULT_SEASONAL: SeasonalSettings = { periodMs: 86_400_000, bins: 288, smoothing: 0.5 }
 
+/** The slot of `ts` in its cycle. */
+export function seasonalBin(ts: number, settings: SeasonalSettings): number {
+  const { periodMs, bins } = settings
+  const phase = ((ts % periodMs) + periodMs) % periodMs
+  return Math.min(bins - 1, Math.floor((phase / periodMs) * bins))
+}
+
 export class SeasonalProfile {
   readonly #settings: SeasonalSettings
   readonly #values: Float64Array
@@ -34,9 +41,7 @@ export class SeasonalProfile {
   }
 
   binOf(ts: number): number {
-    const { periodMs, bins } = this.#settings
-    const phase = ((ts % periodMs) + periodMs) % periodMs
-    return Math.min(bins - 1, Math.floor((phase / periodMs) * bins))
+    return seasonalBin(ts, this.#settings)
   }
 
   add(ts: number, value: number): void {

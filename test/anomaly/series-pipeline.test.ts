@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { AnomalyLikelihood, DEFAULT_LIKELIHOOD, normalTail, RepeatDamper } from '../../edge/anomaly/anomaly-likelihood.js'
+import { AnomalyLikelihood, DEFAULT_LIKELIHOOD, normalTail, RecurrenceMemory, RepeatDamper, SpatialRange } from '../../edge/anomaly/anomaly-likelihood.js'
 import { RunningMean, RunningMoments } from '../../edge/anomaly/running-mean.js'
 import { SeriesState } from '../../edge/anomaly/series-state.js'
 import { DEFAULT_NORMALISATION, SeriesWindow } from '../../edge/anomaly/series-window.js'
@@ -173,5 +173,94 @@ describe('AnomalyLikelihood', () => {
     expect([0.9, 0.6, 0.1].map((s) => damper.damp(s)).map((s) => Number(s.toFixed(6)))).toEqual([0.18, 0.12, 0.02])
     expect(damper.damp(0.8)).toBe(0.8) // the period is over: a new detection
     expect(Number(damper.damp(0.8).toFixed(6))).toBe(0.16)
+  })
+
+  it('with outlierClip, an incident does not inflate the error history: a second incident scores as high as the first', () => {
+    const usual = (k: number) => 0.1 + 0.02 * Math.sin(k * 1.7)
+    const run = (outlierClip: number) => {
+      const likelihood = new AnomalyLikelihood({ ...DEFAULT_LIKELIHOOD, learningPeriod: 50, shortWindow: 1, outlierClip })
+      for (let k = 0; k < 300; k++) likelihood.score(usual(k))
+      const first = Math.max(...Array.from({ length: 30 }, () => likelihood.score(2)))
+      for (let k = 0; k < 20; k++) likelihood.score(usual(k))
+      const second = likelihood.score(2)
+      return { first, second }
+    }
+    const clipped = run(2.5)
+    const unclipped = run(0)
+    expect(clipped.first).toBe(1)
+    expect(clipped.second).toBe(1)
+    expect(unclipped.second).toBeLessThan(clipped.second)
+  })
+})
+
+describe('SpatialRange', () => {
+  it('scores 1 only beyond the range so far by more than the margin, after the warm-up', () => {
+    const range = new SpatialRange(0.1, 3)
+    expect([10, 20, 100].map((v) => range.check(v))).toEqual([0, 0, 0]) // warm-up: the range is now 10..100
+    expect(range.check(105)).toBe(0) // within the 10% margin (9)
+    expect(range.check(115)).toBe(1) // beyond 100 + 0.1 x 90; the range becomes 10..115
+    expect(range.check(115)).toBe(0) // the new level is known now
+    expect(range.check(0)).toBe(0) // 10 - 0.1 x 105 = -0.5: within
+    expect(range.check(-20)).toBe(1)
+  })
+
+  it('is off with a margin of 0', () => {
+    const range = new SpatialRange(0, 0)
+    expect([1, 1000, -1000].map((v) => range.check(v))).toEqual([0, 0, 0])
+  })
+})
+
+describe('RecurrenceMemory', () => {
+  it('recalls the highest score near this slot from earlier visits, decayed per visit', () => {
+    const memory = new RecurrenceMemory(10, 1, 0.5)
+    expect(memory.recall(4, 0.8)).toBe(0) // nothing remembered yet; slot 4 now holds 0.8
+    expect(memory.recall(5, 0.1)).toBe(0.8) // slot 4 is a neighbour
+    expect(memory.recall(7, 0.1)).toBe(0) // slots 6..8: nothing high
+    expect(memory.recall(4, 0)).toBe(0.8) // its own slot; decays to 0.4 at this visit
+    expect(memory.recall(4, 0)).toBe(0.4)
+  })
+
+  it('wraps around the cycle', () => {
+    const memory = new RecurrenceMemory(10, 2, 1)
+    memory.recall(9, 0.7)
+    expect(memory.recall(0, 0)).toBe(0.7)
+    expect(memory.recall(1, 0)).toBe(0.7)
+    expect(memory.recall(2, 0)).toBe(0)
+  })
+})
+
+describe('SeriesState post-processing', () => {
+  const seasonal = { periodMs: 1000, bins: 10, smoothing: 0.5 }
+  const settings = { ...DEFAULT_LIKELIHOOD, learningPeriod: 20, shortWindow: 1, suppressionPeriod: 5, spatialWarmup: 5 }
+
+  it('damps a surprise that recurs at the same time of day, but not the first one', () => {
+    const state = new SeriesState({ ...pipeline, likelihood: settings, seasonal })
+    const usual = (k: number) => 0.1 + 0.02 * Math.sin(k * 1.7)
+    // Readings every 100 ms: 10 per cycle; a large error each cycle in slot 3, from the 5th cycle on.
+    const scores: number[] = []
+    for (let k = 0; k < 100; k++) {
+      const ts = k * 100
+      const error = k >= 40 && k % 10 === 3 ? 5 : usual(k)
+      scores.push(state.score(error, Number.NaN, ts, 0))
+    }
+    expect(scores[43]).toBeGreaterThanOrEqual(settings.detectionLevel) // first time: an incident
+    for (const k of [53, 63, 73, 83, 93]) expect(scores[k]).toBeLessThan(settings.detectionLevel) // recurring: damped
+  })
+
+  it('raises the score to the spatial score, then damps repeats', () => {
+    const state = new SeriesState({ ...pipeline, likelihood: settings })
+    for (let k = 0; k < 30; k++) state.score(0.1, Number.NaN)
+    expect(state.score(0.1, Number.NaN, Number.NaN, 1)).toBe(1)
+    expect(state.score(0.1, Number.NaN, Number.NaN, 1)).toBeLessThan(settings.detectionLevel)
+  })
+
+  it('with longWindow, a moderate sustained rise in the errors scores higher than with the short average alone', () => {
+    const noise = (k: number) => Math.abs(Math.sin(k * 12.9898) * 43758.5453 % 1)
+    const run = (longWindow: number) => {
+      const state = new SeriesState({ ...pipeline, likelihood: { ...settings, shortWindow: 4, longWindow, recurrenceBins: 0, spatialMargin: 0 } })
+      for (let k = 0; k < 500; k++) state.score(noise(k), Number.NaN)
+      return Math.max(...Array.from({ length: 40 }, (_, k) => state.score(noise(k + 500) + 0.4, Number.NaN)))
+    }
+    expect(run(24)).toBeGreaterThan(run(0))
   })
 })

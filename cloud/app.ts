@@ -132,6 +132,10 @@ async function assembleApp(context: HubContext, logger: FastifyServerOptions['lo
   const app = Fastify({
     logger,
     bodyLimit: config.http.bodyLimitBytes,
+    // On close, cut open connections too (config long-polls, bundle downloads,
+    // devices' keep-alive sockets): devices retry with backoff and resume
+    // downloads with Range, while waiting for them held shutdown for minutes.
+    forceCloseConnections: true,
     // Reject unknown body keys rather than silently dropping them.
     ajv: { customOptions: { coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false } },
   })

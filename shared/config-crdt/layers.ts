@@ -57,7 +57,8 @@ export function effectiveConfig<T extends TSchema>(schema: T, layers: LayerValue
       sources[key] = layer
     }
   }
-  const candidate = Value.Default(schema, unflattenObject(merged)) as unknown
+  // Values read from Automerge documents are frozen: defaults are filled into a copy.
+  const candidate = Value.Default(schema, Value.Clone(unflattenObject(merged))) as unknown
   for (const error of Value.Errors(schema, candidate)) {
     const key = error.path.split('/').filter(Boolean).join('.') || '(root)'
     if (problems.some((p) => p.key === key)) continue

@@ -1,10 +1,12 @@
 import Database from 'better-sqlite3'
+import { spawn } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { HUB_DB_FILE } from '../../cloud/store/sqlite/database.js'
 import { fillOfflineBacklog, type FilledBacklog } from '../../edge/bench/sync-setup.js'
 import { DEVICE_IDENTITY_FILE } from '../../edge/hub-link/device-identity.js'
+import { cloudosBin } from '../../shared/package-root.js'
 import { spawnEdge, type EdgeChild } from '../../edge/process/edge-child.js'
 import { getJson } from '../helpers/http.js'
 import { closeQuietly, connectMqtt } from '../helpers/mqtt-client.js'
@@ -49,7 +51,9 @@ describe('outbox upload to a real hub', () => {
   /** Every reading the edge holds for a series (its local API), oldest first. */
   const edgeSeries = async (edge: EdgeChild, key: string) => {
     const [sensor, metric] = key.split('/') as [string, string]
-    return (await getJson<{ readings: Reading[] }>(edge.endpoints.httpUrl, `/v1/readings?sensor=${sensor}&metric=${metric}&limit=100000`)).body.readings
+    // The local API adds each reading's anomaly score; the hub holds ts and value.
+    const { readings } = (await getJson<{ readings: Reading[] }>(edge.endpoints.httpUrl, `/v1/readings?sensor=${sensor}&metric=${metric}&limit=100000`)).body
+    return readings.map(({ ts, value }) => ({ ts, value }))
   }
   /** Batch seqs in the order the hub stored them. */
   const storedSeqs = (deviceId: string) => {
@@ -93,9 +97,13 @@ describe('outbox upload to a real hub', () => {
   it('a crash after the hub committed a batch but before the edge recorded it: the re-upload is a duplicate and every reading is held once', async () => {
     const { dir, backlog } = filledDataDir(0.5, 4)
     const { token } = await hub.createEnrolmentToken()
-    const crashing = await startEdge(dir, hub.url, token, { CLOUDOS_TEST_OUTBOX_CRASH_AFTER_ACK: '1' })
-    await crashing.exited
-    expect(crashing.child.signalCode).toBe('SIGKILL')
+    // The edge may die before or after its ready line, depending on how soon its first upload goes out.
+    const crashing = spawn(process.execPath, [cloudosBin(), 'edge', '--data-dir', dir, '--config', edgeConfig(dir), '--hub', hub.url, '--enroll-token', token], {
+      env: { ...process.env, CLOUDOS_TEST_OUTBOX_CRASH_AFTER_ACK: '1' },
+      stdio: 'ignore',
+    })
+    const signal = await new Promise<NodeJS.Signals | null>((resolve) => crashing.once('exit', (_code, sig) => resolve(sig)))
+    expect(signal).toBe('SIGKILL')
     const deviceId = deviceIdOf(dir)
     // The hub committed batch 1; the edge never recorded it.
     expect(await hubState(deviceId)).toMatchObject({ lastSeq: 1, batches: 1 })

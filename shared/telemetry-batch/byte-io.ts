@@ -107,6 +107,20 @@ export class ByteReader {
     if (n > this.end - this.pos) throw corrupt(`${what} runs past the end of its section`)
   }
 
+  /**
+   * Reads a column frame (docs/formats/batch.md): a tag byte and a uvarint
+   * length, then that many bytes, returned as a reader of their own so a
+   * column can never read into the next one.
+   */
+  column(what: string): { tag: number; length: number; column: ByteReader } {
+    const tag = this.u8()
+    const length = this.uvarint()
+    this.need(length, what)
+    const column = new ByteReader(this.buf, this.pos, this.pos + length)
+    this.pos += length
+    return { tag, length, column }
+  }
+
   u8(): number {
     this.need(1, 'a byte')
     return this.buf[this.pos++] as number

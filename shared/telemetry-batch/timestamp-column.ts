@@ -54,11 +54,7 @@ export function writeTimestampColumn(out: ByteWriter, timestamps: Float64Array):
 
 /** Reads `count` timestamps; the column must fill its declared length exactly. */
 export function readTimestampColumn(input: ByteReader, count: number): Float64Array {
-  const tag = input.u8()
-  const length = input.uvarint()
-  input.need(length, 'a timestamp column')
-  const column = new ByteReader(input.buf, input.pos, input.pos + length)
-  input.pos += length
+  const { tag, length, column } = input.column('a timestamp column')
   let timestamps: Float64Array
   switch (tag) {
     case TimestampEncoding.raw:

@@ -41,11 +41,7 @@ export function writeValueColumn(out: ByteWriter, values: Float64Array): void {
 }
 
 export function readValueColumn(input: ByteReader, count: number): Float64Array {
-  const tag = input.u8()
-  const length = input.uvarint()
-  input.need(length, 'a value column')
-  const column = new ByteReader(input.buf, input.pos, input.pos + length)
-  input.pos += length
+  const { tag, length, column } = input.column('a value column')
   let values: Float64Array
   switch (tag) {
     case ValueEncoding.raw:

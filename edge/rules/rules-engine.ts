@@ -229,17 +229,7 @@ export class RulesEngine {
     state.lastAlertAt = now
     this.#stats.raised++
     this.#onEvent({
-      state: 'raised',
-      rule: rule.name,
-      kind,
-      severity: rule.severity,
-      sensorId: series.sensorId,
-      metric: series.metric,
-      observed,
-      threshold,
-      ts,
-      value: series.lastValue,
-      message: `${rule.label}: ${series.sensorId}/${series.metric} ${describe(kind, observed, threshold)}`,
+      ...eventOf('raised', rule, series, kind, observed, threshold, ts, describe(kind, observed, threshold)),
       ...(rule.action === undefined ? {} : { action: rule.action }),
     })
   }
@@ -250,19 +240,33 @@ export class RulesEngine {
     if (!(state.alerted & bit)) return
     state.alerted &= ~bit
     this.#stats.cleared++
-    this.#onEvent({
-      state: 'cleared',
-      rule: rule.name,
-      kind,
-      severity: rule.severity,
-      sensorId: series.sensorId,
-      metric: series.metric,
-      observed,
-      threshold,
-      ts,
-      value: series.lastValue,
-      message: `${rule.label}: ${series.sensorId}/${series.metric} back to normal (${kind === 'missing' ? 'data arrived' : describeClear(kind, observed, threshold)})`,
-    })
+    this.#onEvent(eventOf('cleared', rule, series, kind, observed, threshold, ts, `back to normal (${kind === 'missing' ? 'data arrived' : describeClear(kind, observed, threshold)})`))
+  }
+}
+
+/** The fields a raised and a cleared event share; `what` ends the message. */
+function eventOf(
+  state: RuleEvent['state'],
+  rule: CompiledRule,
+  series: SeriesEntry,
+  kind: ConditionKind,
+  observed: number,
+  threshold: number,
+  ts: number,
+  what: string,
+): RuleEvent {
+  return {
+    state,
+    rule: rule.name,
+    kind,
+    severity: rule.severity,
+    sensorId: series.sensorId,
+    metric: series.metric,
+    observed,
+    threshold,
+    ts,
+    value: series.lastValue,
+    message: `${rule.label}: ${series.sensorId}/${series.metric} ${what}`,
   }
 }
 

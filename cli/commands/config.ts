@@ -41,7 +41,7 @@ export function registerConfigCommand(program: Command): void {
   withTarget(config.command('set').description('set keys: key=value ... (value is JSON, or text)').argument('<assignments...>', 'key=value pairs, e.g. rules.temp.max=80'))
     .option('--user <name>', 'who is editing (edge only; at the hub the token says who)')
     .action(async (assignments: string[], flags: TargetFlags) => {
-      const { EdgeConfigSchema } = await import('../../edge/config/schema.js')
+      const { EdgeConfigSchema } = await import('../../shared/config/edge-config-schema.js')
       const { parseAssignmentText } = await import('../../shared/config-crdt/config-keys.js')
       const set: Record<string, unknown> = {}
       for (const text of assignments) {

@@ -1,7 +1,7 @@
 import { dirname, resolve } from 'node:path'
 import type { Command } from 'commander'
 import type { EdgeEndpoints, EdgeRuntime } from '../../edge/runtime.js'
-import type { SimulatorHandle } from '../../edge/simulator/index.js'
+import type { SimulatorHandle } from '../../shared/simulator/index.js'
 import type { Logger } from '../../shared/log/logger.js'
 import type { DemoHubCredentials } from './demo-hub.js'
 import { integerFlag, numberFlag, portFlag } from '../flags.js'
@@ -28,7 +28,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--rate <r>', 'readings per second per simulated sensor', numberFlag('--rate', 0.01, 1000), 2)
     .action(async (flags: DemoFlags) => {
       // Loaded when the command runs (see cli/commands/edge.ts).
-      const { startSimulator } = await import('../../edge/simulator/index.js')
+      const { startSimulator } = await import('../../shared/simulator/index.js')
       const { consoleLogger } = await import('../../shared/log/logger.js')
       const { prepareDemoHub, demoEnrolmentToken, startDemoHub } = await import('./demo-hub.js')
       const logger = consoleLogger('demo')

@@ -29,9 +29,9 @@ export function registerDetectCommand(program: Command): void {
     .option('--json', 'print the run summary as JSON on stdout (not with --output -)')
     .action(async (flags: DetectFlags) => {
       // Loaded on use: onnxruntime is heavy and most commands never need it.
-      const { createDetector, defaultModelPath } = await import('../../edge/anomaly/index.js')
+      const { createDetector, defaultModelPath } = await import('../../shared/anomaly/index.js')
       const { detectCsv } = await import('../../models/backtest/detect-csv.js')
-      const { sensorIdFromFileName } = await import('../../edge/simulator/replay-timing.js')
+      const { sensorIdFromFileName } = await import('../../shared/simulator/replay-timing.js')
       const detector = await createDetector(flags.model === undefined ? defaultModelPath() : resolve(flags.model))
       try {
         const toStdout = flags.output === '-'

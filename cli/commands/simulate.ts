@@ -1,6 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander'
-import type { PublishOptions, SimulatorHandle, SimulatorStats } from '../../edge/simulator/index.js'
-import { LIMITS, SIMULATOR_DEFAULTS } from '../../edge/simulator/simulator-options.js'
+import type { PublishOptions, SimulatorHandle, SimulatorStats } from '../../shared/simulator/index.js'
+import { LIMITS, SIMULATOR_DEFAULTS } from '../../shared/simulator/simulator-options.js'
 import { IDENTIFIER_PATTERN } from '../../shared/telemetry.js'
 import { integerFlag, numberFlag, urlFlag } from '../flags.js'
 import { runUntilSignal } from '../run-until-signal.js'
@@ -53,7 +53,7 @@ export function registerSimulateCommand(program: Command): void {
     .action(async (flags: SimulateFlags, command: Command) => {
       checkModeFlags(flags, command)
       // Loaded here, not at the top: every `cloudos` command would otherwise pay for loading mqtt.js.
-      const simulator = await import('../../edge/simulator/index.js')
+      const simulator = await import('../../shared/simulator/index.js')
       const { formatProgressLine, formatSummaryLine } = simulator
       let handle: SimulatorHandle
       try {
@@ -83,7 +83,7 @@ export function registerSimulateCommand(program: Command): void {
     })
 }
 
-type SimulatorModule = typeof import('../../edge/simulator/index.js')
+type SimulatorModule = typeof import('../../shared/simulator/index.js')
 
 function start({ replayCsv, startSimulator }: SimulatorModule, flags: SimulateFlags): Promise<SimulatorHandle> {
   const common: PublishOptions & { mqttUrl: string } = {

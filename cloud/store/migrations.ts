@@ -1,4 +1,4 @@
-import type { Migration } from '../../edge/store/migrations.js'
+import type { Migration } from '../../shared/sqlite/migrations.js'
 
 /**
  * The hub's schema, versioned like the edge's (edge/store/migrations.ts runs

@@ -8,7 +8,7 @@ import type { DeadLetterStore } from '../store/dead-letter-store.js'
 import type { ReadingsStore } from '../store/readings-store.js'
 import type { ScoreStore } from '../store/score-store.js'
 import type { InferenceStatus } from '../inference/inference-loop.js'
-import type { ModelDescriptor } from '../anomaly/detector.js'
+import type { ModelDescriptor } from '../../shared/anomaly/detector.js'
 import type { EdgeMetrics } from './metrics.js'
 
 /** What the local API reads from the running edge. */

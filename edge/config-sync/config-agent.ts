@@ -15,8 +15,8 @@ import { changedKeys, effectiveConfig, nonDefaultLeaves, type ConfigProblem, typ
 import { SYNCED_DOCS, type ConfigReport, type SyncedDoc } from '../../shared/config-crdt/sync-protocol.js'
 import { CloudosError, type ErrorCode } from '../../shared/errors.js'
 import type { Logger } from '../../shared/log/logger.js'
-import { extraConfigChecks } from '../config/extra-checks.js'
-import { EdgeConfigSchema, type EdgeConfig } from '../config/schema.js'
+import { extraConfigChecks } from '../../shared/config/extra-checks.js'
+import { EdgeConfigSchema, type EdgeConfig } from '../../shared/config/edge-config-schema.js'
 import type { AppliedRecord, ConfigReplicaStore } from './config-replica-store.js'
 
 /** What the runtime does with a new effective config: reconfigure live, say which changed keys wait for a restart. */

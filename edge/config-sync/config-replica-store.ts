@@ -1,5 +1,5 @@
 import type { SyncedDoc } from '../../shared/config-crdt/sync-protocol.js'
-import type { SqliteDatabase } from '../store/database.js'
+import type { SqliteDatabase } from '../../shared/sqlite/database.js'
 
 export interface AppliedRecord {
   config: unknown

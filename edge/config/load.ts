@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs'
 import cron from 'node-cron'
 import { CloudosError } from '../../shared/errors.js'
 import { validateConfig } from '../../shared/config/validate.js'
-import { compileRules } from '../rules/compiled-rule.js'
-import { EdgeConfigSchema, type EdgeConfig } from './schema.js'
+import { compileRules } from '../../shared/rules/compiled-rule.js'
+import { EdgeConfigSchema, type EdgeConfig } from '../../shared/config/edge-config-schema.js'
 
 /** A partial config, e.g. from CLI flags, merged over the file before validation. */
 export type EdgeConfigOverrides = { [K in keyof EdgeConfig]?: Partial<EdgeConfig[K]> }

@@ -1,5 +1,5 @@
 import type { Logger } from '../../shared/log/logger.js'
-import type { HubLinkConfig } from '../config/schema.js'
+import type { HubLinkConfig } from '../../shared/config/edge-config-schema.js'
 import type { AlertStore } from '../store/alert-store.js'
 import type { DeviceIdentity } from './device-identity.js'
 import { HealthSampler, type HealthSources } from './health-sampler.js'

@@ -1,4 +1,4 @@
-import type { HubLinkConfig } from '../config/schema.js'
+import type { HubLinkConfig } from '../../shared/config/edge-config-schema.js'
 import type { AlertStore } from '../store/alert-store.js'
 import type { Logger } from '../../shared/log/logger.js'
 import { forwardPendingAlerts } from './alert-forwarder.js'

@@ -1,7 +1,7 @@
 import { CloudosError } from '../../shared/errors.js'
 import { silentLogger, type Logger } from '../../shared/log/logger.js'
-import type { DetectorInput, ModelDescriptor, ModelRegistry } from '../anomaly/detector.js'
-import type { AnomalyConfig } from '../config/schema.js'
+import type { DetectorInput, ModelDescriptor, ModelRegistry } from '../../shared/anomaly/detector.js'
+import type { AnomalyConfig } from '../../shared/config/edge-config-schema.js'
 
 /** A reading handed to the model, with the series' parts the rules and the score store need. */
 export interface ScoredInput extends DetectorInput {

@@ -1,5 +1,5 @@
 import type { Logger } from '../../shared/log/logger.js'
-import type { ModelRegistry } from '../anomaly/detector.js'
+import type { ModelRegistry } from '../../shared/anomaly/detector.js'
 
 /** How the edge gets at the anomaly model (edge/anomaly/index.ts). */
 export interface ModelSource {
@@ -9,5 +9,5 @@ export interface ModelSource {
 
 /** Loaded only when inference is on: onnxruntime-node is resident memory an edge without inference should not pay for. */
 export async function loadModelSource(): Promise<ModelSource> {
-  return import('../anomaly/index.js')
+  return import('../../shared/anomaly/index.js')
 }

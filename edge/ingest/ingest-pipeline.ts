@@ -1,5 +1,5 @@
 import { parseTelemetryTopic, TELEMETRY_TOPIC_PREFIX, type RejectReason, type SeriesKey } from '../../shared/telemetry.js'
-import type { IngestConfig, StorageConfig } from '../config/schema.js'
+import type { IngestConfig, StorageConfig } from '../../shared/config/edge-config-schema.js'
 import type { DeadLetter } from '../store/dead-letter-store.js'
 import { decodeTelemetry, type TelemetrySink } from './decode-telemetry.js'
 import { IngestStats } from './ingest-stats.js'

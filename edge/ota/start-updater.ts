@@ -1,7 +1,7 @@
 import { arch } from 'node:os'
 import type { Logger } from '../../shared/log/logger.js'
 import { loadReleasePublicKey } from '../../firmware/release-key-files.js'
-import type { EdgeConfig } from '../config/schema.js'
+import type { EdgeConfig } from '../../shared/config/edge-config-schema.js'
 import type { DeviceIdentity } from '../hub-link/device-identity.js'
 import { HubClient } from '../hub-link/hub-client.js'
 import { OtaUpdater } from './updater.js'

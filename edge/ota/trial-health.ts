@@ -1,5 +1,5 @@
-import { canConnect } from '../bench/tcp-ports.js'
-import type { OtaConfig } from '../config/schema.js'
+import { canConnect } from '../../shared/net/tcp-ports.js'
+import type { OtaConfig } from '../../shared/config/edge-config-schema.js'
 
 /** The endpoints a started edge announces on its ready line. */
 export interface ChildEndpoints {

@@ -5,7 +5,7 @@ import { CloudosError, isCloudosError, type ErrorCode } from '../../shared/error
 import type { Logger } from '../../shared/log/logger.js'
 import { verifyBundle, type DeviceTarget } from '../../shared/ota/bundle.js'
 import type { OtaDeviceState, OtaReport, OtaTarget } from '../../shared/ota/protocol.js'
-import type { OtaConfig } from '../config/schema.js'
+import type { OtaConfig } from '../../shared/config/edge-config-schema.js'
 import type { DeviceCredentials, HubClient } from '../hub-link/hub-client.js'
 import { runtimeVersion } from '../hub-link/runtime-version.js'
 import { downloadBundle } from './bundle-download.js'

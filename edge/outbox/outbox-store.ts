@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3'
-import type { SqliteDatabase } from '../store/database.js'
+import type { SqliteDatabase } from '../../shared/sqlite/database.js'
 
 /** A sealed batch as the outbox keeps it (migration 3, `outbox_batches`). */
 export interface OutboxBatch {

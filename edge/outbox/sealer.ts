@@ -1,8 +1,8 @@
 import type { Statement } from 'better-sqlite3'
 import { encodeBatch, type SeriesColumn } from '../../shared/telemetry-batch/index.js'
-import type { OutboxConfig } from '../config/schema.js'
+import type { OutboxConfig } from '../../shared/config/edge-config-schema.js'
 import type { CountersStore } from '../store/counters-store.js'
-import type { SqliteDatabase } from '../store/database.js'
+import type { SqliteDatabase } from '../../shared/sqlite/database.js'
 import { decodeChunk } from '../store/reading-chunk.js'
 import type { BatchSeriesEntry, OutboxStore } from './outbox-store.js'
 

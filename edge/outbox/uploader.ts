@@ -2,7 +2,7 @@ import { CloudosError } from '../../shared/errors.js'
 import type { Logger } from '../../shared/log/logger.js'
 import { HubRequestError, type HubClient } from '../hub-link/hub-client.js'
 import type { CountersStore } from '../store/counters-store.js'
-import type { SqliteDatabase } from '../store/database.js'
+import type { SqliteDatabase } from '../../shared/sqlite/database.js'
 import type { OutboxStore } from './outbox-store.js'
 
 export const TELEMETRY_BATCHES_PATH = '/v1/telemetry/batches'

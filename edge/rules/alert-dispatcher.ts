@@ -1,7 +1,7 @@
 import { alertTopic } from '../../shared/telemetry.js'
 import { silentLogger, type Logger } from '../../shared/log/logger.js'
 import type { AlertStore } from '../store/alert-store.js'
-import type { ConditionKind } from './compiled-rule.js'
+import type { ConditionKind } from '../../shared/rules/compiled-rule.js'
 import type { RuleEvent } from './rules-engine.js'
 
 /**

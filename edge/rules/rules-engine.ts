@@ -1,6 +1,6 @@
-import type { RuleActionConfig, RulesConfig } from '../config/schema.js'
+import type { RuleActionConfig, RulesConfig } from '../../shared/config/edge-config-schema.js'
 import type { AlertSeverity } from '../store/alert-store.js'
-import { compileRules, type CompiledRule, type ConditionKind } from './compiled-rule.js'
+import { compileRules, type CompiledRule, type ConditionKind } from '../../shared/rules/compiled-rule.js'
 
 /** A rule's incident on one series starting (`raised`, an alert) or ending (`cleared`). */
 export interface RuleEvent {

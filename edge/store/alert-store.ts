@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { IDENTIFIER_PATTERN } from '../../shared/telemetry.js'
-import type { SqliteDatabase } from './database.js'
+import type { SqliteDatabase } from '../../shared/sqlite/database.js'
 
 import { ALERT_SEVERITIES, type AlertReport, type AlertSeverity } from '../../shared/fleet-protocol.js'
 

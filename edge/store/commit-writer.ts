@@ -1,6 +1,6 @@
 import type { BatchWriter, CommitBatch } from '../ingest/ingest-pipeline.js'
 import type { CountersStore } from './counters-store.js'
-import type { SqliteDatabase } from './database.js'
+import type { SqliteDatabase } from '../../shared/sqlite/database.js'
 import type { DeadLetterStore } from './dead-letter-store.js'
 import { encodeChunk } from './reading-chunk.js'
 import type { ReadingsStore } from './readings-store.js'

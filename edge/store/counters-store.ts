@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3'
-import type { SqliteDatabase } from './database.js'
+import type { SqliteDatabase } from '../../shared/sqlite/database.js'
 
 /**
  * Lifetime totals that must survive restarts (readings stored, rejected per

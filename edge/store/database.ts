@@ -1,9 +1,8 @@
 import Database from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { applyMigrations } from './migrations.js'
-
-export type SqliteDatabase = Database.Database
+import type { SqliteDatabase } from '../../shared/sqlite/database.js'
+import { applyEdgeMigrations } from './migrations.js'
 
 export interface OpenDatabaseOptions {
   /** Directory holding the database files; created if missing. */
@@ -35,14 +34,6 @@ export function openEdgeDatabase(options: OpenDatabaseOptions): SqliteDatabase {
   db.pragma('foreign_keys = ON')
   // Keep the WAL from growing without bound between checkpoints (pages).
   db.pragma('wal_autocheckpoint = 4000')
-  applyMigrations(db)
+  applyEdgeMigrations(db)
   return db
-}
-
-/** Bytes in use by the database (pages not on the free list) plus the WAL. */
-export function databaseSizeBytes(db: SqliteDatabase): number {
-  const pageSize = db.pragma('page_size', { simple: true }) as number
-  const pageCount = db.pragma('page_count', { simple: true }) as number
-  const freePages = db.pragma('freelist_count', { simple: true }) as number
-  return (pageCount - freePages) * pageSize
 }

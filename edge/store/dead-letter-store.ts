@@ -1,6 +1,6 @@
 import type { Statement } from 'better-sqlite3'
 import type { RejectReason } from '../../shared/telemetry.js'
-import type { SqliteDatabase } from './database.js'
+import type { SqliteDatabase } from '../../shared/sqlite/database.js'
 
 /** How much of a rejected payload is kept for diagnosis. */
 export const DEAD_LETTER_PAYLOAD_PREFIX_BYTES = 1024

@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3'
-import type { SqliteDatabase } from './database.js'
+import type { SqliteDatabase } from '../../shared/sqlite/database.js'
 import { decodeChunk, type EncodedChunk } from './reading-chunk.js'
 
 /** A run of one series' readings sorted by time, decoded only when needed. */

@@ -1,6 +1,6 @@
 import cron, { type ScheduledTask } from 'node-cron'
 import type { CountersStore } from './counters-store.js'
-import { databaseSizeBytes, type SqliteDatabase } from './database.js'
+import { databaseSizeBytes, type SqliteDatabase } from '../../shared/sqlite/database.js'
 import type { DeadLetterStore } from './dead-letter-store.js'
 import { decodeBatch } from '../../shared/telemetry-batch/index.js'
 import { columnOf } from '../outbox/sealed-readings.js'

@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3'
-import type { SqliteDatabase } from './database.js'
+import type { SqliteDatabase } from '../../shared/sqlite/database.js'
 import { encodeChunk } from './reading-chunk.js'
 import type { ReadingsStore } from './readings-store.js'
 

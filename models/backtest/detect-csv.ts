@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream'
-import type { AnomalyDetector, DetectorInput } from '../../edge/anomaly/detector.js'
+import type { AnomalyDetector, DetectorInput } from '../../shared/anomaly/detector.js'
 import { CsvSink } from './csv-sink.js'
 import { DetectError } from './detect-error.js'
 import { readSeriesCsv, type SeriesRow } from './series-csv-rows.js'

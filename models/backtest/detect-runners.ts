@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import type { AnomalyDetector } from '../../edge/anomaly/detector.js'
+import type { AnomalyDetector } from '../../shared/anomaly/detector.js'
 import { CloudosError, errorCatalogue, type ErrorCode } from '../../shared/errors.js'
 import { packageRoot } from '../../shared/package-root.js'
 import { NabError } from '../nab/nab-error.js'

@@ -3,8 +3,8 @@
  * `cloudos model eval --nab`): loads the model once, then runs the files it
  * is sent through the same detectCsv as `cloudos detect`, one at a time.
  */
-import type { AnomalyDetector } from '../../edge/anomaly/detector.js'
-import { createDetector, defaultModelPath } from '../../edge/anomaly/index.js'
+import type { AnomalyDetector } from '../../shared/anomaly/detector.js'
+import { createDetector, defaultModelPath } from '../../shared/anomaly/index.js'
 import { isCloudosError } from '../../shared/errors.js'
 import { detectCsv } from './detect-csv.js'
 import type { FromDetectWorker, ToDetectWorker } from './detect-task.js'

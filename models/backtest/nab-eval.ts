@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
-import type { AnomalyDetector } from '../../edge/anomaly/detector.js'
+import type { AnomalyDetector } from '../../shared/anomaly/detector.js'
 import { NabError } from '../nab/nab-error.js'
 import { openNabCorpus, type NabCorpusEntry } from '../nab/nab-corpus.js'
 import { scoreNabCorpus, type NabCorpusFile, type ProfileResult } from '../nab/score-corpus.js'
@@ -112,7 +112,7 @@ async function runDetector(entries: readonly NabCorpusEntry[], outDir: string, o
     if (options.createDetector !== undefined) {
       runners.push(new InProcessDetectRunner(await options.createDetector(), chunkSize))
     } else if (jobs === 1) {
-      const { createDetector, defaultModelPath } = await import('../../edge/anomaly/index.js')
+      const { createDetector, defaultModelPath } = await import('../../shared/anomaly/index.js')
       runners.push(new InProcessDetectRunner(await createDetector(options.modelPath ?? defaultModelPath()), chunkSize))
     } else {
       const started = await Promise.allSettled(Array.from({ length: jobs }, () => DetectWorkerRunner.start(options.modelPath, chunkSize)))

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs'
 import { createInterface } from 'node:readline'
-import { parseCsvTimestamp } from '../../edge/simulator/replay-csv.js'
+import { parseCsvTimestamp } from '../../shared/simulator/replay-csv.js'
 import { DetectError } from './detect-error.js'
 
 /** One data row of a `timestamp,value` CSV. */

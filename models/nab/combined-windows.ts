@@ -1,4 +1,4 @@
-import { parseCsvTimestamp } from '../../edge/simulator/replay-csv.js'
+import { parseCsvTimestamp } from '../../shared/simulator/replay-csv.js'
 import type { NabWindow } from './anomaly-windows.js'
 import { NabError } from './nab-error.js'
 

@@ -8,7 +8,7 @@
  * output j), which is exactly ONNX Gemm's `B` operand with `transB = 0`, so the
  * exporter writes them as they are.
  */
-import type { RandomSource } from '../../edge/simulator/seeded-random.js'
+import type { RandomSource } from '../../shared/simulator/seeded-random.js'
 
 export type Activation = 'tanh' | 'relu' | 'linear'
 

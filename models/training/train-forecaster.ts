@@ -6,9 +6,9 @@
  * order, and the arithmetic is plain float64.
  */
 import { CloudosError } from '../../shared/errors.js'
-import { deriveSeed, seededRandom, type RandomSource } from '../../edge/simulator/seeded-random.js'
-import { DEFAULT_SEASONAL, type SeasonalSettings } from '../../edge/anomaly/seasonal-profile.js'
-import { DEFAULT_NORMALISATION, featureWidth, SeriesWindow, type NormalisationSettings } from '../../edge/anomaly/series-window.js'
+import { deriveSeed, seededRandom, type RandomSource } from '../../shared/simulator/seeded-random.js'
+import { DEFAULT_SEASONAL, type SeasonalSettings } from '../../shared/anomaly/seasonal-profile.js'
+import { DEFAULT_NORMALISATION, featureWidth, SeriesWindow, type NormalisationSettings } from '../../shared/anomaly/series-window.js'
 import {
   AdamOptimiser,
   backward,

@@ -9,9 +9,9 @@
  * Nothing here reads a dataset: a model trained on these generators cannot
  * memorise the NAB files it is later scored on.
  */
-import type { RandomSource } from '../../edge/simulator/seeded-random.js'
-import { SENSOR_KINDS, sensorKindProfile } from '../../edge/simulator/sensor-kinds.js'
-import { SensorSignal } from '../../edge/simulator/signal-model.js'
+import type { RandomSource } from '../../shared/simulator/seeded-random.js'
+import { SENSOR_KINDS, sensorKindProfile } from '../../shared/simulator/sensor-kinds.js'
+import { SensorSignal } from '../../shared/simulator/signal-model.js'
 
 export const SERIES_FAMILIES = ['sensor', 'seasonal', 'autoregressive', 'square', 'spikes', 'levels', 'sawtooth', 'mixture'] as const
 export type SeriesFamily = (typeof SERIES_FAMILIES)[number]

@@ -2,13 +2,13 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as ort from 'onnxruntime-node'
 import { describe, expect, it } from 'vitest'
-import { seededRandom } from '../../edge/simulator/seeded-random.js'
+import { seededRandom } from '../../shared/simulator/seeded-random.js'
 import { forward } from '../../models/training/dense-network.js'
 import { trainForecaster } from '../../models/training/train-forecaster.js'
 import { exportOnnx } from '../../models/training/onnx-export.js'
 import { useTempDir } from '../helpers/temp-dir.js'
 import { TINY_TRAINING, writeTinyModel } from './tiny-model.js'
-import { featureWidth } from '../../edge/anomaly/series-window.js'
+import { featureWidth } from '../../shared/anomaly/series-window.js'
 
 const width = featureWidth(TINY_TRAINING.window, TINY_TRAINING.seasonal !== undefined)
 

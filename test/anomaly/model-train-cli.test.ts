@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { createDetector } from '../../edge/anomaly/index.js'
-import { readModelCard } from '../../edge/anomaly/model-card.js'
+import { createDetector } from '../../shared/anomaly/index.js'
+import { readModelCard } from '../../shared/anomaly/model-card.js'
 import { runCli } from '../helpers/processes.js'
 import { useTempDir } from '../helpers/temp-dir.js'
 

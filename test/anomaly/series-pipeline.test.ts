@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { AnomalyLikelihood, DEFAULT_LIKELIHOOD, normalTail, RecurrenceMemory, RepeatDamper, SpatialRange } from '../../edge/anomaly/anomaly-likelihood.js'
-import { RunningMean, RunningMoments } from '../../edge/anomaly/running-mean.js'
-import { SeriesState } from '../../edge/anomaly/series-state.js'
-import { DEFAULT_NORMALISATION, SeriesWindow } from '../../edge/anomaly/series-window.js'
+import { AnomalyLikelihood, DEFAULT_LIKELIHOOD, normalTail, RecurrenceMemory, RepeatDamper, SpatialRange } from '../../shared/anomaly/anomaly-likelihood.js'
+import { RunningMean, RunningMoments } from '../../shared/anomaly/running-mean.js'
+import { SeriesState } from '../../shared/anomaly/series-state.js'
+import { DEFAULT_NORMALISATION, SeriesWindow } from '../../shared/anomaly/series-window.js'
 
 const pipeline = { window: 4, normalisation: DEFAULT_NORMALISATION, likelihood: DEFAULT_LIKELIHOOD, gapResetFactor: 10 }
 

@@ -1,10 +1,10 @@
 import * as fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { EdgeReplica } from '../../cloud/bench/config/edge-replica.js'
+import { EdgeReplica } from '../../bench/hub/config/edge-replica.js'
 import { HubConfigDocuments } from '../../cloud/config-docs/hub-config-documents.js'
 import { MemoryConfigRepository } from '../../cloud/config-docs/memory-config-repository.js'
 import type { DeviceId } from '../../cloud/store/repositories.js'
-import { EdgeConfigSchema } from '../../edge/config/schema.js'
+import { EdgeConfigSchema } from '../../shared/config/edge-config-schema.js'
 import { documentValues, headsOf } from '../../shared/config-crdt/config-document.js'
 import { effectiveConfig } from '../../shared/config-crdt/layers.js'
 

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import { describe, expect, it } from 'vitest'
-import { EdgeConfigSchema } from '../../edge/config/schema.js'
+import { EdgeConfigSchema } from '../../shared/config/edge-config-schema.js'
 import { startTestEdge } from '../helpers/edge-runtime.js'
 import { freePort } from '../helpers/processes.js'
 import { waitFor } from '../helpers/wait.js'

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { spawnEdge, type EdgeChild } from '../../edge/process/edge-child.js'
+import { spawnEdge, type EdgeChild } from '../harness/edge-child.js'
 import { startRealHub, type RealHub } from '../edge-hub/real-hub.js'
 import { runCli } from '../helpers/processes.js'
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js'

@@ -1,5 +1,5 @@
 import { loadEdgeConfig, type EdgeConfigOverrides } from '../../edge/config/load.js'
-import type { EdgeConfig } from '../../edge/config/schema.js'
+import type { EdgeConfig } from '../../shared/config/edge-config-schema.js'
 import { EdgeRuntime, type EdgeEndpoints } from '../../edge/runtime.js'
 import type { Logger } from '../../shared/log/logger.js'
 import { makeTempDir } from './temp-dir.js'

@@ -37,7 +37,7 @@ export function runCli(args: readonly string[], options: { timeoutMs?: number } 
   return run(process.execPath, [cloudosBin(), ...args], options)
 }
 
-export { canConnect, freePort } from '../../edge/bench/tcp-ports.js'
+export { canConnect, freePort } from '../../shared/net/tcp-ports.js'
 
 /** Sends `signal` to a child (if still running) and waits for it to exit. */
 export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { Agent } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { SimulatedEdge } from '../../cloud/bench/ota-simulated-edge.js'
+import { SimulatedEdge } from '../../bench/hub/ota-simulated-edge.js'
 import { encodePublicKey, generateDeviceKeyPair } from '../../shared/device-auth/index.js'
 import { startRealHub, type RealHub } from '../edge-hub/real-hub.js'
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'

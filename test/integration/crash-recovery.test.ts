@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { spawnEdge, type EdgeChild } from '../../edge/process/edge-child.js'
+import { spawnEdge, type EdgeChild } from '../harness/edge-child.js'
 import { integrityCheck, openDbFile, readAllReadings, readCounters, countReadings } from '../helpers/edge-db.js'
 import { getJson, getStats, type ReadingsBody } from '../helpers/http.js'
 import { closeQuietly, connectMqtt, publishWindowed } from '../helpers/mqtt-client.js'

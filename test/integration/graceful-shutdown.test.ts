@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { spawnEdge, type EdgeChild } from '../../edge/process/edge-child.js'
+import { spawnEdge, type EdgeChild } from '../harness/edge-child.js'
 import { countReadings, integrityCheck, openDbFile, readAllReadings, readCounters } from '../helpers/edge-db.js'
 import { getStats, type StatsBody } from '../helpers/http.js'
 import { closeQuietly, connectMqtt, publishWindowed } from '../helpers/mqtt-client.js'

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { Value } from '@sinclair/typebox/value'
-import { OutboxConfigSchema, type OutboxConfig } from '../../edge/config/schema.js'
-import { openEdgeStores, type EdgeStores } from '../../edge/bench/edge-stores.js'
-import { writeSimulatedBacklog } from '../../edge/bench/simulated-backlog.js'
+import { OutboxConfigSchema, type OutboxConfig } from '../../shared/config/edge-config-schema.js'
+import { openEdgeStores, type EdgeStores } from '../../bench/edge/edge-stores.js'
+import { writeSimulatedBacklog } from '../../bench/edge/simulated-backlog.js'
 import { decodeBatch } from '../../shared/telemetry-batch/index.js'
-import { databaseSizeBytes } from '../../edge/store/database.js'
+import { databaseSizeBytes } from '../../shared/sqlite/database.js'
 import { useTempDir } from '../helpers/temp-dir.js'
 
 const MINUTE = 60_000

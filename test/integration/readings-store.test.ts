@@ -5,7 +5,7 @@ import type { CommitBatch, SeriesBatch } from '../../edge/ingest/ingest-pipeline
 import { CommitWriter } from '../../edge/store/commit-writer.js'
 import { CountersStore } from '../../edge/store/counters-store.js'
 import { DeadLetterStore, type DeadLetter } from '../../edge/store/dead-letter-store.js'
-import { applyMigrations } from '../../edge/store/migrations.js'
+import { applyEdgeMigrations as applyMigrations } from '../../edge/store/migrations.js'
 import { ReadingsStore, type ReadingsQuery, type StoredReading } from '../../edge/store/readings-store.js'
 
 interface Stores {

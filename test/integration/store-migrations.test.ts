@@ -3,7 +3,10 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { EDGE_DB_FILE, openEdgeDatabase } from '../../edge/store/database.js'
-import { applyMigrations, currentSchemaVersion, LATEST_SCHEMA_VERSION, migrations, type Migration } from '../../edge/store/migrations.js'
+import { LATEST_SCHEMA_VERSION, migrations } from '../../edge/store/migrations.js'
+import { applyMigrations as applySharedMigrations, currentSchemaVersion, type Migration } from '../../shared/sqlite/migrations.js'
+
+const applyMigrations = (db: Parameters<typeof applySharedMigrations>[0], all: readonly Migration[] = migrations): number => applySharedMigrations(db, all)
 import { CloudosError } from '../../shared/errors.js'
 import { runCli } from '../helpers/processes.js'
 import { useTempDir } from '../helpers/temp-dir.js'

@@ -1,7 +1,7 @@
 import * as Automerge from '@automerge/automerge'
 import { Type } from '@sinclair/typebox'
 import { describe, expect, it } from 'vitest'
-import { EdgeConfigSchema } from '../../edge/config/schema.js'
+import { EdgeConfigSchema } from '../../shared/config/edge-config-schema.js'
 import { applyModeOf } from '../../shared/config-crdt/apply-modes.js'
 import { applyEdit, documentHistory, documentValues, headsOf, newConfigDoc } from '../../shared/config-crdt/config-document.js'
 import { checkAssignment, parseAssignmentText, resolveKey } from '../../shared/config-crdt/config-keys.js'

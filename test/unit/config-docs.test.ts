@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { EdgeConfigSchema, RuleActionSchema, RuleSchema } from '../../edge/config/schema.js'
+import { EdgeConfigSchema, RuleActionSchema, RuleSchema } from '../../shared/config/edge-config-schema.js'
 
 const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8')
 

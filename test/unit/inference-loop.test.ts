@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import type { AnomalyDetector, DetectorInput, ModelDescriptor, ModelRegistry } from '../../edge/anomaly/detector.js'
+import type { AnomalyDetector, DetectorInput, ModelDescriptor, ModelRegistry } from '../../shared/anomaly/detector.js'
 import { loadEdgeConfig } from '../../edge/config/load.js'
-import type { AnomalyConfig } from '../../edge/config/schema.js'
+import type { AnomalyConfig } from '../../shared/config/edge-config-schema.js'
 import { InferenceLoop, type ScoredInput } from '../../edge/inference/inference-loop.js'
 import { CloudosError } from '../../shared/errors.js'
 

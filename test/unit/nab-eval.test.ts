@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import type { AnomalyDetector, DetectorInput } from '../../edge/anomaly/detector.js'
+import type { AnomalyDetector, DetectorInput } from '../../shared/anomaly/detector.js'
 import { evaluateNab } from '../../models/backtest/nab-eval.js'
 import { formatNabReport } from '../../models/backtest/nab-report-table.js'
 import { useTempDir } from '../helpers/temp-dir.js'

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { CloudosError } from '../../shared/errors.js'
 import { loadEdgeConfig } from '../../edge/config/load.js'
-import type { RulesConfig } from '../../edge/config/schema.js'
-import { compileGlob } from '../../edge/rules/glob.js'
+import type { RulesConfig } from '../../shared/config/edge-config-schema.js'
+import { compileGlob } from '../../shared/rules/glob.js'
 import { RulesEngine, type RuleEvent } from '../../edge/rules/rules-engine.js'
 
 /** Rules as the config loader yields them (defaults filled in). */

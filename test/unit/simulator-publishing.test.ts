@@ -11,8 +11,8 @@ import {
   type SimulatorHandle,
   type SimulatorStats,
   type TelemetryTransport,
-} from '../../edge/simulator/index.js'
-import { SimulatedSensor } from '../../edge/simulator/sensor-fleet.js'
+} from '../../shared/simulator/index.js'
+import { SimulatedSensor } from '../../shared/simulator/sensor-fleet.js'
 import type { TelemetryReading } from '../../shared/telemetry.js'
 
 const running: SimulatorHandle[] = []

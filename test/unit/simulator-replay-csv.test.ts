@@ -2,8 +2,8 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { parseCsvTimestamp, parseReplayCsv, readReplayCsv } from '../../edge/simulator/replay-csv.js'
-import { SimulatorError } from '../../edge/simulator/simulator-errors.js'
+import { parseCsvTimestamp, parseReplayCsv, readReplayCsv } from '../../shared/simulator/replay-csv.js'
+import { SimulatorError } from '../../shared/simulator/simulator-errors.js'
 import { packageRoot } from '../../shared/package-root.js'
 
 // The design folder `shared/` sits beside the checkout (see the product brief).

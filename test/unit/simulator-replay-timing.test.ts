@@ -4,7 +4,7 @@ import {
   sensorIdFromFileName,
   timestampShiftMs,
   timestampWindowWarnings,
-} from '../../edge/simulator/replay-timing.js'
+} from '../../shared/simulator/replay-timing.js'
 
 const MINUTE = 60_000
 const rows = [0, 5, 10, 20].map((m, i) => ({ ts: Date.UTC(2014, 3, 1) + m * MINUTE, value: i }))

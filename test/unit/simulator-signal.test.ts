@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { AnomalyInjector } from '../../edge/simulator/anomaly-injector.js'
-import { deriveSeed, seededRandom } from '../../edge/simulator/seeded-random.js'
-import { SENSOR_KINDS, sensorKindProfile } from '../../edge/simulator/sensor-kinds.js'
-import { createSensorFleet, sensorIds, SimulatedSensor } from '../../edge/simulator/sensor-fleet.js'
-import { dailyCycle, SensorSignal } from '../../edge/simulator/signal-model.js'
+import { AnomalyInjector } from '../../shared/simulator/anomaly-injector.js'
+import { deriveSeed, seededRandom } from '../../shared/simulator/seeded-random.js'
+import { SENSOR_KINDS, sensorKindProfile } from '../../shared/simulator/sensor-kinds.js'
+import { createSensorFleet, sensorIds, SimulatedSensor } from '../../shared/simulator/sensor-fleet.js'
+import { dailyCycle, SensorSignal } from '../../shared/simulator/signal-model.js'
 
 const HOUR = 3_600_000
 const MIDNIGHT = Date.UTC(2026, 0, 15)

@@ -1,10 +1,9 @@
 import Database from 'better-sqlite3'
 import { closeSync, mkdirSync, openSync } from 'node:fs'
 import { join } from 'node:path'
-import { applyMigrations } from '../../../edge/store/migrations.js'
+import { applyMigrations } from '../../../shared/sqlite/migrations.js'
+import type { SqliteDatabase } from '../../../shared/sqlite/database.js'
 import { hubMigrations } from '../migrations.js'
-
-export type SqliteDatabase = Database.Database
 
 export const HUB_DB_FILE = 'hub.db'
 

@@ -14,7 +14,7 @@ import type {
   NewDevice,
   Tier,
 } from '../repositories.js'
-import type { SqliteDatabase } from './database.js'
+import type { SqliteDatabase } from '../../../shared/sqlite/database.js'
 import { insertFleetEvent, insertTransition } from './sqlite-fleet.js'
 
 interface TokenRow {

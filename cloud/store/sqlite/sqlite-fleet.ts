@@ -12,7 +12,7 @@ import type {
   Liveness,
   StatusTransition,
 } from '../repositories.js'
-import type { SqliteDatabase } from './database.js'
+import type { SqliteDatabase } from '../../../shared/sqlite/database.js'
 
 /** Appends a fleet event (inside the caller's transaction). */
 export function insertFleetEvent(db: SqliteDatabase, event: Omit<FleetEvent, 'id'>): void {

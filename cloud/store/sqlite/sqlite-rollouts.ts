@@ -15,7 +15,7 @@ import {
   type RolloutTarget,
   type WaveRecord,
 } from '../repositories.js'
-import type { SqliteDatabase } from './database.js'
+import type { SqliteDatabase } from '../../../shared/sqlite/database.js'
 
 interface RolloutRow {
   id: string

@@ -21,7 +21,8 @@ import type {
   UserRecord,
   UserRepository,
 } from '../repositories.js'
-import { openHubDatabase, type SqliteDatabase } from './database.js'
+import { openHubDatabase } from './database.js'
+import type { SqliteDatabase } from '../../../shared/sqlite/database.js'
 import { SqliteAlertRepository } from './sqlite-alerts.js'
 import { SqliteDeviceRepository, SqliteEnrolmentTokenRepository } from './sqlite-devices.js'
 import { SqliteConfigRepository } from './sqlite-config.js'

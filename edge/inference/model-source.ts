@@ -1,7 +1,7 @@
 import type { Logger } from '../../shared/log/logger.js'
 import type { ModelRegistry } from '../../shared/anomaly/detector.js'
 
-/** How the edge gets at the anomaly model (edge/anomaly/index.ts). */
+/** How the edge gets at the anomaly model (shared/anomaly/index.ts). */
 export interface ModelSource {
   openModelRegistry(options: { modelPath?: string; logger?: Logger }): Promise<ModelRegistry>
   defaultModelPath(): string

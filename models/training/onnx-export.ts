@@ -3,7 +3,7 @@
  * its activation (Tanh or Relu), float32 weights as initialisers, and a
  * symbolic batch dimension so the edge scores many series in one run. The
  * graph is only the network; normalisation and the likelihood stage run in
- * TypeScript (edge/anomaly) and are described by the model card.
+ * TypeScript (shared/anomaly) and are described by the model card.
  *
  * The bytes depend only on the network and the names: no timestamps or
  * producer versions that would change between runs, so a seeded training run

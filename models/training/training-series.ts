@@ -1,5 +1,5 @@
 /**
- * Synthetic training series: the simulator's sensor signals (edge/simulator)
+ * Synthetic training series: the simulator's sensor signals (shared/simulator)
  * sampled at several rates, plus generic families that real telemetry is made
  * of (seasonal cycles of many periods, autoregressive noise and random walks,
  * square waves, regular spikes, quantised utilisation-like levels, sawtooths,

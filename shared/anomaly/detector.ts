@@ -1,5 +1,5 @@
 /**
- * The contract between the anomaly model (models/, edge/anomaly/) and its
+ * The contract between the anomaly model (models/, shared/anomaly/) and its
  * users: the edge's inference loop and rules engine, and the `cloudos detect`
  * backtesting CLI. Both run exactly the same detector, so a backtest shows
  * what the edge would have done.

@@ -35,7 +35,7 @@ export const ModelCardSchema = Type.Object({
   input: TensorSpec,
   output: TensorSpec,
   window: Type.Integer({ minimum: 2, maximum: 4096 }),
-  /** Time-of-day context (edge/anomaly/seasonal-profile.ts); absent: the input is the window only. */
+  /** Time-of-day context (shared/anomaly/seasonal-profile.ts); absent: the input is the window only. */
   seasonal: Type.Optional(
     Type.Object({
       periodMs: Type.Integer({ minimum: 60_000, description: 'cycle length, ms' }),

@@ -7,7 +7,7 @@ const HOURS = 72
 const SENSORS = 20
 const PER_SECOND = 10
 
-// UC-004: 72 hours without connectivity. 20 simulated sensors (edge/simulator
+// UC-004: 72 hours without connectivity. 20 simulated sensors (shared/simulator
 // signal models: daily cycles, drift, noise, each kind's resolution, a few
 // anomalies and dropouts) at 10 readings/s each, written through the edge's
 // commit path on an accelerated clock while the outbox seals and retention

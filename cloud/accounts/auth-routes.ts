@@ -1,12 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
 import { CloudosError } from '../../shared/errors.js'
-import { hashBearerToken, newBearerToken } from '../auth/bearer-token.js'
-import { decoyPasswordHash, verifyPassword } from '../auth/password.js'
-import { verifyTotp } from '../auth/totp.js'
-import { responses, RoleSchema } from '../schemas.js'
-import type { UserRecord } from '../store/repositories.js'
-import type { HubRouteOptions } from './route-options.js'
+import { hashBearerToken, newBearerToken } from '../http/bearer-token.js'
+import { decoyPasswordHash, verifyPassword } from './password.js'
+import { verifyTotp } from './totp.js'
+import { responses, RoleSchema } from '../http/schemas.js'
+import type { UserRecord } from '../store/hub-store.js'
+import type { HubRouteOptions } from '../http/route-options.js'
 
 const LoginBody = Type.Object(
   {

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
-import { actorOf } from '../auth/guards.js'
-import { hashPassword, MIN_PASSWORD_LENGTH } from '../auth/password.js'
-import { newTotpSecret, totpUri } from '../auth/totp.js'
-import type { UserId, UserRecord } from '../store/repositories.js'
-import { bearerSecurity, responses, RoleSchema, Username } from '../schemas.js'
-import type { HubRouteOptions } from './route-options.js'
+import { actorOf } from '../http/auth-guards.js'
+import { hashPassword, MIN_PASSWORD_LENGTH } from './password.js'
+import { newTotpSecret, totpUri } from './totp.js'
+import type { UserId, UserRecord } from '../store/hub-store.js'
+import { bearerSecurity, responses, RoleSchema, Username } from '../http/schemas.js'
+import type { HubRouteOptions } from '../http/route-options.js'
 
 const User = Type.Object({ id: Type.String(), username: Type.String(), role: RoleSchema, createdAt: Type.String({ format: 'date-time' }) })
 

@@ -1,14 +1,14 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
 import { CloudosError } from '../../shared/errors.js'
-import { deviceGuard } from '../auth/device-guard.js'
-import { actorOf } from '../auth/guards.js'
-import { keepRawJsonBody } from '../auth/raw-json-body.js'
-import type { AlertRecord, AlertSeverity, DeviceId, DeviceRecord } from '../store/repositories.js'
-import { bearerSecurity, responses } from '../schemas.js'
-import { iso } from './device-views.js'
-import { DeviceParams } from './devices.js'
-import type { HubRouteOptions } from './route-options.js'
+import { deviceGuard } from '../device-scope/device-guard.js'
+import { actorOf } from '../http/auth-guards.js'
+import { keepRawJsonBody } from '../device-scope/raw-json-body.js'
+import type { AlertRecord, AlertSeverity, DeviceId, DeviceRecord } from '../store/hub-store.js'
+import { bearerSecurity, responses } from '../http/schemas.js'
+import { iso } from '../devices/device-views.js'
+import { DeviceParams } from '../devices/device-routes.js'
+import type { HubRouteOptions } from '../http/route-options.js'
 
 const Severity = Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')])
 

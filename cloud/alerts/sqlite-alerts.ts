@@ -1,5 +1,5 @@
-import type { AlertFilter, AlertInput, AlertRecord, AlertRepository, AlertSeverity, DeviceId } from '../repositories.js'
-import type { SqliteDatabase } from '../../../shared/sqlite/database.js'
+import type { AlertFilter, AlertInput, AlertRecord, AlertRepository, AlertSeverity, DeviceId } from '../store/hub-store.js'
+import type { SqliteDatabase } from '../../shared/sqlite/database.js'
 
 interface AlertRow {
   id: number

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
-import { bearerSecurity, responses } from '../schemas.js'
-import type { HubRouteOptions } from './route-options.js'
+import { bearerSecurity, responses } from '../http/schemas.js'
+import type { HubRouteOptions } from '../http/route-options.js'
 
 const AuditQuery = Type.Object(
   {

@@ -28,7 +28,7 @@ import {
   type SyncedDoc,
 } from '../../shared/config-crdt/sync-protocol.js'
 import { CloudosError, type ErrorCode } from '../../shared/errors.js'
-import type { ConfigDocKind, ConfigRepository, DeviceId } from '../store/repositories.js'
+import type { ConfigDocKind, ConfigRepository, DeviceId } from '../store/hub-store.js'
 import { KeyedLocks } from './doc-locks.js'
 
 export const docIdOf = (kind: ConfigDocKind, name: string): string => `${kind}:${name}`

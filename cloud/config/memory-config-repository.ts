@@ -1,5 +1,5 @@
 import type { ConfigReport } from '../../shared/config-crdt/sync-protocol.js'
-import type { ConfigRepository, DeviceId, StoredConfigDocument } from '../store/repositories.js'
+import type { ConfigRepository, DeviceId, StoredConfigDocument } from '../store/hub-store.js'
 
 /** An in-memory ConfigRepository: for the property test and the config benchmark's simulated fleet. */
 export class MemoryConfigRepository implements ConfigRepository {

@@ -1,6 +1,6 @@
-import type { ConfigReport } from '../../../shared/config-crdt/sync-protocol.js'
-import type { ConfigDocKind, ConfigRepository, DeviceId, StoredConfigDocument } from '../repositories.js'
-import type { SqliteDatabase } from '../../../shared/sqlite/database.js'
+import type { ConfigReport } from '../../shared/config-crdt/sync-protocol.js'
+import type { ConfigDocKind, ConfigRepository, DeviceId, StoredConfigDocument } from '../store/hub-store.js'
+import type { SqliteDatabase } from '../../shared/sqlite/database.js'
 
 interface DocumentRow {
   doc_id: string

@@ -2,8 +2,8 @@ import type { KeyObject } from 'node:crypto'
 import type { FastifyRequest, preValidationHookHandler } from 'fastify'
 import { decodePublicKey, readDeviceAuthHeaders, ReplayCache, verifyDeviceRequestAsync } from '../../shared/device-auth/index.js'
 import { CloudosError } from '../../shared/errors.js'
-import type { HubContext } from '../context.js'
-import type { DeviceId, DeviceRecord } from '../store/repositories.js'
+import type { HubContext } from '../http/context.js'
+import type { DeviceId, DeviceRecord } from '../store/hub-store.js'
 
 declare module 'fastify' {
   interface FastifyRequest {

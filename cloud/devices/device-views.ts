@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox'
-import { fleetStatusOf, type DeviceRecord, type HealthSample } from '../store/repositories.js'
-import { Nullable, TierSchema } from '../schemas.js'
+import { fleetStatusOf, type DeviceRecord, type HealthSample } from '../store/hub-store.js'
+import { Nullable, TierSchema } from '../http/schemas.js'
 
 /** Device schemas and their JSON views, shared by the device and fleet routes. */
 

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
-import { hashBearerToken, newBearerToken } from '../auth/bearer-token.js'
-import { actorOf } from '../auth/guards.js'
-import type { EnrolmentTokenRecord } from '../store/repositories.js'
-import { bearerSecurity, GroupName, responses, TierSchema } from '../schemas.js'
-import type { HubRouteOptions } from './route-options.js'
+import { hashBearerToken, newBearerToken } from '../http/bearer-token.js'
+import { actorOf } from '../http/auth-guards.js'
+import type { EnrolmentTokenRecord } from '../store/hub-store.js'
+import { bearerSecurity, GroupName, responses, TierSchema } from '../http/schemas.js'
+import type { HubRouteOptions } from '../http/route-options.js'
 
 const CreateTokenBody = Type.Object(
   {

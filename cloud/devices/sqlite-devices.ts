@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3'
-import { CloudosError } from '../../../shared/errors.js'
+import { CloudosError } from '../../shared/errors.js'
 import type {
   DeviceFacts,
   DeviceHealth,
@@ -13,9 +13,9 @@ import type {
   Liveness,
   NewDevice,
   Tier,
-} from '../repositories.js'
-import type { SqliteDatabase } from '../../../shared/sqlite/database.js'
-import { insertFleetEvent, insertTransition } from './sqlite-fleet.js'
+} from '../store/hub-store.js'
+import type { SqliteDatabase } from '../../shared/sqlite/database.js'
+import { insertFleetEvent, insertTransition } from '../fleet/sqlite-fleet.js'
 
 interface TokenRow {
   id: string

@@ -1,13 +1,13 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
 import { CloudosError } from '../../shared/errors.js'
-import { deviceGuard } from '../auth/device-guard.js'
-import { keepRawJsonBody } from '../auth/raw-json-body.js'
-import type { DeviceId, DeviceRecord, FleetEventKind } from '../store/repositories.js'
-import { bearerSecurity, responses } from '../schemas.js'
-import { FleetStatusSchema, HealthView, healthView, HeartbeatBody } from './device-views.js'
-import { DeviceParams } from './devices.js'
-import type { HubRouteOptions } from './route-options.js'
+import { deviceGuard } from '../device-scope/device-guard.js'
+import { keepRawJsonBody } from '../device-scope/raw-json-body.js'
+import type { DeviceId, DeviceRecord, FleetEventKind } from '../store/hub-store.js'
+import { bearerSecurity, responses } from '../http/schemas.js'
+import { FleetStatusSchema, HealthView, healthView, HeartbeatBody } from '../devices/device-views.js'
+import { DeviceParams } from '../devices/device-routes.js'
+import type { HubRouteOptions } from '../http/route-options.js'
 
 const HeartbeatAnswer = Type.Object({
   ok: Type.Literal(true),

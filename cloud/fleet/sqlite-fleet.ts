@@ -11,8 +11,8 @@ import type {
   HeartbeatOutcome,
   Liveness,
   StatusTransition,
-} from '../repositories.js'
-import type { SqliteDatabase } from '../../../shared/sqlite/database.js'
+} from '../store/hub-store.js'
+import type { SqliteDatabase } from '../../shared/sqlite/database.js'
 
 /** Appends a fleet event (inside the caller's transaction). */
 export function insertFleetEvent(db: SqliteDatabase, event: Omit<FleetEvent, 'id'>): void {

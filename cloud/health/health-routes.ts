@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
-import { responses } from '../schemas.js'
-import type { HubRouteOptions } from './route-options.js'
+import { responses } from '../http/schemas.js'
+import type { HubRouteOptions } from '../http/route-options.js'
 
 const Health = Type.Object({ status: Type.Literal('ok'), hubId: Type.String(), uptimeSeconds: Type.Number() })
 const Readiness = Type.Object({

@@ -1,12 +1,12 @@
-import type { AuditLog } from './audit/audit-log.js'
-import type { HubConfig } from './config.js'
-import type { HubConfigDocuments } from './config-docs/hub-config-documents.js'
-import type { HeartbeatWriter } from './fleet/heartbeat-writer.js'
-import type { FleetLivenessMonitor } from './fleet/liveness.js'
-import type { HubIdentity } from './identity/hub-identity.js'
+import type { AuditLog } from '../audit/audit-log.js'
+import type { HubConfig } from '../hub-config.js'
+import type { HubConfigDocuments } from '../config/hub-config-documents.js'
+import type { HeartbeatWriter } from '../fleet/heartbeat-writer.js'
+import type { FleetLivenessMonitor } from '../fleet/liveness.js'
+import type { HubIdentity } from '../identity/hub-identity.js'
 import type { HubMetrics } from './metrics.js'
-import type { OtaServices } from './ota/ota-services.js'
-import type { HubStore } from './store/repositories.js'
+import type { OtaServices } from '../ota/ota-services.js'
+import type { HubStore } from '../store/hub-store.js'
 
 /** What the hub's routes depend on: injected once at construction. */
 export interface HubContext {

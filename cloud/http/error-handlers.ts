@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify'
-import { CloudosError, type ErrorCode } from '../shared/errors.js'
+import { CloudosError, type ErrorCode } from '../../shared/errors.js'
 
 /** Fastify's own 4xx errors mapped to the catalogue, so no answer escapes it. */
 function codeForStatus(status: number): ErrorCode {

@@ -1,13 +1,13 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
-import { deviceGuard } from '../auth/device-guard.js'
-import { keepRawJsonBody } from '../auth/raw-json-body.js'
-import { applyDeviceReport } from '../ota/device-reports.js'
-import { otaTargetFor } from '../ota/ota-target.js'
-import type { DeviceId, DeviceRecord } from '../store/repositories.js'
-import { Nullable, responses } from '../schemas.js'
+import { deviceGuard } from '../device-scope/device-guard.js'
+import { keepRawJsonBody } from '../device-scope/raw-json-body.js'
+import { applyDeviceReport } from './device-reports.js'
+import { otaTargetFor } from './ota-target.js'
+import type { DeviceId, DeviceRecord } from '../store/hub-store.js'
+import { Nullable, responses } from '../http/schemas.js'
 import { BundleKindSchema, DeviceOtaStateSchema } from './ota-views.js'
-import type { HubRouteOptions } from './route-options.js'
+import type { HubRouteOptions } from '../http/route-options.js'
 
 const OtaTargetView = Type.Object({
   release: Nullable(

@@ -1,7 +1,7 @@
 import { CloudosError } from '../../shared/errors.js'
 import type { OtaDeviceState, OtaReport } from '../../shared/ota/protocol.js'
 import type { AuditLog } from '../audit/audit-log.js'
-import type { DeviceId, RolloutId, RolloutRepository } from '../store/repositories.js'
+import type { DeviceId, RolloutId, RolloutRepository } from '../store/hub-store.js'
 import { checkTransition, FINAL_DEVICE_STATES } from './device-transitions.js'
 import type { RolloutEngine } from './rollout-engine.js'
 

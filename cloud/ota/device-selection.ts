@@ -1,5 +1,5 @@
 import type { BundleManifest } from '../../shared/ota/protocol.js'
-import type { DeviceRecord, DeviceRepository, RolloutTarget } from '../store/repositories.js'
+import type { DeviceRecord, DeviceRepository, RolloutTarget } from '../store/hub-store.js'
 
 function globMatches(pattern: string, value: string): boolean {
   return new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(value)

@@ -1,11 +1,11 @@
 import { Type } from '@sinclair/typebox'
 import { BUNDLE_KINDS, OTA_DEVICE_STATES } from '../../shared/ota/protocol.js'
-import type { MemberOutcome } from '../ota/wave-evaluation.js'
-import type { RolloutSummary } from '../ota/rollout-summary.js'
-import type { TrustedReleaseKey } from '../ota/trusted-release-keys.js'
-import { ROLLOUT_STATES, type ReleaseKeyRecord, type ReleaseRecord, type RolloutMember, type RolloutRecord } from '../store/repositories.js'
-import { Nullable } from '../schemas.js'
-import { iso } from './device-views.js'
+import type { MemberOutcome } from './wave-evaluation.js'
+import type { RolloutSummary } from './rollout-summary.js'
+import type { TrustedReleaseKey } from './trusted-release-keys.js'
+import { ROLLOUT_STATES, type ReleaseKeyRecord, type ReleaseRecord, type RolloutMember, type RolloutRecord } from '../store/hub-store.js'
+import { Nullable } from '../http/schemas.js'
+import { iso } from '../devices/device-views.js'
 
 const literals = <T extends string>(values: readonly T[], description?: string) => Type.Union(values.map((v) => Type.Literal(v)), description === undefined ? {} : { description })
 

@@ -1,11 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
 import { CloudosError } from '../../shared/errors.js'
-import { actorOf } from '../auth/guards.js'
-import { parseReleaseKeyPem } from '../ota/trusted-release-keys.js'
-import { bearerSecurity, responses } from '../schemas.js'
+import { actorOf } from '../http/auth-guards.js'
+import { parseReleaseKeyPem } from './trusted-release-keys.js'
+import { bearerSecurity, responses } from '../http/schemas.js'
 import { releaseKeyView, ReleaseKeyView } from './ota-views.js'
-import type { HubRouteOptions } from './route-options.js'
+import type { HubRouteOptions } from '../http/route-options.js'
 
 const AddKeyBody = Type.Object(
   {

@@ -1,7 +1,7 @@
-import { CloudosError } from '../../../shared/errors.js'
-import type { BundleKind, BundleManifest } from '../../../shared/ota/protocol.js'
-import type { ReleaseId, ReleaseKeyRecord, ReleaseKeyRepository, ReleaseRecord, ReleaseRepository } from '../repositories.js'
-import type { SqliteDatabase } from '../../../shared/sqlite/database.js'
+import { CloudosError } from '../../shared/errors.js'
+import type { BundleKind, BundleManifest } from '../../shared/ota/protocol.js'
+import type { ReleaseId, ReleaseKeyRecord, ReleaseKeyRepository, ReleaseRecord, ReleaseRepository } from '../store/hub-store.js'
+import type { SqliteDatabase } from '../../shared/sqlite/database.js'
 
 interface ReleaseKeyRow {
   id: string

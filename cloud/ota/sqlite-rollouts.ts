@@ -1,4 +1,4 @@
-import type { OtaDeviceState } from '../../../shared/ota/protocol.js'
+import type { OtaDeviceState } from '../../shared/ota/protocol.js'
 import {
   ACTIVE_ROLLOUT_STATES,
   type DeviceId,
@@ -14,8 +14,8 @@ import {
   type RolloutState,
   type RolloutTarget,
   type WaveRecord,
-} from '../repositories.js'
-import type { SqliteDatabase } from '../../../shared/sqlite/database.js'
+} from '../store/hub-store.js'
+import type { SqliteDatabase } from '../../shared/sqlite/database.js'
 
 interface RolloutRow {
   id: string

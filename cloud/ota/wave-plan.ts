@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { CloudosError } from '../../shared/errors.js'
-import type { DeviceId, WavePlan, WaveRecord } from '../store/repositories.js'
+import type { DeviceId, WavePlan, WaveRecord } from '../store/hub-store.js'
 
 /** A wave as an admin writes it: the cumulative percent, and optional per-wave overrides. */
 export interface WaveRequest {

@@ -1,9 +1,9 @@
 import Database from 'better-sqlite3'
 import { closeSync, mkdirSync, openSync } from 'node:fs'
 import { join } from 'node:path'
-import { applyMigrations } from '../../../shared/sqlite/migrations.js'
-import type { SqliteDatabase } from '../../../shared/sqlite/database.js'
-import { hubMigrations } from '../migrations.js'
+import { applyMigrations } from '../../shared/sqlite/migrations.js'
+import type { SqliteDatabase } from '../../shared/sqlite/database.js'
+import { hubMigrations } from './hub-migrations.js'
 
 export const HUB_DB_FILE = 'hub.db'
 

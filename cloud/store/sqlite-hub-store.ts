@@ -1,4 +1,4 @@
-import { CloudosError } from '../../../shared/errors.js'
+import { CloudosError } from '../../shared/errors.js'
 import type {
   AlertRepository,
   AuditEntry,
@@ -20,16 +20,16 @@ import type {
   UserId,
   UserRecord,
   UserRepository,
-} from '../repositories.js'
-import { openHubDatabase } from './database.js'
-import type { SqliteDatabase } from '../../../shared/sqlite/database.js'
-import { SqliteAlertRepository } from './sqlite-alerts.js'
-import { SqliteDeviceRepository, SqliteEnrolmentTokenRepository } from './sqlite-devices.js'
-import { SqliteConfigRepository } from './sqlite-config.js'
-import { SqliteFleetRepository } from './sqlite-fleet.js'
-import { SqliteTelemetryRepository } from './sqlite-telemetry.js'
-import { SqliteReleaseKeyRepository, SqliteReleaseRepository } from './sqlite-releases.js'
-import { SqliteRolloutRepository } from './sqlite-rollouts.js'
+} from './hub-store.js'
+import { openHubDatabase } from './sqlite-database.js'
+import type { SqliteDatabase } from '../../shared/sqlite/database.js'
+import { SqliteAlertRepository } from '../alerts/sqlite-alerts.js'
+import { SqliteDeviceRepository, SqliteEnrolmentTokenRepository } from '../devices/sqlite-devices.js'
+import { SqliteConfigRepository } from '../config/sqlite-config.js'
+import { SqliteFleetRepository } from '../fleet/sqlite-fleet.js'
+import { SqliteTelemetryRepository } from '../telemetry/sqlite-telemetry.js'
+import { SqliteReleaseKeyRepository, SqliteReleaseRepository } from '../ota/sqlite-releases.js'
+import { SqliteRolloutRepository } from '../ota/sqlite-rollouts.js'
 
 interface UserRow {
   id: string

@@ -1,7 +1,7 @@
 import { CloudosError } from '../../shared/errors.js'
 import { IDENTIFIER_PATTERN } from '../../shared/telemetry.js'
 import { decodeBatch, type TelemetryBatch } from '../../shared/telemetry-batch/index.js'
-import type { DeviceId, TelemetryBatchInput, TelemetrySeriesExtent } from '../store/repositories.js'
+import type { DeviceId, TelemetryBatchInput, TelemetrySeriesExtent } from '../store/hub-store.js'
 
 export interface BatchLimits {
   maxDecompressedBytes: number

@@ -1,6 +1,6 @@
 import type { Statement } from 'better-sqlite3'
-import type { DeviceId, TelemetryAppendOutcome, TelemetryBatchInput, TelemetryDeviceState, TelemetryRepository } from '../repositories.js'
-import type { SqliteDatabase } from '../../../shared/sqlite/database.js'
+import type { DeviceId, TelemetryAppendOutcome, TelemetryBatchInput, TelemetryDeviceState, TelemetryRepository } from '../store/hub-store.js'
+import type { SqliteDatabase } from '../../shared/sqlite/database.js'
 
 interface DeviceRow {
   device_id: string

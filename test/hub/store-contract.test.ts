@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
-import { hubMigrations } from '../../cloud/store/migrations.js'
-import { SqliteHubStore } from '../../cloud/store/sqlite/sqlite-store.js'
+import { hubMigrations } from '../../cloud/store/hub-migrations.js'
+import { SqliteHubStore } from '../../cloud/store/sqlite-hub-store.js'
 import { hubStoreContract } from './store-contract.js'
 
 hubStoreContract('SQLite', async () => {

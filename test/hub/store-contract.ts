@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { chainAuditEntry } from '../../cloud/audit/audit-chain.js'
-import type { DeviceId, HubStore, NewDevice, ReleaseId, ReleaseRecord, RolloutId, RolloutRecord, UserId } from '../../cloud/store/repositories.js'
+import type { DeviceId, HubStore, NewDevice, ReleaseId, ReleaseRecord, RolloutId, RolloutRecord, UserId } from '../../cloud/store/hub-store.js'
 
 /**
  * The contract every HubStore backend passes (like automerge-repo's storage

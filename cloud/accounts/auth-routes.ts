@@ -5,7 +5,7 @@ import { hashBearerToken, newBearerToken } from '../http/bearer-token.js'
 import { decoyPasswordHash, verifyPassword } from './password.js'
 import { verifyTotp } from './totp.js'
 import { responses, RoleSchema } from '../http/schemas.js'
-import type { UserRecord } from '../store/hub-store.js'
+import type { UserRecord } from './user-repository.js'
 import type { HubRouteOptions } from '../http/route-options.js'
 
 const LoginBody = Type.Object(

@@ -4,7 +4,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import { actorOf } from '../http/auth-guards.js'
 import { hashPassword, MIN_PASSWORD_LENGTH } from './password.js'
 import { newTotpSecret, totpUri } from './totp.js'
-import type { UserId, UserRecord } from '../store/hub-store.js'
+import type { UserId, UserRecord } from './user-repository.js'
 import { bearerSecurity, responses, RoleSchema, Username } from '../http/schemas.js'
 import type { HubRouteOptions } from '../http/route-options.js'
 

@@ -1,4 +1,6 @@
-import type { AlertFilter, AlertInput, AlertRecord, AlertRepository, AlertSeverity, DeviceId } from '../store/hub-store.js'
+import type { AlertFilter, AlertInput, AlertRecord, AlertRepository } from './alert-repository.js'
+import type { DeviceId } from '../devices/device-repository.js'
+import type { AlertSeverity } from '../../shared/fleet-protocol.js'
 import type { SqliteDatabase } from '../../shared/sqlite/database.js'
 
 interface AlertRow {

@@ -6,7 +6,7 @@ import { AuditLog } from '../audit/audit-log.js'
 import { generatePassword, hashPassword, MIN_PASSWORD_LENGTH } from '../accounts/password.js'
 import { newTotpSecret, totpUri } from '../accounts/totp.js'
 import { HUB_IDENTITY_FILE, HUB_PRIVATE_KEY_FILE, HubIdentity } from '../identity/hub-identity.js'
-import type { UserId } from '../store/hub-store.js'
+import type { UserId } from '../accounts/user-repository.js'
 import { HUB_DB_FILE } from '../store/sqlite-database.js'
 import { SqliteHubStore } from '../store/sqlite-hub-store.js'
 

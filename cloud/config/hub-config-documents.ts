@@ -28,7 +28,8 @@ import {
   type SyncedDoc,
 } from '../../shared/config-crdt/sync-protocol.js'
 import { CloudosError, type ErrorCode } from '../../shared/errors.js'
-import type { ConfigDocKind, ConfigRepository, DeviceId } from '../store/hub-store.js'
+import type { ConfigDocKind, ConfigRepository } from './config-repository.js'
+import type { DeviceId } from '../devices/device-repository.js'
 import { KeyedLocks } from './doc-locks.js'
 
 export const docIdOf = (kind: ConfigDocKind, name: string): string => `${kind}:${name}`

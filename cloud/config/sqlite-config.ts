@@ -1,5 +1,6 @@
 import type { ConfigReport } from '../../shared/config-crdt/sync-protocol.js'
-import type { ConfigDocKind, ConfigRepository, DeviceId, StoredConfigDocument } from '../store/hub-store.js'
+import type { ConfigDocKind, ConfigRepository, StoredConfigDocument } from './config-repository.js'
+import type { DeviceId } from '../devices/device-repository.js'
 import type { SqliteDatabase } from '../../shared/sqlite/database.js'
 
 interface DocumentRow {

@@ -3,7 +3,7 @@ import type { FastifyRequest, preValidationHookHandler } from 'fastify'
 import { decodePublicKey, readDeviceAuthHeaders, ReplayCache, verifyDeviceRequestAsync } from '../../shared/device-auth/index.js'
 import { CloudosError } from '../../shared/errors.js'
 import type { HubContext } from '../http/context.js'
-import type { DeviceId, DeviceRecord } from '../store/hub-store.js'
+import type { DeviceId, DeviceRecord } from '../devices/device-repository.js'
 
 declare module 'fastify' {
   interface FastifyRequest {

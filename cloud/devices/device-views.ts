@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox'
-import { fleetStatusOf, type DeviceRecord, type HealthSample } from '../store/hub-store.js'
+import { fleetStatusOf, type DeviceRecord, type HealthSample } from './device-repository.js'
 import { Nullable, TierSchema } from '../http/schemas.js'
 
 /** Device schemas and their JSON views, shared by the device and fleet routes. */

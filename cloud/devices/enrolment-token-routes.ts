@@ -3,7 +3,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
 import { hashBearerToken, newBearerToken } from '../http/bearer-token.js'
 import { actorOf } from '../http/auth-guards.js'
-import type { EnrolmentTokenRecord } from '../store/hub-store.js'
+import type { EnrolmentTokenRecord } from './enrolment-token-repository.js'
 import { bearerSecurity, GroupName, responses, TierSchema } from '../http/schemas.js'
 import type { HubRouteOptions } from '../http/route-options.js'
 

@@ -1,17 +1,5 @@
-import type {
-  DeviceHealth,
-  DeviceId,
-  FleetEvent,
-  FleetEventKind,
-  FleetRepository,
-  FleetStatus,
-  GroupSummary,
-  HealthSample,
-  HeartbeatInput,
-  HeartbeatOutcome,
-  Liveness,
-  StatusTransition,
-} from '../store/hub-store.js'
+import type { DeviceHealth, DeviceId, FleetStatus, HealthSample, Liveness } from '../devices/device-repository.js'
+import type { FleetEvent, FleetEventKind, FleetRepository, GroupSummary, HeartbeatInput, HeartbeatOutcome, StatusTransition } from './fleet-repository.js'
 import type { SqliteDatabase } from '../../shared/sqlite/database.js'
 
 /** Appends a fleet event (inside the caller's transaction). */

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify'
 import { CloudosError } from '../../shared/errors.js'
 import type { HubContext } from './context.js'
-import type { Role, UserId } from '../store/hub-store.js'
+import type { Role, UserId } from '../accounts/user-repository.js'
 import { hashBearerToken } from './bearer-token.js'
 
 /** Who made the request, once the bearer token is checked. */

@@ -1,6 +1,7 @@
 import { CloudosError } from '../../shared/errors.js'
 import type { BundleKind, BundleManifest } from '../../shared/ota/protocol.js'
-import type { ReleaseId, ReleaseKeyRecord, ReleaseKeyRepository, ReleaseRecord, ReleaseRepository } from '../store/hub-store.js'
+import type { ReleaseKeyRecord, ReleaseKeyRepository } from './release-key-repository.js'
+import type { ReleaseId, ReleaseRecord, ReleaseRepository } from './release-repository.js'
 import type { SqliteDatabase } from '../../shared/sqlite/database.js'
 
 interface ReleaseKeyRow {

@@ -1,20 +1,7 @@
 import type { OtaDeviceState } from '../../shared/ota/protocol.js'
-import {
-  ACTIVE_ROLLOUT_STATES,
-  type DeviceId,
-  type Liveness,
-  type ReleaseId,
-  type RolloutChange,
-  type RolloutDeviceChange,
-  type RolloutDeviceRecord,
-  type RolloutId,
-  type RolloutMember,
-  type RolloutRecord,
-  type RolloutRepository,
-  type RolloutState,
-  type RolloutTarget,
-  type WaveRecord,
-} from '../store/hub-store.js'
+import { type DeviceId, type Liveness } from '../devices/device-repository.js'
+import { type ReleaseId } from './release-repository.js'
+import { ACTIVE_ROLLOUT_STATES, type RolloutChange, type RolloutDeviceChange, type RolloutDeviceRecord, type RolloutId, type RolloutMember, type RolloutRecord, type RolloutRepository, type RolloutState, type RolloutTarget, type WaveRecord } from './rollout-repository.js'
 import type { SqliteDatabase } from '../../shared/sqlite/database.js'
 
 interface RolloutRow {

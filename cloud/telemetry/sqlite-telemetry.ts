@@ -1,5 +1,6 @@
 import type { Statement } from 'better-sqlite3'
-import type { DeviceId, TelemetryAppendOutcome, TelemetryBatchInput, TelemetryDeviceState, TelemetryRepository } from '../store/hub-store.js'
+import type { DeviceId } from '../devices/device-repository.js'
+import type { TelemetryAppendOutcome, TelemetryBatchInput, TelemetryDeviceState, TelemetryRepository } from './telemetry-repository.js'
 import type { SqliteDatabase } from '../../shared/sqlite/database.js'
 
 interface DeviceRow {

@@ -14,6 +14,7 @@ import { installHubErrorHandlers } from './http/error-handlers.js'
 import { HubConfigDocuments } from './config/hub-config-documents.js'
 import { EdgeConfigSchema } from '../shared/config/edge-config-schema.js'
 import { extraConfigChecks } from '../shared/config/extra-checks.js'
+import { EnrolmentService } from './devices/enrolment-service.js'
 import { HeartbeatWriter } from './fleet/heartbeat-writer.js'
 import { FleetLivenessMonitor } from './fleet/liveness.js'
 import { HubIdentity } from './identity/hub-identity.js'
@@ -54,7 +55,7 @@ declare module 'fastify' {
 export interface HubAppOptions {
   /** An initialised hub data directory (`cloudos hub init`). */
   dataDir: string
-  /** Hub config (partial; defaults from the schema in cloud/config.ts). */
+  /** Hub config (partial; defaults from the schema in cloud/hub-config.ts). */
   config?: unknown
   /** Fastify's pino logger option: false (default) for none. */
   logger?: FastifyServerOptions['logger']
@@ -91,6 +92,7 @@ export async function buildHubApp(options: HubAppOptions): Promise<FastifyInstan
   const store = options.store ?? SqliteHubStore.open(dataDir)
   const metrics = new HubMetrics()
   const audit = new AuditLog(store.audit, identity, clock, () => metrics.auditEntries.inc())
+  const enrolment = new EnrolmentService({ tokens: store.enrolmentTokens, devices: store.devices, audit, enrolment: config.enrolment, clock })
   const heartbeats = new HeartbeatWriter(store.fleet, config.fleet.healthHistoryLength, (outcomes) => {
     for (const outcome of outcomes) {
       if (outcome.revoked) continue
@@ -114,7 +116,7 @@ export async function buildHubApp(options: HubAppOptions): Promise<FastifyInstan
     const heartbeatGraceMs = config.fleet.heartbeatIntervalSeconds * config.fleet.offlineAfterMissedHeartbeats * 1000
     const engine = new RolloutEngine({ rollouts: store.rollouts, audit, clock, heartbeatGraceMs, checkIntervalMs: config.ota.rolloutCheckSeconds * 1000 })
     const ota = { releasesDir, incomingDir, trustedKeys, verifier: options.bundleVerifier ?? sharedBundleVerifier, engine, heartbeatGraceMs }
-    context = { config, store, identity, audit, metrics, clock, heartbeats, liveness, ota, configDocs }
+    context = { config, store, identity, audit, metrics, clock, enrolment, heartbeats, liveness, ota, configDocs }
   } catch (err) {
     await store.close()
     throw err

@@ -5,7 +5,7 @@ export interface UserRecord {
   id: UserId
   username: string
   role: Role
-  /** `scrypt$N$r$p$salt$hash` (see cloud/auth/password.ts). */
+  /** `scrypt$N$r$p$salt$hash` (see cloud/accounts/password.ts). */
   passwordHash: string
   /** Base32 TOTP secret. */
   totpSecret: string

@@ -1,14 +1,10 @@
-import { randomUUID } from 'node:crypto'
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
-import { decodePublicKey } from '../../shared/device-auth/index.js'
 import { CloudosError } from '../../shared/errors.js'
-import { hashBearerToken } from '../http/bearer-token.js'
 import { deviceGuard } from '../device-scope/device-guard.js'
 import { actorOf } from '../http/auth-guards.js'
 import { keepRawJsonBody } from '../device-scope/raw-json-body.js'
-import { unmetRequirements } from './requirements.js'
-import type { DeviceId, DeviceRecord, NewDevice } from './device-repository.js'
+import type { DeviceId, DeviceRecord } from './device-repository.js'
 import { bearerSecurity, GroupName, responses, TierSchema } from '../http/schemas.js'
 import { Device, Facts, publicDevice } from './device-views.js'
 import type { HubRouteOptions } from '../http/route-options.js'
@@ -79,45 +75,7 @@ export const deviceRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { c
       },
     },
     async (request, reply) => {
-      const { enrolmentToken, publicKey, facts } = request.body
-      const now = context.clock()
-      const token = await context.store.enrolmentTokens.findByHash(hashBearerToken(enrolmentToken))
-      const refuse = async (error: CloudosError, details: Record<string, unknown> = {}): Promise<never> => {
-        await context.audit.record('device.enrol_refused', 'anonymous', token?.id ?? '', { code: error.code, ip: request.ip, ...details })
-        throw error
-      }
-      if (token === undefined) return refuse(new CloudosError('HUB_ERR_ENROLMENT_TOKEN_INVALID', 'the enrolment token is not one this hub issued'))
-      if (token.usedAt !== null) return refuse(new CloudosError('HUB_ERR_ENROLMENT_TOKEN_USED', `enrolment token ${token.id} was already used (by device ${token.deviceId})`))
-      if (token.expiresAt <= now) return refuse(new CloudosError('HUB_ERR_ENROLMENT_TOKEN_EXPIRED', `enrolment token ${token.id} expired at ${new Date(token.expiresAt).toISOString()}`))
-      try {
-        decodePublicKey(publicKey)
-      } catch (err) {
-        throw new CloudosError('HUB_ERR_INVALID_REQUEST', `body/publicKey: ${(err as Error).message}`)
-      }
-      const unmet = unmetRequirements(facts, context.config.enrolment.minimums)
-      if (unmet.length > 0) {
-        // The token is not consumed: the operator can fix the device and retry.
-        return refuse(new CloudosError('HUB_ERR_DEVICE_REQUIREMENTS_UNMET', `the device does not meet the hub's minimums: ${unmet.map((u) => u.message).join('; ')}`, { unmet }), {
-          unmet: unmet.map((u) => u.requirement),
-        })
-      }
-      const device: NewDevice = {
-        id: `dev-${randomUUID()}` as DeviceId,
-        name: request.body.name ?? `${token.group}-${facts.arch}`,
-        group: token.group,
-        tier: token.tier,
-        publicKey,
-        facts,
-        status: 'active',
-        enrolmentTokenId: token.id,
-        enrolledAt: now,
-        lastSeenAt: now,
-        revokedAt: null,
-      }
-      if ((await context.store.devices.enrol(device)) === 'token_used') {
-        return refuse(new CloudosError('HUB_ERR_ENROLMENT_TOKEN_USED', `enrolment token ${token.id} was already used`))
-      }
-      await context.audit.record('device.enrol', `device:${device.id}`, device.id, { tokenId: token.id, group: device.group, tier: device.tier, facts })
+      const device = await context.enrolment.enrol({ ...request.body, ip: request.ip })
       return reply.status(201).send({
         deviceId: device.id,
         group: device.group,

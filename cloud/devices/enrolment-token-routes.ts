@@ -1,7 +1,5 @@
-import { randomUUID } from 'node:crypto'
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
-import { hashBearerToken, newBearerToken } from '../http/bearer-token.js'
 import { actorOf } from '../http/auth-guards.js'
 import type { EnrolmentTokenRecord } from './enrolment-token-repository.js'
 import { bearerSecurity, GroupName, responses, TierSchema } from '../http/schemas.js'
@@ -60,21 +58,7 @@ export const enrolmentTokenRoutes: FastifyPluginAsync<HubRouteOptions> = async (
       },
     },
     async (request, reply) => {
-      const now = context.clock()
-      const token = newBearerToken()
-      const record: EnrolmentTokenRecord = {
-        id: `et-${randomUUID()}`,
-        tokenHash: hashBearerToken(token),
-        group: request.body.group,
-        tier: request.body.tier,
-        createdBy: actorOf(request),
-        createdAt: now,
-        expiresAt: now + (request.body.ttlSeconds ?? context.config.enrolment.tokenTtlSeconds) * 1000,
-        usedAt: null,
-        deviceId: null,
-      }
-      await context.store.enrolmentTokens.create(record)
-      await context.audit.record('enrolment_token.create', actorOf(request), record.id, { group: record.group, tier: record.tier, expiresAt: iso(record.expiresAt) })
+      const { record, token } = await context.enrolment.issueToken({ ...request.body, actor: actorOf(request) })
       return reply.status(201).send({ ...info(record), token })
     },
   )

@@ -1,5 +1,6 @@
 import type { AuditLog } from '../audit/audit-log.js'
 import type { HubConfig } from '../hub-config.js'
+import type { EnrolmentService } from '../devices/enrolment-service.js'
 import type { HubConfigDocuments } from '../config/hub-config-documents.js'
 import type { HeartbeatWriter } from '../fleet/heartbeat-writer.js'
 import type { FleetLivenessMonitor } from '../fleet/liveness.js'
@@ -17,6 +18,8 @@ export interface HubContext {
   readonly metrics: HubMetrics
   /** Milliseconds since the epoch (injectable: tests move time for tokens and TOTP). */
   readonly clock: () => number
+  /** Enrolment tokens and device enrolment (cloud/devices/enrolment-service.ts). */
+  readonly enrolment: EnrolmentService
   /** Group-commits heartbeats (cloud/fleet/heartbeat-writer.ts). */
   readonly heartbeats: HeartbeatWriter
   /** Marks silent devices offline; its timer runs while the app is ready. */

@@ -11,6 +11,7 @@ import { isHubInitialised } from './bootstrap/init-hub.js'
 import { resolveHubConfig, type HubConfig } from './hub-config.js'
 import type { HubContext } from './http/context.js'
 import { installHubErrorHandlers } from './http/error-handlers.js'
+import { deviceSignedRoutes } from './device-scope/device-signed-routes.js'
 import { HubConfigDocuments } from './config/hub-config-documents.js'
 import { EdgeConfigSchema } from '../shared/config/edge-config-schema.js'
 import { extraConfigChecks } from '../shared/config/extra-checks.js'
@@ -24,7 +25,6 @@ import { prepareIncomingDir } from './ota/bundle-receiver.js'
 import { RolloutEngine } from './ota/rollout-engine.js'
 import { sharedBundleVerifier } from './ota/shared-bundle-verifier.js'
 import { loadConfiguredReleaseKeys, TrustedReleaseKeys } from './ota/trusted-release-keys.js'
-import { deviceOtaRoutes } from './ota/device-ota-routes.js'
 import { releaseKeyRoutes } from './ota/release-key-routes.js'
 import { releaseRoutes } from './ota/release-routes.js'
 import { rolloutRoutes } from './ota/rollout-routes.js'
@@ -191,7 +191,8 @@ async function assembleApp(context: HubContext, logger: FastifyServerOptions['lo
   await app.register(releaseKeyRoutes, routeOptions)
   await app.register(releaseRoutes, routeOptions)
   await app.register(rolloutRoutes, routeOptions)
-  await app.register(deviceOtaRoutes, routeOptions)
   await app.register(configRoutes, routeOptions)
+  // Routes called by devices themselves, signed with the device key: one scope, one guard.
+  await app.register(deviceSignedRoutes, routeOptions)
   return app
 }

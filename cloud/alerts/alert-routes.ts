@@ -1,9 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
 import { CloudosError } from '../../shared/errors.js'
-import { deviceGuard } from '../device-scope/device-guard.js'
 import { actorOf } from '../http/auth-guards.js'
-import { keepRawJsonBody } from '../device-scope/raw-json-body.js'
 import type { AlertRecord } from './alert-repository.js'
 import type { DeviceId, DeviceRecord } from '../devices/device-repository.js'
 import type { AlertSeverity } from '../../shared/fleet-protocol.js'
@@ -85,14 +83,12 @@ const alertView = (a: AlertRecord) => ({
   acknowledgedBy: a.acknowledgedBy,
 })
 
-/** Alerts forwarded by devices, listed and acknowledged by operators. */
-export const alertRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { context, guards }) => {
+/** Alerts forwarded by devices (registered in the device-signed scope: cloud/device-scope/device-signed-routes.ts). */
+export const deviceAlertRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { context }) => {
   await app.register(async (signed) => {
-    keepRawJsonBody(signed)
     signed.post<{ Body: Static<typeof AlertsBody> }>(
       '/v1/devices/me/alerts',
       {
-        preValidation: deviceGuard(context),
         schema: {
           tags: ['alerts'],
           summary: 'Forward alerts raised on the device (signed device request); idempotent by (device, seq), stored in one transaction',
@@ -110,7 +106,10 @@ export const alertRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { co
       },
     )
   })
+}
 
+/** Alerts listed and acknowledged by operators. */
+export const alertRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { context, guards }) => {
   app.get<{ Querystring: Static<typeof AlertsQuery> }>(
     '/v1/alerts',
     {

@@ -2,9 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
 import { MAX_SYNC_WAIT_MS, CONFIG_REPORT_PATH, CONFIG_SYNC_PATH, type ConfigReport } from '../../shared/config-crdt/sync-protocol.js'
 import { CloudosError } from '../../shared/errors.js'
-import { deviceGuard } from '../device-scope/device-guard.js'
 import { actorOf } from '../http/auth-guards.js'
-import { keepRawJsonBody } from '../device-scope/raw-json-body.js'
 import type { ConfigDocKind } from './config-repository.js'
 import type { DeviceId, DeviceRecord } from '../devices/device-repository.js'
 import { bearerSecurity, GroupName, responses } from '../http/schemas.js'
@@ -172,13 +170,16 @@ export const configRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { c
     return { kind, name, count: changes.length, changes }
   }
 
-  // Signed device routes.
+}
+
+/** Config sync and reports, by devices (registered in the device-signed scope: cloud/device-scope/device-signed-routes.ts). */
+export const deviceConfigRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { context }) => {
+  const docs = context.configDocs
+
   await app.register(async (signed) => {
-    keepRawJsonBody(signed)
     signed.post<{ Body: Static<typeof SyncBody> }>(
       CONFIG_SYNC_PATH,
       {
-        preValidation: deviceGuard(context),
         schema: {
           tags: ['config'],
           summary: 'Automerge sync of the calling device\'s own config document and its group\'s (base64 messages); with waitMs, held open until there is something to send (long-poll)',
@@ -206,7 +207,6 @@ export const configRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { c
     signed.post<{ Body: Static<typeof ReportBody> }>(
       CONFIG_REPORT_PATH,
       {
-        preValidation: deviceGuard(context),
         schema: { tags: ['config'], summary: 'The device reports the config it applied: heads, errors (key and reason), keys waiting for a restart', security: [{ deviceSignature: [] }], body: ReportBody, response: responses({ 200: Type.Object({ inSync: Type.Boolean() }) }) },
       },
       async (request) => {

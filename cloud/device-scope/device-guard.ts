@@ -11,6 +11,15 @@ declare module 'fastify' {
     rawBody?: Buffer
     device: DeviceRecord | null
   }
+  interface FastifyContextConfig {
+    /**
+     * Update the device's last-seen time on this device route (default true).
+     * The heartbeat turns it off: its group-committed write sets last seen
+     * itself, and a separate write per request would cost one more fsync
+     * each. OTA polls and bundle downloads turn it off too.
+     */
+    touchLastSeen?: boolean
+  }
 }
 
 /**
@@ -19,15 +28,9 @@ declare module 'fastify' {
  * body bytes, nonce not seen before. Refusals are audited as security events.
  * Runs as a preValidation hook: after the body is read (its bytes are hashed),
  * before it is validated (an unauthenticated caller learns nothing about the schema).
+ * Registered once, on the device-signed scope (device-signed-routes.ts); a
+ * route opts out of the last-seen write with `config: { touchLastSeen: false }`.
  */
-export interface DeviceGuardOptions {
-  /**
-   * Update the device's last-seen time (default true). The heartbeat route
-   * turns it off: its group-committed write sets last seen itself, and a
-   * separate write per request would cost one more fsync each.
-   */
-  touch?: boolean
-}
 
 /** One replay cache per hub (every signed route shares it), and decoded keys by device. */
 interface DeviceAuthState {
@@ -36,14 +39,13 @@ interface DeviceAuthState {
 }
 const states = new WeakMap<HubContext, DeviceAuthState>()
 
-export function deviceGuard(context: HubContext, options: DeviceGuardOptions = {}): preValidationHookHandler {
+export function deviceGuard(context: HubContext): preValidationHookHandler {
   let state = states.get(context)
   if (state === undefined) {
     state = { replays: new ReplayCache(context.clock), keys: new Map() }
     states.set(context, state)
   }
   const { replays, keys } = state
-  const touch = options.touch ?? true
   const maxSkewMs = context.config.deviceAuth.maxClockSkewSeconds * 1000
 
   // Decoding a key (createPublicKey) per request is measurable at thousands of requests/s.
@@ -92,7 +94,7 @@ export function deviceGuard(context: HubContext, options: DeviceGuardOptions = {
     if (device.status === 'revoked') {
       return refuse(request, new CloudosError('HUB_ERR_DEVICE_REVOKED', `device ${device.id} was revoked at ${new Date(device.revokedAt ?? 0).toISOString()}`), device.id)
     }
-    if (touch) await context.store.devices.touch(device.id, context.clock())
+    if (request.routeOptions.config.touchLastSeen !== false) await context.store.devices.touch(device.id, context.clock())
     request.device = device
   }
 }

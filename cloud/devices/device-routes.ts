@@ -1,9 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
 import { CloudosError } from '../../shared/errors.js'
-import { deviceGuard } from '../device-scope/device-guard.js'
 import { actorOf } from '../http/auth-guards.js'
-import { keepRawJsonBody } from '../device-scope/raw-json-body.js'
 import type { DeviceId, DeviceRecord } from './device-repository.js'
 import { bearerSecurity, GroupName, responses, TierSchema } from '../http/schemas.js'
 import { Device, Facts, publicDevice } from './device-views.js'
@@ -158,13 +156,14 @@ export const deviceRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { c
     },
   )
 
-  // Routes called by devices themselves, signed with the device key.
+}
+
+/** The device's own record, for the device itself (registered in the device-signed scope: cloud/device-scope/device-signed-routes.ts). */
+export const deviceSelfRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { context }) => {
   await app.register(async (signed) => {
-    keepRawJsonBody(signed)
     signed.get(
       '/v1/devices/me',
       {
-        preValidation: deviceGuard(context),
         schema: {
           tags: ['devices'],
           summary: 'The calling device\'s own record (signed device request; checks the device credentials)',

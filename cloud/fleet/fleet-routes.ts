@@ -1,8 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
 import { CloudosError } from '../../shared/errors.js'
-import { deviceGuard } from '../device-scope/device-guard.js'
-import { keepRawJsonBody } from '../device-scope/raw-json-body.js'
 import type { DeviceId, DeviceRecord } from '../devices/device-repository.js'
 import type { FleetEventKind } from './fleet-repository.js'
 import { bearerSecurity, responses } from '../http/schemas.js'
@@ -41,14 +39,13 @@ const FleetEventView = Type.Object({
   details: Type.Object({}, { additionalProperties: true }),
 })
 
-/** Heartbeats, health history, liveness transitions, groups and fleet events. */
-export const fleetRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { context, guards }) => {
+/** Heartbeats from devices (registered in the device-signed scope: cloud/device-scope/device-signed-routes.ts). */
+export const heartbeatRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { context }) => {
   await app.register(async (signed) => {
-    keepRawJsonBody(signed)
     signed.post<{ Body: Static<typeof HeartbeatBody> }>(
       '/v1/devices/me/heartbeat',
       {
-        preValidation: deviceGuard(context, { touch: false }),
+        config: { touchLastSeen: false },
         schema: {
           tags: ['fleet'],
           summary: 'Heartbeat with health (signed device request): updates last seen and health, brings an offline device back online',
@@ -69,7 +66,10 @@ export const fleetRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { co
       },
     )
   })
+}
 
+/** Health history, liveness transitions, groups and fleet events. */
+export const fleetRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { context, guards }) => {
   app.get<{ Params: Static<typeof DeviceParams>; Querystring: Static<typeof HealthQuery> }>(
     '/v1/devices/:deviceId/health',
     {

@@ -1,7 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
-import { deviceGuard } from '../device-scope/device-guard.js'
-import { keepRawJsonBody } from '../device-scope/raw-json-body.js'
 import { applyDeviceReport } from './device-reports.js'
 import { otaTargetFor } from './ota-target.js'
 import type { DeviceId, DeviceRecord } from '../devices/device-repository.js'
@@ -38,18 +36,16 @@ const ReportBody = Type.Object(
   { additionalProperties: false },
 )
 
-/** What devices call (signed requests): their OTA target, and reports on their update. */
+/** What devices call (signed requests): their OTA target, and reports on their update (registered in the device-signed scope: cloud/device-scope/device-signed-routes.ts). */
 export const deviceOtaRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { context }) => {
   const { store, ota, audit, clock } = context
-  keepRawJsonBody(app)
-  // Polls do not write last-seen: a fleet polling every few seconds would cost
-  // an fsync per poll (synchronous=FULL); heartbeats keep last-seen current.
-  const pollGuard = deviceGuard(context, { touch: false })
 
   app.get(
     '/v1/devices/me/ota',
     {
-      preValidation: pollGuard,
+      // Polls do not write last-seen: a fleet polling every few seconds would cost
+      // an fsync per poll (synchronous=FULL); heartbeats keep last-seen current.
+      config: { touchLastSeen: false },
       schema: {
         tags: ['devices', 'rollouts'],
         summary: 'The release this device should install now (from its latest rollout and wave), or {release: null} (signed device request)',
@@ -68,7 +64,6 @@ export const deviceOtaRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, 
   app.post<{ Body: Static<typeof ReportBody> }>(
     '/v1/devices/me/ota/report',
     {
-      preValidation: deviceGuard(context),
       schema: {
         tags: ['devices', 'rollouts'],
         summary: 'Report a step or the outcome of this device\'s update (signed device request; a repeated report changes nothing; a backward step is refused with ROLLOUT_ERR_INVALID_TRANSITION)',

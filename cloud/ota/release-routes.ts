@@ -5,7 +5,6 @@ import { join } from 'node:path'
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { CloudosError, isCloudosError } from '../../shared/errors.js'
-import { deviceGuard } from '../device-scope/device-guard.js'
 import { actorOf } from '../http/auth-guards.js'
 import { receiveBundle, type ReceivedBundle } from './bundle-receiver.js'
 import { parseByteRange } from './byte-range.js'
@@ -14,6 +13,7 @@ import type { ReleaseId, ReleaseRecord } from './release-repository.js'
 import { bearerSecurity, responses } from '../http/schemas.js'
 import { ReleaseView, releaseView } from './ota-views.js'
 import type { HubRouteOptions } from '../http/route-options.js'
+import type { HubStore } from '../store/hub-store.js'
 
 export const ReleaseParams = Type.Object({ releaseId: Type.String({ pattern: '^rel-[0-9a-f-]{36}$' }) })
 const ListQuery = Type.Object(
@@ -21,14 +21,17 @@ const ListQuery = Type.Object(
   { additionalProperties: false },
 )
 
-export const releaseRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { context, guards }) => {
-  const { ota, store, audit } = context
-
+/** Looks a release up by id, or answers 404. */
+const releaseFinder = (store: HubStore) =>
   async function findRelease(id: string): Promise<ReleaseRecord> {
     const release = await store.releases.findById(id as ReleaseId)
     if (release === undefined) throw new CloudosError('HUB_ERR_NOT_FOUND', `no release ${id}`)
     return release
   }
+
+export const releaseRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { context, guards }) => {
+  const { ota, store, audit } = context
+  const findRelease = releaseFinder(store)
 
   // Uploads: the body is a bundle file, streamed to disk by the parser below (scoped to this plugin).
   await app.register(async (uploads) => {
@@ -154,13 +157,18 @@ export const releaseRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { 
       return { deleted: release.id }
     },
   )
+}
 
-  // The bundle download, for devices (signed requests): streamed from disk, with Range for resuming.
+/** The bundle download, for devices (registered in the device-signed scope: cloud/device-scope/device-signed-routes.ts): streamed from disk, with Range for resuming. */
+export const releaseBundleRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { context }) => {
+  const { ota, store } = context
+  const findRelease = releaseFinder(store)
+
   app.get<{ Params: Static<typeof ReleaseParams> }>(
     '/v1/releases/:releaseId/bundle',
     {
       // Like the target poll, a (possibly resumed) download does not write last-seen.
-      preValidation: deviceGuard(context, { touch: false }),
+      config: { touchLastSeen: false },
       schema: {
         tags: ['releases'],
         summary: 'Download a release bundle (signed device request; only releases offered to the device). Supports Range (one range: 206 with Content-Range; 416 when unsatisfiable) and If-Range with the ETag',

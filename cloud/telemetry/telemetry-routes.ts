@@ -3,7 +3,6 @@ import type { FastifyPluginAsync } from 'fastify'
 import { CloudosError } from '../../shared/errors.js'
 import { IDENTIFIER_PATTERN } from '../../shared/telemetry.js'
 import { decodeBatch } from '../../shared/telemetry-batch/index.js'
-import { deviceGuard } from '../device-scope/device-guard.js'
 import type { DeviceId, DeviceRecord } from '../devices/device-repository.js'
 import { bearerSecurity, responses } from '../http/schemas.js'
 import { acceptBatch, batchRecord } from './accept-batch.js'
@@ -69,11 +68,13 @@ const DeviceTelemetryState = Type.Object({
 /** The parsed body of a request that is not application/octet-stream. */
 const NOT_A_BATCH = Symbol('not a telemetry batch')
 
-/** Telemetry batches uploaded by devices, and series read back by operators. */
-export const telemetryRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { context, guards }) => {
+/** Telemetry batches uploaded by devices (registered in the device-signed scope: cloud/device-scope/device-signed-routes.ts). */
+export const telemetryUploadRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { context }) => {
   const limits = context.config.telemetry
 
   await app.register(async (signed) => {
+    // The device scope parses JSON (keeping its bytes); a batch route takes every type as bytes instead.
+    signed.removeAllContentTypeParsers()
     // The device signature covers the exact body bytes: keep them as received.
     signed.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: limits.maxBatchBytes }, (request, body, done) => {
       request.rawBody = body as Buffer
@@ -91,7 +92,6 @@ export const telemetryRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, 
       '/v1/telemetry/batches',
       {
         bodyLimit: limits.maxBatchBytes,
-        preValidation: deviceGuard(context),
         schema: {
           tags: ['telemetry'],
           summary:
@@ -140,6 +140,11 @@ export const telemetryRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, 
       throw err
     }
   }
+}
+
+/** Telemetry series read back by operators. */
+export const telemetryRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { context, guards }) => {
+  const limits = context.config.telemetry
 
   app.get<{ Querystring: Static<typeof TelemetryQuery> }>(
     '/v1/telemetry',

@@ -16,5 +16,6 @@ export interface EnrolmentTokenRecord {
 export interface EnrolmentTokenRepository {
   create(token: EnrolmentTokenRecord): Promise<void>
   findByHash(tokenHash: string): Promise<EnrolmentTokenRecord | undefined>
+  /** Newest first. */
   list(): Promise<EnrolmentTokenRecord[]>
 }

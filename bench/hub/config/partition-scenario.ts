@@ -3,7 +3,7 @@ import { EdgeConfigSchema } from '../../../shared/config/edge-config-schema.js'
 import { applyEdit, documentValues, headsOf, newConfigDoc, type ConfigDoc } from '../../../shared/config-crdt/config-document.js'
 import { HubConfigDocuments } from '../../../cloud/config/hub-config-documents.js'
 import { MemoryConfigRepository } from '../../../cloud/config/memory-config-repository.js'
-import type { DeviceId } from '../../../cloud/store/hub-store.js'
+import type { DeviceId } from '../../../cloud/devices/device-repository.js'
 import { EdgeReplica } from './edge-replica.js'
 
 /** Keys the technicians edit on site, keys the operators edit at the hub, and one both edit (a same-key conflict). */

@@ -6,41 +6,42 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { join, resolve } from 'node:path'
 import { CloudosError } from '../shared/errors.js'
 import { AuditLog } from './audit/audit-log.js'
-import { authGuards } from './auth/guards.js'
+import { authGuards } from './http/auth-guards.js'
 import { isHubInitialised } from './bootstrap/init-hub.js'
-import { resolveHubConfig, type HubConfig } from './config.js'
-import type { HubContext } from './context.js'
-import { installHubErrorHandlers } from './errors.js'
-import { HubConfigDocuments } from './config-docs/hub-config-documents.js'
+import { resolveHubConfig, type HubConfig } from './hub-config.js'
+import type { HubContext } from './http/context.js'
+import { installHubErrorHandlers } from './http/error-handlers.js'
+import { deviceSignedRoutes } from './device-scope/device-signed-routes.js'
+import { HubConfigDocuments } from './config/hub-config-documents.js'
 import { EdgeConfigSchema } from '../shared/config/edge-config-schema.js'
 import { extraConfigChecks } from '../shared/config/extra-checks.js'
+import { EnrolmentService } from './devices/enrolment-service.js'
 import { HeartbeatWriter } from './fleet/heartbeat-writer.js'
 import { FleetLivenessMonitor } from './fleet/liveness.js'
 import { HubIdentity } from './identity/hub-identity.js'
-import { HubMetrics } from './metrics.js'
+import { HubMetrics } from './http/metrics.js'
 import type { UploadedBundleVerifier } from './ota/bundle-verifier.js'
 import { prepareIncomingDir } from './ota/bundle-receiver.js'
 import { RolloutEngine } from './ota/rollout-engine.js'
 import { sharedBundleVerifier } from './ota/shared-bundle-verifier.js'
 import { loadConfiguredReleaseKeys, TrustedReleaseKeys } from './ota/trusted-release-keys.js'
-import { deviceOtaRoutes } from './routes/device-ota.js'
-import { releaseKeyRoutes } from './routes/release-keys.js'
-import { releaseRoutes } from './routes/releases.js'
-import { rolloutRoutes } from './routes/rollouts.js'
-import { auditRoutes } from './routes/audit.js'
-import { authRoutes } from './routes/auth.js'
-import { alertRoutes } from './routes/alerts.js'
-import { deviceRoutes } from './routes/devices.js'
-import { configRoutes } from './routes/config.js'
-import { fleetRoutes } from './routes/fleet.js'
-import { enrolmentTokenRoutes } from './routes/enrolment-tokens.js'
-import { healthRoutes } from './routes/health.js'
-import type { HubRouteOptions } from './routes/route-options.js'
-import { telemetryRoutes } from './routes/telemetry.js'
-import { userRoutes } from './routes/users.js'
-import { ErrorBody } from './schemas.js'
-import type { HubStore } from './store/repositories.js'
-import { SqliteHubStore } from './store/sqlite/sqlite-store.js'
+import { releaseKeyRoutes } from './ota/release-key-routes.js'
+import { releaseRoutes } from './ota/release-routes.js'
+import { rolloutRoutes } from './ota/rollout-routes.js'
+import { auditRoutes } from './audit/audit-routes.js'
+import { authRoutes } from './accounts/auth-routes.js'
+import { alertRoutes } from './alerts/alert-routes.js'
+import { deviceRoutes } from './devices/device-routes.js'
+import { configRoutes } from './config/config-routes.js'
+import { fleetRoutes } from './fleet/fleet-routes.js'
+import { enrolmentTokenRoutes } from './devices/enrolment-token-routes.js'
+import { healthRoutes } from './health/health-routes.js'
+import type { HubRouteOptions } from './http/route-options.js'
+import { telemetryRoutes } from './telemetry/telemetry-routes.js'
+import { userRoutes } from './accounts/user-routes.js'
+import { ErrorBody } from './http/schemas.js'
+import type { HubStore } from './store/hub-store.js'
+import { SqliteHubStore } from './store/sqlite-hub-store.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -54,7 +55,7 @@ declare module 'fastify' {
 export interface HubAppOptions {
   /** An initialised hub data directory (`cloudos hub init`). */
   dataDir: string
-  /** Hub config (partial; defaults from the schema in cloud/config.ts). */
+  /** Hub config (partial; defaults from the schema in cloud/hub-config.ts). */
   config?: unknown
   /** Fastify's pino logger option: false (default) for none. */
   logger?: FastifyServerOptions['logger']
@@ -91,6 +92,7 @@ export async function buildHubApp(options: HubAppOptions): Promise<FastifyInstan
   const store = options.store ?? SqliteHubStore.open(dataDir)
   const metrics = new HubMetrics()
   const audit = new AuditLog(store.audit, identity, clock, () => metrics.auditEntries.inc())
+  const enrolment = new EnrolmentService({ tokens: store.enrolmentTokens, devices: store.devices, audit, enrolment: config.enrolment, clock })
   const heartbeats = new HeartbeatWriter(store.fleet, config.fleet.healthHistoryLength, (outcomes) => {
     for (const outcome of outcomes) {
       if (outcome.revoked) continue
@@ -114,7 +116,7 @@ export async function buildHubApp(options: HubAppOptions): Promise<FastifyInstan
     const heartbeatGraceMs = config.fleet.heartbeatIntervalSeconds * config.fleet.offlineAfterMissedHeartbeats * 1000
     const engine = new RolloutEngine({ rollouts: store.rollouts, audit, clock, heartbeatGraceMs, checkIntervalMs: config.ota.rolloutCheckSeconds * 1000 })
     const ota = { releasesDir, incomingDir, trustedKeys, verifier: options.bundleVerifier ?? sharedBundleVerifier, engine, heartbeatGraceMs }
-    context = { config, store, identity, audit, metrics, clock, heartbeats, liveness, ota, configDocs }
+    context = { config, store, identity, audit, metrics, clock, enrolment, heartbeats, liveness, ota, configDocs }
   } catch (err) {
     await store.close()
     throw err
@@ -189,7 +191,8 @@ async function assembleApp(context: HubContext, logger: FastifyServerOptions['lo
   await app.register(releaseKeyRoutes, routeOptions)
   await app.register(releaseRoutes, routeOptions)
   await app.register(rolloutRoutes, routeOptions)
-  await app.register(deviceOtaRoutes, routeOptions)
   await app.register(configRoutes, routeOptions)
+  // Routes called by devices themselves, signed with the device key: one scope, one guard.
+  await app.register(deviceSignedRoutes, routeOptions)
   return app
 }

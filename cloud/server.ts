@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { buildHubApp, type HubAppOptions } from './app.js'
-import { resolveHubConfig } from './config.js'
+import { resolveHubConfig } from './hub-config.js'
 
 export interface RunningHub {
   app: FastifyInstance

@@ -9,8 +9,9 @@ import { encodePublicKey, generateDeviceKeyPair } from '../../shared/device-auth
 import { CloudosError } from '../../shared/errors.js'
 import { cloudosBin } from '../../shared/package-root.js'
 import { initHub } from '../../cloud/bootstrap/init-hub.js'
-import type { DeviceId, HeartbeatInput } from '../../cloud/store/repositories.js'
-import { SqliteHubStore } from '../../cloud/store/sqlite/sqlite-store.js'
+import type { DeviceId } from '../../cloud/devices/device-repository.js'
+import type { HeartbeatInput } from '../../cloud/fleet/fleet-repository.js'
+import { SqliteHubStore } from '../../cloud/store/sqlite-hub-store.js'
 import type { BenchDevice } from './ipc.js'
 
 const benchFacts = { cpuCount: 4, memoryBytes: 4 * 1024 ** 3, freeDiskBytes: 32 * 1024 ** 3, arch: 'x64', os: 'linux bench', runtimeVersion: process.version }

@@ -1,12 +1,12 @@
-import { randomUUID } from 'node:crypto'
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { AuditLog } from '../../cloud/audit/audit-log.js'
-import { hashBearerToken, newBearerToken } from '../../cloud/auth/bearer-token.js'
+import { EnrolmentService } from '../../cloud/devices/enrolment-service.js'
+import { resolveHubConfig } from '../../cloud/hub-config.js'
 import { initHub, isHubInitialised } from '../../cloud/bootstrap/init-hub.js'
 import { HubIdentity } from '../../cloud/identity/hub-identity.js'
 import { startHub, type RunningHub } from '../../cloud/server.js'
-import { SqliteHubStore } from '../../cloud/store/sqlite/sqlite-store.js'
+import { SqliteHubStore } from '../../cloud/store/sqlite-hub-store.js'
 import { DEVICE_IDENTITY_FILE, DEVICE_KEY_FILE, hasDeviceIdentity, loadDeviceIdentity } from '../../edge/hub-link/device-identity.js'
 import type { Logger } from '../../shared/log/logger.js'
 
@@ -40,8 +40,8 @@ export async function prepareDemoHub(hubDir: string): Promise<DemoHubCredentials
 }
 
 /**
- * An enrolment token for the demo edge, created in the hub's store with its
- * audit entry (as POST /v1/enrolment-tokens does), or undefined when the
+ * An enrolment token for the demo edge, issued by the hub's enrolment service
+ * (with its audit entry, as POST /v1/enrolment-tokens does), or undefined when the
  * edge already holds an identity from this hub. An identity from another
  * hub (the hub dir was deleted) is moved aside so the edge enrols afresh.
  */
@@ -55,11 +55,8 @@ export async function demoEnrolmentToken(hubDir: string, edgeDir: string, log: L
   }
   const store = SqliteHubStore.open(hubDir)
   try {
-    const now = Date.now()
-    const token = newBearerToken()
-    const id = `et-${randomUUID()}`
-    await store.enrolmentTokens.create({ id, tokenHash: hashBearerToken(token), group: 'demo', tier: 'edge', createdBy: 'demo', createdAt: now, expiresAt: now + 3_600_000, usedAt: null, deviceId: null })
-    await new AuditLog(store.audit, hubIdentity).record('enrolment_token.create', 'demo', id, { group: 'demo', tier: 'edge', expiresAt: new Date(now + 3_600_000).toISOString() })
+    const enrolment = new EnrolmentService({ tokens: store.enrolmentTokens, devices: store.devices, audit: new AuditLog(store.audit, hubIdentity), enrolment: resolveHubConfig().enrolment, clock: Date.now })
+    const { token } = await enrolment.issueToken({ group: 'demo', tier: 'edge', ttlSeconds: 3600, actor: 'demo' })
     return token
   } finally {
     await store.close()

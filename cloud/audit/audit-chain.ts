@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { AuditEntry, SignedAuditHead } from '../store/repositories.js'
+import type { AuditEntry, SignedAuditHead } from './audit-repository.js'
 import { canonicalJson } from './canonical-json.js'
 
 /** The previous-hash of the first entry. */

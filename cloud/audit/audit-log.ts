@@ -1,5 +1,5 @@
 import type { HubIdentity } from '../identity/hub-identity.js'
-import type { AuditEntry, AuditRepository } from '../store/repositories.js'
+import type { AuditEntry, AuditRepository } from './audit-repository.js'
 import { auditHeadMessage, chainAuditEntry, verifyAuditChain, type AuditDraft, type AuditVerification } from './audit-chain.js'
 
 /** Audit actions recorded by the hub (UC-005). */

@@ -3,12 +3,12 @@ import { existsSync, mkdirSync, readdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { CloudosError } from '../../shared/errors.js'
 import { AuditLog } from '../audit/audit-log.js'
-import { generatePassword, hashPassword, MIN_PASSWORD_LENGTH } from '../auth/password.js'
-import { newTotpSecret, totpUri } from '../auth/totp.js'
+import { generatePassword, hashPassword, MIN_PASSWORD_LENGTH } from '../accounts/password.js'
+import { newTotpSecret, totpUri } from '../accounts/totp.js'
 import { HUB_IDENTITY_FILE, HUB_PRIVATE_KEY_FILE, HubIdentity } from '../identity/hub-identity.js'
-import type { UserId } from '../store/repositories.js'
-import { HUB_DB_FILE } from '../store/sqlite/database.js'
-import { SqliteHubStore } from '../store/sqlite/sqlite-store.js'
+import type { UserId } from '../accounts/user-repository.js'
+import { HUB_DB_FILE } from '../store/sqlite-database.js'
+import { SqliteHubStore } from '../store/sqlite-hub-store.js'
 
 export interface InitHubOptions {
   dataDir: string

@@ -1,4 +1,4 @@
-import type { FleetRepository, HeartbeatInput, HeartbeatOutcome } from '../store/repositories.js'
+import type { FleetRepository, HeartbeatInput, HeartbeatOutcome } from './fleet-repository.js'
 
 interface Pending {
   input: HeartbeatInput

@@ -1,5 +1,5 @@
-import type { HubConfig } from '../config.js'
-import type { FleetRepository, StatusTransition } from '../store/repositories.js'
+import type { HubConfig } from '../hub-config.js'
+import type { FleetRepository, StatusTransition } from './fleet-repository.js'
 
 /**
  * Marks offline every online device whose last heartbeat is more than

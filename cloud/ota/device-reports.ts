@@ -1,7 +1,8 @@
 import { CloudosError } from '../../shared/errors.js'
 import type { OtaDeviceState, OtaReport } from '../../shared/ota/protocol.js'
 import type { AuditLog } from '../audit/audit-log.js'
-import type { DeviceId, RolloutId, RolloutRepository } from '../store/repositories.js'
+import type { DeviceId } from '../devices/device-repository.js'
+import type { RolloutId, RolloutRepository } from './rollout-repository.js'
 import { checkTransition, FINAL_DEVICE_STATES } from './device-transitions.js'
 import type { RolloutEngine } from './rollout-engine.js'
 

@@ -1,5 +1,6 @@
 import type { OtaTarget } from '../../shared/ota/protocol.js'
-import type { ReleaseRecord, RolloutDeviceRecord, RolloutRecord } from '../store/repositories.js'
+import type { ReleaseRecord } from './release-repository.js'
+import type { RolloutDeviceRecord, RolloutRecord } from './rollout-repository.js'
 import { FINAL_DEVICE_STATES } from './device-transitions.js'
 
 export const bundleDownloadPath = (releaseId: string) => `/v1/releases/${releaseId}/bundle`

@@ -1,6 +1,6 @@
 import { CloudosError } from '../../shared/errors.js'
 import type { AuditLog } from '../audit/audit-log.js'
-import type { RolloutId, RolloutRecord, RolloutRepository, RolloutState, WaveRecord } from '../store/repositories.js'
+import type { RolloutId, RolloutRecord, RolloutRepository, RolloutState, WaveRecord } from './rollout-repository.js'
 import { evaluateWave, type WaveEvaluation } from './wave-evaluation.js'
 
 export interface RolloutEngineOptions {

@@ -1,7 +1,7 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { CloudosError } from '../../shared/errors.js'
-import type { ReleaseKeyRepository } from '../store/repositories.js'
+import type { ReleaseKeyRepository } from './release-key-repository.js'
 
 /** A release key the hub trusts, from a config file or added by an admin. */
 export interface TrustedReleaseKey {

@@ -1,4 +1,4 @@
-import type { RolloutMember, WaveRecord } from '../store/repositories.js'
+import type { RolloutMember, WaveRecord } from './rollout-repository.js'
 
 /**
  * Where a rollout member stands against its wave's success criterion:

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { CloudosError } from '../../shared/errors.js'
-import type { DeviceId, WavePlan, WaveRecord } from '../store/repositories.js'
+import type { DeviceId } from '../devices/device-repository.js'
+import type { WavePlan, WaveRecord } from './rollout-repository.js'
 
 /** A wave as an admin writes it: the cumulative percent, and optional per-wave overrides. */
 export interface WaveRequest {

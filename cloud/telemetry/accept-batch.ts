@@ -1,7 +1,8 @@
 import { CloudosError } from '../../shared/errors.js'
 import { IDENTIFIER_PATTERN } from '../../shared/telemetry.js'
 import { decodeBatch, type TelemetryBatch } from '../../shared/telemetry-batch/index.js'
-import type { DeviceId, TelemetryBatchInput, TelemetrySeriesExtent } from '../store/repositories.js'
+import type { DeviceId } from '../devices/device-repository.js'
+import type { TelemetryBatchInput, TelemetrySeriesExtent } from './telemetry-repository.js'
 
 export interface BatchLimits {
   maxDecompressedBytes: number

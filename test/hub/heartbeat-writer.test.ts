@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { HeartbeatWriter } from '../../cloud/fleet/heartbeat-writer.js'
-import type { DeviceId, FleetRepository, HeartbeatInput } from '../../cloud/store/repositories.js'
+import type { DeviceId } from '../../cloud/devices/device-repository.js'
+import type { FleetRepository, HeartbeatInput } from '../../cloud/fleet/fleet-repository.js'
 
 const health = { uptimeSeconds: 1, queueDepth: 0, dbSizeBytes: 1, readingsPerSecond: 1, rejectedPerSecond: 0, cpuPercent: 1, memoryBytes: 1 }
 

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { auditHeadMessage, chainAuditEntry, GENESIS_HASH, hashAuditEntry, verifyAuditChain } from '../../cloud/audit/audit-chain.js'
 import { canonicalJson } from '../../cloud/audit/canonical-json.js'
-import type { AuditEntry } from '../../cloud/store/repositories.js'
+import type { AuditEntry } from '../../cloud/audit/audit-repository.js'
 import { bearer, build, type TestHub } from './helper.js'
 
 interface Verification {

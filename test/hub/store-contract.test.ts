@@ -3,13 +3,18 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
-import { hubMigrations } from '../../cloud/store/migrations.js'
-import { SqliteHubStore } from '../../cloud/store/sqlite/sqlite-store.js'
-import { hubStoreContract } from './store-contract.js'
+import { hubMigrations } from '../../cloud/store/hub-migrations.js'
+import { SqliteHubStore } from '../../cloud/store/sqlite-hub-store.js'
+import { MemoryConfigRepository } from '../../cloud/config/memory-config-repository.js'
+import { configRepositoryContract, hubStoreContract } from './store-contract.js'
 
 hubStoreContract('SQLite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cloudos-hub-store-'))
   return { store: SqliteHubStore.open(dir), cleanup: async () => rmSync(dir, { recursive: true, force: true }) }
+})
+
+describe('ConfigRepository contract: in memory', () => {
+  it('documents saved and replaced, sync states per (peer, document), the latest report per device', () => configRepositoryContract(new MemoryConfigRepository()))
 })
 
 describe('SQLite hub database', () => {

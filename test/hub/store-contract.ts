@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { chainAuditEntry } from '../../cloud/audit/audit-chain.js'
-import type { DeviceId, HubStore, NewDevice, ReleaseId, ReleaseRecord, RolloutId, RolloutRecord, UserId } from '../../cloud/store/repositories.js'
+import type { UserId } from '../../cloud/accounts/user-repository.js'
+import type { DeviceId, NewDevice } from '../../cloud/devices/device-repository.js'
+import type { ReleaseId, ReleaseRecord } from '../../cloud/ota/release-repository.js'
+import type { RolloutId, RolloutRecord } from '../../cloud/ota/rollout-repository.js'
+import type { ConfigRepository } from '../../cloud/config/config-repository.js'
+import type { HubStore } from '../../cloud/store/hub-store.js'
+import type { ConfigReport } from '../../shared/config-crdt/sync-protocol.js'
 
 /**
  * The contract every HubStore backend passes (like automerge-repo's storage
@@ -126,6 +132,21 @@ export function hubStoreContract(name: string, open: () => Promise<{ store: HubS
         await expect(store.devices.enrol({ ...base, id: 'd2' as DeviceId, enrolmentTokenId: 't2' })).rejects.toMatchObject({ code: 'HUB_ERR_CONFLICT' })
         expect(await store.enrolmentTokens.findByHash('h-t2')).toMatchObject({ usedAt: null })
       }))
+
+    it('enrolment tokens: stored by hash (the value never), found, listed newest first, marked used by enrolment', () =>
+      withStore(async (store) => {
+        const token = (id: string, createdAt: number) => ({ id, tokenHash: `hash-${id}`, group: 'g', tier: 'lite' as const, createdBy: 'user:admin', createdAt, expiresAt: createdAt + 100, usedAt: null, deviceId: null })
+        expect(await store.enrolmentTokens.list()).toEqual([])
+        await store.enrolmentTokens.create(token('t1', 1))
+        await store.enrolmentTokens.create(token('t2', 2))
+        expect(await store.enrolmentTokens.findByHash('hash-t2')).toEqual(token('t2', 2))
+        expect(await store.enrolmentTokens.findByHash('t2')).toBeUndefined()
+        const facts = { cpuCount: 1, memoryBytes: 1, freeDiskBytes: 1, arch: 'a', os: 'o', runtimeVersion: '20.0.0' }
+        await store.devices.enrol({ id: 'd1' as DeviceId, name: 'd1', group: 'g', tier: 'lite', publicKey: 'k1', facts, status: 'active', enrolmentTokenId: 't1', enrolledAt: 50, lastSeenAt: 50, revokedAt: null })
+        expect(await store.enrolmentTokens.list()).toEqual([token('t2', 2), { ...token('t1', 1), usedAt: 50, deviceId: 'd1' }])
+      }))
+
+    it('config: documents saved and replaced, sync states per (peer, document), the latest report per device', () => withStore((store) => configRepositoryContract(store.config)))
 
     const enrolled = async (store: HubStore, id: string, extra: Partial<NewDevice> = {}) => {
       await store.enrolmentTokens.create({ id: `t-${id}`, tokenHash: `h-${id}`, group: 'g', tier: 'edge', createdBy: 'x', createdAt: 0, expiresAt: 10, usedAt: null, deviceId: null })
@@ -282,4 +303,46 @@ export function hubStoreContract(name: string, open: () => Promise<{ store: HubS
         expect((await store.rollouts.findById('ro1' as RolloutId))?.releaseId).toBe('r1')
       }))
   })
+}
+
+/**
+ * The contract of a ConfigRepository, run on the SQLite store's (above) and
+ * on the in-memory one the property test and config benchmark use.
+ */
+export async function configRepositoryContract(config: ConfigRepository): Promise<void> {
+  const doc = (docId: string, bytes: number[], heads: string[], updatedAt: number) => ({ docId, kind: docId.startsWith('group:') ? ('group' as const) : ('device' as const), name: docId.slice(docId.indexOf(':') + 1), bytes: Uint8Array.from(bytes), heads, updatedAt })
+  expect(await config.findDocument('group:g')).toBeUndefined()
+  await config.saveDocument(doc('group:g', [1, 2, 3], ['h1'], 10))
+  await config.saveDocument(doc('device:d1', [9], [], 11))
+  expect(await config.findDocument('group:g')).toEqual(doc('group:g', [1, 2, 3], ['h1'], 10))
+  // Saving again replaces the bytes, heads and time.
+  await config.saveDocument(doc('group:g', [1, 2, 3, 4], ['h2', 'h3'], 20))
+  expect(await config.findDocument('group:g')).toEqual(doc('group:g', [1, 2, 3, 4], ['h2', 'h3'], 20))
+  expect(await config.findDocument('device:d1')).toEqual(doc('device:d1', [9], [], 11))
+
+  expect(await config.findSyncState('d1', 'group:g')).toBeUndefined()
+  await config.saveSyncState('d1', 'group:g', Uint8Array.from([1]), 30)
+  await config.saveSyncState('d2', 'group:g', Uint8Array.from([2]), 30)
+  await config.saveSyncState('d1', 'device:d1', Uint8Array.from([3]), 30)
+  await config.saveSyncState('d1', 'group:g', Uint8Array.from([4, 5]), 31)
+  expect(Array.from((await config.findSyncState('d1', 'group:g')) ?? [])).toEqual([4, 5])
+  expect(Array.from((await config.findSyncState('d2', 'group:g')) ?? [])).toEqual([2])
+  expect(Array.from((await config.findSyncState('d1', 'device:d1')) ?? [])).toEqual([3])
+  expect(await config.findSyncState('d2', 'device:d1')).toBeUndefined()
+
+  const report = (heads: string[], status: ConfigReport['status']): ConfigReport => ({
+    group: 'g',
+    appliedHeads: { group: heads, device: [] },
+    appliedAt: status === 'applied' ? 40 : null,
+    currentHeads: { group: heads, device: [] },
+    status,
+    errors: status === 'rejected' ? [{ key: 'rules.0.threshold', code: 'CONFIG_ERR_INVALID', reason: 'not a number', layer: 'group' }] : [],
+    pendingRestart: ['mqtt.port'],
+  })
+  const d1 = 'd1' as DeviceId
+  expect(await config.findReport(d1)).toBeUndefined()
+  await config.saveReport(d1, report(['h1'], 'applied'), 40)
+  await config.saveReport(d1, report(['h2'], 'rejected'), 41)
+  expect(await config.findReport(d1)).toEqual({ report: report(['h2'], 'rejected'), reportedAt: 41 })
+  expect(await config.findReport('d2' as DeviceId)).toBeUndefined()
 }

@@ -3,7 +3,8 @@ import { parseByteRange } from '../../cloud/ota/byte-range.js'
 import { checkTransition } from '../../cloud/ota/device-transitions.js'
 import { evaluateWave, memberOutcome } from '../../cloud/ota/wave-evaluation.js'
 import { assignWaves, planWaves } from '../../cloud/ota/wave-plan.js'
-import type { DeviceId, RolloutId, RolloutMember, WaveRecord } from '../../cloud/store/repositories.js'
+import type { DeviceId } from '../../cloud/devices/device-repository.js'
+import type { RolloutId, RolloutMember, WaveRecord } from '../../cloud/ota/rollout-repository.js'
 import type { OtaDeviceState } from '../../shared/ota/protocol.js'
 
 const defaults = { healthyAfterSeconds: 60, maxFailureRate: 0.2, timeoutSeconds: 600 }

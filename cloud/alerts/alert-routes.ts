@@ -1,0 +1,160 @@
+import { Type, type Static } from '@sinclair/typebox'
+import type { FastifyPluginAsync } from 'fastify'
+import { CloudosError } from '../../shared/errors.js'
+import { actorOf } from '../http/auth-guards.js'
+import type { AlertRecord } from './alert-repository.js'
+import type { DeviceId, DeviceRecord } from '../devices/device-repository.js'
+import type { AlertSeverity } from '../../shared/fleet-protocol.js'
+import { bearerSecurity, responses } from '../http/schemas.js'
+import { iso } from '../devices/device-views.js'
+import { DeviceParams } from '../devices/device-routes.js'
+import type { HubRouteOptions } from '../http/route-options.js'
+
+const Severity = Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')])
+
+const AlertIn = Type.Object(
+  {
+    seq: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: "The edge's own increasing alert sequence number: (device, seq) identifies an alert" }),
+    raisedAt: Type.Integer({ minimum: 0, description: 'When the edge raised it, epoch ms' }),
+    sensorId: Type.String({ minLength: 1, maxLength: 128 }),
+    metric: Type.String({ minLength: 1, maxLength: 128 }),
+    severity: Severity,
+    rule: Type.String({ minLength: 1, maxLength: 256, description: 'Which rule or model raised it' }),
+    // Null first: with type coercion on, ajv would turn null into 0 in a number branch tried first.
+    value: Type.Union([Type.Null(), Type.Number()]),
+    message: Type.String({ maxLength: 2000 }),
+  },
+  { additionalProperties: false },
+)
+
+const AlertsBody = Type.Object({ alerts: Type.Array(AlertIn, { minItems: 1, maxItems: 500 }) }, { additionalProperties: false })
+
+const AlertsAnswer = Type.Object({
+  accepted: Type.Integer({ description: 'Alerts stored by this request' }),
+  duplicates: Type.Integer({ description: 'Alerts already stored (same device and seq): not stored again' }),
+  lastSeq: Type.Integer({ description: 'The highest seq the hub holds for this device' }),
+})
+
+const AlertView = Type.Object({
+  id: Type.Integer(),
+  deviceId: Type.String(),
+  seq: Type.Integer(),
+  raisedAt: Type.String({ format: 'date-time' }),
+  receivedAt: Type.String({ format: 'date-time' }),
+  sensorId: Type.String(),
+  metric: Type.String(),
+  severity: Severity,
+  rule: Type.String(),
+  value: Type.Union([Type.Null(), Type.Number()]),
+  message: Type.String(),
+  acknowledged: Type.Boolean(),
+  acknowledgedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  acknowledgedBy: Type.Union([Type.String(), Type.Null()]),
+})
+
+const AlertsQuery = Type.Object(
+  {
+    deviceId: Type.Optional(DeviceParams.properties.deviceId),
+    severity: Type.Optional(Severity),
+    acknowledged: Type.Optional(Type.Boolean()),
+    from: Type.Optional(Type.Integer({ minimum: 0, description: 'raisedAt >= from (epoch ms)' })),
+    to: Type.Optional(Type.Integer({ minimum: 0, description: 'raisedAt < to (epoch ms)' })),
+    limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+  },
+  { additionalProperties: false },
+)
+
+const AlertParams = Type.Object({ alertId: Type.Integer({ minimum: 1 }) })
+
+const alertView = (a: AlertRecord) => ({
+  id: a.id,
+  deviceId: a.deviceId,
+  seq: a.seq,
+  raisedAt: new Date(a.raisedAt).toISOString(),
+  receivedAt: new Date(a.receivedAt).toISOString(),
+  sensorId: a.sensorId,
+  metric: a.metric,
+  severity: a.severity,
+  rule: a.rule,
+  value: a.value,
+  message: a.message,
+  acknowledged: a.acknowledgedAt !== null,
+  acknowledgedAt: iso(a.acknowledgedAt),
+  acknowledgedBy: a.acknowledgedBy,
+})
+
+/** Alerts forwarded by devices (registered in the device-signed scope: cloud/device-scope/device-signed-routes.ts). */
+export const deviceAlertRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { context }) => {
+  await app.register(async (signed) => {
+    signed.post<{ Body: Static<typeof AlertsBody> }>(
+      '/v1/devices/me/alerts',
+      {
+        schema: {
+          tags: ['alerts'],
+          summary: 'Forward alerts raised on the device (signed device request); idempotent by (device, seq), stored in one transaction',
+          security: [{ deviceSignature: [] }],
+          body: AlertsBody,
+          response: responses({ 200: AlertsAnswer }),
+        },
+      },
+      async (request) => {
+        const device = request.device as DeviceRecord
+        const result = await context.store.alerts.ingest(device.id, request.body.alerts, context.clock())
+        context.metrics.alertsReceived.inc({ outcome: 'accepted' }, result.accepted)
+        context.metrics.alertsReceived.inc({ outcome: 'duplicate' }, result.duplicates)
+        return result
+      },
+    )
+  })
+}
+
+/** Alerts listed and acknowledged by operators. */
+export const alertRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { context, guards }) => {
+  app.get<{ Querystring: Static<typeof AlertsQuery> }>(
+    '/v1/alerts',
+    {
+      onRequest: guards.anyRole,
+      schema: {
+        tags: ['alerts'],
+        summary: 'Alerts, newest first (by raisedAt), filtered by device, severity, acknowledgement and time',
+        security: bearerSecurity,
+        querystring: AlertsQuery,
+        response: responses({ 200: Type.Object({ count: Type.Integer(), alerts: Type.Array(AlertView) }) }),
+      },
+    },
+    async (request) => {
+      const { deviceId, severity, ...rest } = request.query
+      const alerts = await context.store.alerts.list({ ...rest, deviceId: deviceId as DeviceId | undefined, severity: severity as AlertSeverity | undefined })
+      return { count: alerts.length, alerts: alerts.map(alertView) }
+    },
+  )
+
+  app.post<{ Params: Static<typeof AlertParams> }>(
+    '/v1/alerts/:alertId/ack',
+    {
+      onRequest: guards.adminOnly,
+      schema: {
+        tags: ['alerts'],
+        summary: 'Acknowledge an alert (records who and when; audited)',
+        security: bearerSecurity,
+        params: AlertParams,
+        response: responses({ 200: AlertView }),
+      },
+    },
+    async (request) => {
+      const id = request.params.alertId
+      const alert = await context.store.alerts.findById(id)
+      if (alert === undefined) throw new CloudosError('HUB_ERR_NOT_FOUND', `no alert ${id}`)
+      const actor = actorOf(request)
+      if (!(await context.store.alerts.acknowledge(id, actor, context.clock()))) {
+        const current = (await context.store.alerts.findById(id)) ?? alert
+        throw new CloudosError('HUB_ERR_ALERT_ALREADY_ACKNOWLEDGED', `alert ${id} was already acknowledged by ${current.acknowledgedBy ?? 'someone'} at ${iso(current.acknowledgedAt) ?? '?'}`, {
+          acknowledgedBy: current.acknowledgedBy,
+          acknowledgedAt: iso(current.acknowledgedAt),
+        })
+      }
+      await context.audit.record('alert.acknowledge', actor, String(id), { deviceId: alert.deviceId, seq: alert.seq, severity: alert.severity, sensorId: alert.sensorId, metric: alert.metric })
+      return alertView((await context.store.alerts.findById(id)) as AlertRecord)
+    },
+  )
+}

@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto'
+import { decodePublicKey } from '../../shared/device-auth/index.js'
+import { CloudosError } from '../../shared/errors.js'
+import type { DeviceFacts } from '../../shared/fleet-protocol.js'
+import type { AuditLog } from '../audit/audit-log.js'
+import type { HubConfig } from '../hub-config.js'
+import { hashBearerToken, newBearerToken } from '../http/bearer-token.js'
+import type { DeviceId, DeviceRepository, NewDevice, Tier } from './device-repository.js'
+import type { EnrolmentTokenRecord, EnrolmentTokenRepository } from './enrolment-token-repository.js'
+import { unmetRequirements } from './requirements.js'
+
+export interface EnrolmentServiceOptions {
+  tokens: EnrolmentTokenRepository
+  devices: DeviceRepository
+  audit: AuditLog
+  /** The hub config's `enrolment` section: default token lifetime and device minimums. */
+  enrolment: HubConfig['enrolment']
+  /** Milliseconds since the epoch. */
+  clock: () => number
+}
+
+export interface TokenRequest {
+  group: string
+  tier: Tier
+  /** Lifetime; enrolment.tokenTtlSeconds by default. */
+  ttlSeconds?: number
+  /** Who asks (`user:<name>`, or `demo`): recorded as creator and in the audit entry. */
+  actor: string
+}
+
+export interface EnrolmentRequest {
+  enrolmentToken: string
+  /** The device's Ed25519 public key: 32 raw bytes, base64. */
+  publicKey: string
+  name?: string
+  facts: DeviceFacts
+  /** The caller's address, kept in the audit entry of a refusal. */
+  ip: string
+}
+
+const iso = (ms: number) => new Date(ms).toISOString()
+
+/**
+ * Enrolment (UC-001): issuing single-use tokens, and enrolling a device with
+ * one. Used by the routes (POST /v1/enrolment-tokens, POST /v1/devices/enroll)
+ * and by `cloudos demo`, so a token has the same audit entry however it was made.
+ */
+export class EnrolmentService {
+  constructor(private readonly options: EnrolmentServiceOptions) {}
+
+  /** Creates a token and its `enrolment_token.create` audit entry; the token value is returned once, only its hash is stored. */
+  async issueToken(request: TokenRequest): Promise<{ record: EnrolmentTokenRecord; token: string }> {
+    const { tokens, audit, clock, enrolment } = this.options
+    const now = clock()
+    const token = newBearerToken()
+    const record: EnrolmentTokenRecord = {
+      id: `et-${randomUUID()}`,
+      tokenHash: hashBearerToken(token),
+      group: request.group,
+      tier: request.tier,
+      createdBy: request.actor,
+      createdAt: now,
+      expiresAt: now + (request.ttlSeconds ?? enrolment.tokenTtlSeconds) * 1000,
+      usedAt: null,
+      deviceId: null,
+    }
+    await tokens.create(record)
+    await audit.record('enrolment_token.create', request.actor, record.id, { group: record.group, tier: record.tier, expiresAt: iso(record.expiresAt) })
+    return { record, token }
+  }
+
+  /**
+   * Enrols a device: the token must be this hub's, unused and unexpired, and
+   * the device must meet the minimums. Refusals are audited
+   * (`device.enrol_refused`) and thrown as coded errors.
+   */
+  async enrol(request: EnrolmentRequest): Promise<NewDevice> {
+    const { tokens, devices, audit, clock, enrolment } = this.options
+    const { enrolmentToken, publicKey, facts } = request
+    const now = clock()
+    const token = await tokens.findByHash(hashBearerToken(enrolmentToken))
+    const refuse = async (error: CloudosError, details: Record<string, unknown> = {}): Promise<never> => {
+      await audit.record('device.enrol_refused', 'anonymous', token?.id ?? '', { code: error.code, ip: request.ip, ...details })
+      throw error
+    }
+    if (token === undefined) return refuse(new CloudosError('HUB_ERR_ENROLMENT_TOKEN_INVALID', 'the enrolment token is not one this hub issued'))
+    if (token.usedAt !== null) return refuse(new CloudosError('HUB_ERR_ENROLMENT_TOKEN_USED', `enrolment token ${token.id} was already used (by device ${token.deviceId})`))
+    if (token.expiresAt <= now) return refuse(new CloudosError('HUB_ERR_ENROLMENT_TOKEN_EXPIRED', `enrolment token ${token.id} expired at ${new Date(token.expiresAt).toISOString()}`))
+    try {
+      decodePublicKey(publicKey)
+    } catch (err) {
+      throw new CloudosError('HUB_ERR_INVALID_REQUEST', `body/publicKey: ${(err as Error).message}`)
+    }
+    const unmet = unmetRequirements(facts, enrolment.minimums)
+    if (unmet.length > 0) {
+      // The token is not consumed: the operator can fix the device and retry.
+      return refuse(new CloudosError('HUB_ERR_DEVICE_REQUIREMENTS_UNMET', `the device does not meet the hub's minimums: ${unmet.map((u) => u.message).join('; ')}`, { unmet }), {
+        unmet: unmet.map((u) => u.requirement),
+      })
+    }
+    const device: NewDevice = {
+      id: `dev-${randomUUID()}` as DeviceId,
+      name: request.name ?? `${token.group}-${facts.arch}`,
+      group: token.group,
+      tier: token.tier,
+      publicKey,
+      facts,
+      status: 'active',
+      enrolmentTokenId: token.id,
+      enrolledAt: now,
+      lastSeenAt: now,
+      revokedAt: null,
+    }
+    if ((await devices.enrol(device)) === 'token_used') {
+      return refuse(new CloudosError('HUB_ERR_ENROLMENT_TOKEN_USED', `enrolment token ${token.id} was already used`))
+    }
+    await audit.record('device.enrol', `device:${device.id}`, device.id, { tokenId: token.id, group: device.group, tier: device.tier, facts })
+    return device
+  }
+}

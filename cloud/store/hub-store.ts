@@ -1,0 +1,39 @@
+import type { AlertRepository } from '../alerts/alert-repository.js'
+import type { SessionRepository } from '../accounts/session-repository.js'
+import type { UserRepository } from '../accounts/user-repository.js'
+import type { AuditRepository } from '../audit/audit-repository.js'
+import type { ConfigRepository } from '../config/config-repository.js'
+import type { DeviceRepository } from '../devices/device-repository.js'
+import type { EnrolmentTokenRepository } from '../devices/enrolment-token-repository.js'
+import type { FleetRepository } from '../fleet/fleet-repository.js'
+import type { ReleaseKeyRepository } from '../ota/release-key-repository.js'
+import type { ReleaseRepository } from '../ota/release-repository.js'
+import type { RolloutRepository } from '../ota/rollout-repository.js'
+import type { TelemetryRepository } from '../telemetry/telemetry-repository.js'
+
+/**
+ * Everything the hub stores: one repository per domain, each behind its
+ * domain's small Promise interface (like automerge-repo's
+ * StorageAdapterInterface). The hub's storage, behind small Promise interfaces (like automerge-repo's
+ * StorageAdapterInterface): routes and services see only these, so a
+ * PostgreSQL backend can be added beside the SQLite one without touching them.
+ * Each method is atomic on its own; where several writes must commit together
+ * (an audit entry and the signed head) one method does them.
+ */
+export interface HubStore {
+  readonly users: UserRepository
+  readonly sessions: SessionRepository
+  readonly audit: AuditRepository
+  readonly enrolmentTokens: EnrolmentTokenRepository
+  readonly devices: DeviceRepository
+  readonly fleet: FleetRepository
+  readonly alerts: AlertRepository
+  readonly telemetry: TelemetryRepository
+  readonly releaseKeys: ReleaseKeyRepository
+  readonly releases: ReleaseRepository
+  readonly rollouts: RolloutRepository
+  readonly config: ConfigRepository
+  /** Resolves when storage answers (for /readyz). */
+  ping(): Promise<void>
+  close(): Promise<void>
+}

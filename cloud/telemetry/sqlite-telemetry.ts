@@ -1,0 +1,94 @@
+import type { Statement } from 'better-sqlite3'
+import type { DeviceId } from '../devices/device-repository.js'
+import type { TelemetryAppendOutcome, TelemetryBatchInput, TelemetryDeviceState, TelemetryRepository } from './telemetry-repository.js'
+import type { SqliteDatabase } from '../../shared/sqlite/database.js'
+
+interface DeviceRow {
+  device_id: string
+  last_seq: number
+  batches: number
+  readings: number
+  dropped_readings: number
+  updated_at: number
+}
+
+/**
+ * Telemetry batches kept as the codec bytes the device sent, one row per
+ * batch plus one index row per series in it (migration 4). The idempotency
+ * key (device, seq) is UNIQUE; the batch, its index and the device's last
+ * seq commit in one IMMEDIATE transaction.
+ */
+export class SqliteTelemetryRepository implements TelemetryRepository {
+  readonly #has: Statement<[string, number], { one: number }>
+  readonly #state: Statement<[string], DeviceRow>
+  readonly #insertBatch: Statement<[string, number, number, number, number, number, Uint8Array], { id: number }>
+  readonly #insertSeries: Statement<[number, string, string, string, number, number, number]>
+  readonly #upsertState: Statement<[{ deviceId: string; seq: number; readings: number; dropped: number; at: number }]>
+  readonly #dropped: Statement<[{ deviceId: string; dropped: number; at: number }]>
+  readonly #batchesFor: Statement<[string, string, string, number, number], { seq: number; bytes: Buffer }>
+  readonly #append: (batch: TelemetryBatchInput) => TelemetryAppendOutcome
+
+  constructor(private readonly db: SqliteDatabase) {
+    this.#has = db.prepare('SELECT 1 AS one FROM telemetry_batches WHERE device_id = ? AND seq = ?')
+    this.#state = db.prepare('SELECT * FROM telemetry_devices WHERE device_id = ?')
+    this.#insertBatch = db.prepare(
+      'INSERT INTO telemetry_batches (device_id, seq, ts_min, ts_max, reading_count, received_at, bytes) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id',
+    )
+    this.#insertSeries = db.prepare(
+      'INSERT INTO telemetry_series (batch_id, device_id, sensor_id, metric, ts_min, ts_max, count) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    )
+    this.#upsertState = db.prepare(
+      `INSERT INTO telemetry_devices (device_id, last_seq, batches, readings, dropped_readings, updated_at)
+       VALUES (@deviceId, @seq, 1, @readings, @dropped, @at)
+       ON CONFLICT (device_id) DO UPDATE SET last_seq = @seq, batches = batches + 1, readings = readings + @readings,
+         dropped_readings = max(dropped_readings, @dropped), updated_at = @at`,
+    )
+    this.#dropped = db.prepare('UPDATE telemetry_devices SET dropped_readings = max(dropped_readings, @dropped), updated_at = @at WHERE device_id = @deviceId')
+    this.#batchesFor = db.prepare(
+      `SELECT DISTINCT b.seq AS seq, b.bytes AS bytes FROM telemetry_series s JOIN telemetry_batches b ON b.id = s.batch_id
+       WHERE s.device_id = ? AND s.sensor_id = ? AND s.metric = ? AND s.ts_max >= ? AND s.ts_min <= ? ORDER BY b.seq`,
+    )
+    const append = db.transaction((batch: TelemetryBatchInput): TelemetryAppendOutcome => {
+      const state = this.#state.get(batch.deviceId)
+      const lastSeq = state?.last_seq ?? 0
+      const dropped = batch.droppedReadings ?? 0
+      if (this.#has.get(batch.deviceId, batch.seq) !== undefined) {
+        if (state !== undefined && dropped > state.dropped_readings) this.#dropped.run({ deviceId: batch.deviceId, dropped, at: batch.receivedAt })
+        return { outcome: 'duplicate', lastSeq }
+      }
+      const inOrder = batch.seq === lastSeq + 1 || (batch.seq > lastSeq && batch.previousSeq === lastSeq)
+      if (!inOrder) return { outcome: 'out_of_order', lastSeq, expectedSeq: lastSeq + 1 }
+      const { id } = this.#insertBatch.get(batch.deviceId, batch.seq, batch.tsMin, batch.tsMax, batch.readingCount, batch.receivedAt, batch.bytes) as { id: number }
+      for (const s of batch.series) this.#insertSeries.run(id, batch.deviceId, s.sensorId, s.metric, s.tsMin, s.tsMax, s.count)
+      this.#upsertState.run({ deviceId: batch.deviceId, seq: batch.seq, readings: batch.readingCount, dropped, at: batch.receivedAt })
+      return { outcome: 'stored', lastSeq: batch.seq }
+    })
+    this.#append = (batch) => append.immediate(batch)
+  }
+
+  async has(deviceId: DeviceId, seq: number): Promise<boolean> {
+    return this.#has.get(deviceId, seq) !== undefined
+  }
+
+  async append(batch: TelemetryBatchInput): Promise<TelemetryAppendOutcome> {
+    return this.#append(batch)
+  }
+
+  async batchesFor(query: { deviceId: DeviceId; sensorId: string; metric: string; from: number; to: number }): Promise<{ seq: number; bytes: Uint8Array }[]> {
+    return this.#batchesFor.all(query.deviceId, query.sensorId, query.metric, query.from, query.to)
+  }
+
+  async deviceState(deviceId: DeviceId): Promise<TelemetryDeviceState | undefined> {
+    const row = this.#state.get(deviceId)
+    return (
+      row && {
+        deviceId: row.device_id as DeviceId,
+        lastSeq: row.last_seq,
+        batches: row.batches,
+        readings: row.readings,
+        droppedReadings: row.dropped_readings,
+        updatedAt: row.updated_at,
+      }
+    )
+  }
+}

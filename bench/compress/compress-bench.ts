@@ -4,8 +4,8 @@ import { compress as zstdCompress } from 'zstd-napi'
 import { packageRoot } from '../../shared/package-root.js'
 import { batchReadingCount, decodeBatch, DEFAULT_ZSTD_LEVEL, encodeBatch, type TelemetryBatch } from '../../shared/telemetry-batch/index.js'
 import { type BatchCut, csvDataset, csvFilesUnder, cutBatches, type Dataset, jsonLines, simulatorDataset, type SimulatorShape } from './compress-datasets.js'
-import { machineFacts, type MachineFacts } from './machine-facts.js'
-import { median } from './median.js'
+import { machineFacts, type MachineFacts } from '../measure/machine-facts.js'
+import { median } from '../measure/statistics.js'
 
 /**
  * `cloudos bench compress`: the telemetry batch codec against gzip -9 and

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Fastify from 'fastify'
 import { generate } from 'otplib'
-import { loadEdgeConfig } from '../../../edge/config/load.js'
-import { EdgeRuntime } from '../../../edge/runtime.js'
-import { buildHubApp } from '../../../cloud/app.js'
-import { initHub } from '../../../cloud/bootstrap/init-hub.js'
-import { summariseLatencies, type LatencySummary } from '../latency.js'
+import { loadEdgeConfig } from '../../edge/config/load.js'
+import { EdgeRuntime } from '../../edge/runtime.js'
+import { buildHubApp } from '../../cloud/app.js'
+import { initHub } from '../../cloud/bootstrap/init-hub.js'
+import { summariseLatencies, type LatencySummary } from '../hub/latency.js'
 
 export interface ApplyLatencyResult {
   crdt: LatencySummary & { samples: number }

@@ -1,5 +1,5 @@
-import { machineFacts, type MachineFacts } from '../../edge/machine-facts.js'
-import { median } from '../../edge/median.js'
+import { machineFacts, type MachineFacts } from '../measure/machine-facts.js'
+import { median } from '../measure/statistics.js'
 import { measureApplyLatency, type ApplyLatencyResult } from './apply-latency.js'
 import { runLastWriterWins, runPartitionScenario, type LwwResult, type PartitionResult, type PartitionSettings } from './partition-scenario.js'
 

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import * as Automerge from '@automerge/automerge'
 import type { TSchema } from '@sinclair/typebox'
-import { applyEdit, newConfigDoc, type ConfigDoc, type ConfigEdit } from '../../../shared/config-crdt/config-document.js'
-import { decodeSyncMessageText, receiveSync, resetSyncState, SYNCED_DOCS, toBase64, type ConfigSyncRequest, type ConfigSyncResponse, type SyncedDoc } from '../../../shared/config-crdt/sync-protocol.js'
+import { applyEdit, newConfigDoc, type ConfigDoc, type ConfigEdit } from '../../shared/config-crdt/config-document.js'
+import { decodeSyncMessageText, receiveSync, resetSyncState, SYNCED_DOCS, toBase64, type ConfigSyncRequest, type ConfigSyncResponse, type SyncedDoc } from '../../shared/config-crdt/sync-protocol.js'
 
 /**
  * An edge's two replicas and its sync states with the hub, without the rest

@@ -1,9 +1,9 @@
 import * as Automerge from '@automerge/automerge'
-import { EdgeConfigSchema } from '../../../shared/config/edge-config-schema.js'
-import { applyEdit, documentValues, headsOf, newConfigDoc, type ConfigDoc } from '../../../shared/config-crdt/config-document.js'
-import { HubConfigDocuments } from '../../../cloud/config-docs/hub-config-documents.js'
-import { MemoryConfigRepository } from '../../../cloud/config-docs/memory-config-repository.js'
-import type { DeviceId } from '../../../cloud/store/repositories.js'
+import { EdgeConfigSchema } from '../../shared/config/edge-config-schema.js'
+import { applyEdit, documentValues, headsOf, newConfigDoc, type ConfigDoc } from '../../shared/config-crdt/config-document.js'
+import { HubConfigDocuments } from '../../cloud/config-docs/hub-config-documents.js'
+import { MemoryConfigRepository } from '../../cloud/config-docs/memory-config-repository.js'
+import type { DeviceId } from '../../cloud/store/repositories.js'
 import { EdgeReplica } from './edge-replica.js'
 
 /** Keys the technicians edit on site, keys the operators edit at the hub, and one both edit (a same-key conflict). */

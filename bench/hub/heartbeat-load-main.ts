@@ -8,7 +8,7 @@
 import { createPrivateKey } from 'node:crypto'
 import { Agent, request } from 'node:http'
 import { signDeviceRequest } from '../../shared/device-auth/index.js'
-import { sendToParent, type LoadJob, type LoadOutcome, type ToLoadGenerator } from './ipc.js'
+import { sendToParent, type LoadJob, type LoadOutcome, type ToLoadGenerator } from './hub-bench-ipc.js'
 
 interface PreparedRequest {
   path: string

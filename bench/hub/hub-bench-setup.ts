@@ -4,14 +4,14 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { generate } from 'otplib'
-import type { ChildReaper } from '../edge/child-reaper.js'
+import type { ChildReaper } from '../processes/child-reaper.js'
 import { encodePublicKey, generateDeviceKeyPair } from '../../shared/device-auth/index.js'
 import { CloudosError } from '../../shared/errors.js'
 import { cloudosBin } from '../../shared/package-root.js'
 import { initHub } from '../../cloud/bootstrap/init-hub.js'
 import type { DeviceId, HeartbeatInput } from '../../cloud/store/repositories.js'
 import { SqliteHubStore } from '../../cloud/store/sqlite/sqlite-store.js'
-import type { BenchDevice } from './ipc.js'
+import type { BenchDevice } from './hub-bench-ipc.js'
 
 const benchFacts = { cpuCount: 4, memoryBytes: 4 * 1024 ** 3, freeDiskBytes: 32 * 1024 ** 3, arch: 'x64', os: 'linux bench', runtimeVersion: process.version }
 

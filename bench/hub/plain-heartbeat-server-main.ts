@@ -9,7 +9,7 @@
 import Database from 'better-sqlite3'
 import Fastify from 'fastify'
 import { HeartbeatBody } from '../../cloud/routes/device-views.js'
-import { sendToParent, type PlainServerJob } from './ipc.js'
+import { sendToParent, type PlainServerJob } from './hub-bench-ipc.js'
 
 process.on('disconnect', () => process.exit(0))
 process.on('message', (message: { type: 'job'; job: PlainServerJob } | { type: 'exit' }) => {

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process'
-import { exitChild, forkBenchModule, sendToChild, waitForMessage } from './bench-child-process.js'
-import type { ChildReaper } from './child-reaper.js'
+import { exitChild, forkBenchModule, sendToChild, waitForMessage } from '../processes/child-ipc.js'
+import type { ChildReaper } from '../processes/child-reaper.js'
 
 /** What the background-load process is asked to do. */
 export interface BackgroundLoadJob {

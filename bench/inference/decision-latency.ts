@@ -4,8 +4,8 @@ import type { MqttClient } from 'mqtt'
 import { CloudosError } from '../../shared/errors.js'
 import { spawnEdge } from '../../test/harness/edge-child.js'
 import { BackgroundLoad } from './background-load.js'
-import { sleep } from './bench-clock.js'
-import { stopChild, type ChildReaper } from './child-reaper.js'
+import { sleep } from '../measure/bench-clock.js'
+import { stopChild, type ChildReaper } from '../processes/child-reaper.js'
 
 export type DecisionMode = 'inference-on' | 'inference-off'
 

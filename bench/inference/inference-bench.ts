@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ChildReaper } from './child-reaper.js'
+import { ChildReaper } from '../processes/child-reaper.js'
 import { runDecisionLatency, type DecisionLatencySettings, type DecisionMode, type DecisionRunResult } from './decision-latency.js'
-import { machineFacts, type MachineFacts } from './machine-facts.js'
-import { median } from './median.js'
+import { machineFacts, type MachineFacts } from '../measure/machine-facts.js'
+import { median } from '../measure/statistics.js'
 import { measureModelLatency, type ModelLatencyResult } from './model-latency.js'
 
 export interface InferenceBenchSettings {

@@ -1,5 +1,5 @@
 import type { AnomalyDetector, DetectorInput } from '../../shared/anomaly/detector.js'
-import { median } from './median.js'
+import { median } from '../measure/statistics.js'
 
 export interface ModelLatencyResult {
   /** Readings (windows) per scoreBatch call, one per series. */

@@ -15,8 +15,8 @@
  */
 import Database from 'better-sqlite3'
 import mqtt from 'mqtt'
-import { benchNow } from './bench-clock.js'
-import { sendToParent, type SubscriberJob, type ToSubscriber } from './ipc-messages.js'
+import { benchNow } from '../measure/bench-clock.js'
+import { sendToParent, type SubscriberJob, type ToSubscriber } from './ingest-ipc.js'
 
 export const BASELINE_SCHEMA = `
   CREATE TABLE IF NOT EXISTS readings (sensor TEXT, metric TEXT, ts INTEGER, value REAL);

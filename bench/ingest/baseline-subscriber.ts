@@ -1,9 +1,9 @@
 import type { ChildProcess } from 'node:child_process'
 import type { QoS } from 'mqtt-packet'
-import { exitChild, forkBenchModule, sendToChild, waitForMessage } from './bench-child-process.js'
-import type { ChildReaper } from './child-reaper.js'
+import { exitChild, forkBenchModule, sendToChild, waitForMessage } from '../processes/child-ipc.js'
+import type { ChildReaper } from '../processes/child-reaper.js'
 import type { ReportedCommitSource } from './commit-progress.js'
-import type { FromSubscriber, SubscriberJob } from './ipc-messages.js'
+import type { FromSubscriber, SubscriberJob } from './ingest-ipc.js'
 
 export interface BaselineSubscriberOptions {
   brokerUrl: string

@@ -1,5 +1,5 @@
 import { Agent, get } from 'node:http'
-import { benchNow, sleep } from './bench-clock.js'
+import { benchNow, sleep } from '../measure/bench-clock.js'
 
 /** How many readings a system has committed to SQLite, and when that was observed (bench clock). */
 export interface CommitSample {

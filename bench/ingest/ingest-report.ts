@@ -6,8 +6,8 @@ import {
   type IngestScenarioId,
 } from './ingest-scenarios.js'
 import type { IngestBenchSettings } from './ingest-settings.js'
-import type { MachineFacts } from './machine-facts.js'
-import { median } from './median.js'
+import type { MachineFacts } from '../measure/machine-facts.js'
+import { median } from '../measure/statistics.js'
 
 /** One system's runs of one scenario. */
 export interface SystemSummary {

@@ -2,8 +2,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { accessSync, constants, writeFileSync } from 'node:fs'
 import { delimiter, join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { sleep } from './bench-clock.js'
-import { stopChild, type ChildReaper } from './child-reaper.js'
+import { sleep } from '../measure/bench-clock.js'
+import { stopChild, type ChildReaper } from '../processes/child-reaper.js'
 import { canConnect, freePort } from '../../shared/net/tcp-ports.js'
 
 export type MosquittoLookup = { available: true; path: string; version: string } | { available: false; reason: string }

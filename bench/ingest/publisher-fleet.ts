@@ -1,8 +1,8 @@
 import type { ChildProcess } from 'node:child_process'
 import type { QoS } from 'mqtt-packet'
-import { exitChild, forkBenchModule, sendToChild, waitForMessage } from './bench-child-process.js'
-import type { ChildReaper } from './child-reaper.js'
-import type { FromPublisher, PublisherJob } from './ipc-messages.js'
+import { exitChild, forkBenchModule, sendToChild, waitForMessage } from '../processes/child-ipc.js'
+import type { ChildReaper } from '../processes/child-reaper.js'
+import type { FromPublisher, PublisherJob } from './ingest-ipc.js'
 import type { PublishOutcome } from './raw-mqtt-publisher.js'
 import { DEFAULT_READING_INTERVAL_MS, firstTimestampFor, sensorCountFor, sensorsOfPublisher } from './telemetry-workload.js'
 

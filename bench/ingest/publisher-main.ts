@@ -5,7 +5,7 @@
  * broker still draining QoS 0 messages is not disturbed by a disconnect).
  */
 import { encodePublishes } from './encoded-publishes.js'
-import { sendToParent, type PublisherJob, type ToPublisher } from './ipc-messages.js'
+import { sendToParent, type PublisherJob, type ToPublisher } from './ingest-ipc.js'
 import { RawMqttPublisher } from './raw-mqtt-publisher.js'
 import { workloadMessages } from './telemetry-workload.js'
 

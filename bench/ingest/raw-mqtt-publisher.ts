@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net'
 import mqttPacket, { type Packet } from 'mqtt-packet'
-import { benchNow } from './bench-clock.js'
+import { benchNow } from '../measure/bench-clock.js'
 import type { EncodedPublishes } from './encoded-publishes.js'
 
 /**

@@ -7,8 +7,8 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { CloudosError } from '../../shared/errors.js'
 import { buildBundle, generateReleaseKey, parseReleasePrivateKey } from '../../shared/ota/bundle.js'
-import { machineFacts, type MachineFacts } from './machine-facts.js'
-import { median } from './median.js'
+import { machineFacts, type MachineFacts } from '../measure/machine-facts.js'
+import { median } from '../measure/statistics.js'
 
 export interface OtaVerifyBenchSettings {
   /** Payload sizes in bytes; the memory claim compares the smallest and the largest. */

@@ -1,5 +1,5 @@
 /** Messages between `cloudos bench ota` and its child processes (fork IPC, JSON). */
-import type { BenchDevice } from './ipc.js'
+import type { BenchDevice } from '../hub/hub-bench-ipc.js'
 
 export interface EdgeLoadJob {
   baseUrl: string

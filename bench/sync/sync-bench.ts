@@ -1,8 +1,8 @@
 import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { machineFacts, type MachineFacts } from './machine-facts.js'
-import { median } from './median.js'
+import { machineFacts, type MachineFacts } from '../measure/machine-facts.js'
+import { median } from '../measure/statistics.js'
 import { runSyncBaseline, type BaselineResult } from './sync-baseline.js'
 import { defaultMaxBytes, drainToHub, fillOfflineBacklog, startBenchHub, type DrainResult } from './sync-setup.js'
 

@@ -1,9 +1,9 @@
 import type { TSchema } from '@sinclair/typebox'
 import { loadEdgeConfig } from '../../edge/config/load.js'
 import { EdgeRuntime } from '../../edge/runtime.js'
-import { startRealHub, type RealHub } from '../edge-hub/real-hub.js'
+import { startRealHub, type RealHub } from './real-hub.js'
 import { makeTempDir } from '../helpers/temp-dir.js'
-import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js'
+import { startTcpProxy, type TcpProxy } from './tcp-proxy.js'
 
 export interface FleetEdge {
   runtime: EdgeRuntime

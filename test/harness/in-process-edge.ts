@@ -2,7 +2,7 @@ import { loadEdgeConfig, type EdgeConfigOverrides } from '../../edge/config/load
 import type { EdgeConfig } from '../../shared/config/edge-config-schema.js'
 import { EdgeRuntime, type EdgeEndpoints } from '../../edge/runtime.js'
 import type { Logger } from '../../shared/log/logger.js'
-import { makeTempDir } from './temp-dir.js'
+import { makeTempDir } from '../helpers/temp-dir.js'
 
 export interface TestEdge {
   runtime: EdgeRuntime

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { canConnect, freePort, run, stopChild, type ProcessResult } from './processes.js'
-import { sleep } from './wait.js'
+import { canConnect, freePort, run, stopChild, type ProcessResult } from '../helpers/processes.js'
+import { sleep } from '../helpers/wait.js'
 
 export const MOSQUITTO = '/usr/sbin/mosquitto'
 export const MOSQUITTO_PUB = '/usr/bin/mosquitto_pub'

@@ -7,7 +7,7 @@ import { loadEdgeConfig } from '../../edge/config/load.js'
 import { EdgeRuntime } from '../../edge/runtime.js'
 import { buildHubApp } from '../../cloud/app.js'
 import { initHub } from '../../cloud/bootstrap/init-hub.js'
-import { summariseLatencies, type LatencySummary } from '../hub/latency.js'
+import { summariseLatencies, type LatencySummary } from '../measure/statistics.js'
 
 export interface ApplyLatencyResult {
   crdt: LatencySummary & { samples: number }

@@ -38,7 +38,3 @@ export interface PlainServerJob {
 }
 
 export type FromPlainServer = { type: 'ready'; url: string } | { type: 'error'; message: string }
-
-export function sendToParent(message: FromLoadGenerator | FromPlainServer): void {
-  if (process.send !== undefined && process.connected) process.send(message)
-}

@@ -32,7 +32,7 @@ export class BackgroundLoad {
   }
 
   static async start(job: BackgroundLoadJob, reaper: ChildReaper): Promise<BackgroundLoad> {
-    const child = forkBenchModule('./background-load-main.js', reaper)
+    const child = forkBenchModule(new URL('./background-load-main.js', import.meta.url), reaper)
     const load = new BackgroundLoad(child)
     try {
       const ready = waitForMessage<FromBackgroundLoad, Extract<FromBackgroundLoad, { type: 'ready' }>>(

@@ -5,6 +5,7 @@ import { CloudosError } from '../../shared/errors.js'
 import { spawnEdge } from '../../test/harness/edge-child.js'
 import { BackgroundLoad } from './background-load.js'
 import { sleep } from '../measure/bench-clock.js'
+import { percentile, roundMs } from '../measure/statistics.js'
 import { stopChild, type ChildReaper } from '../processes/child-reaper.js'
 
 export type DecisionMode = 'inference-on' | 'inference-off'
@@ -131,10 +132,11 @@ export async function runDecisionLatency(mode: DecisionMode, settings: DecisionL
       mode,
       samples: latencies.length,
       lost,
-      p50Ms: round(percentile(latencies, 0.5)),
-      p99Ms: round(percentile(latencies, 0.99)),
-      p999Ms: round(percentile(latencies, 0.999)),
-      maxMs: round(latencies.at(-1) ?? Number.NaN),
+      // No sample at all (every probe lost) shows as NaN: null in the JSON report.
+      p50Ms: roundMs(percentile(latencies, 0.5) ?? Number.NaN),
+      p99Ms: roundMs(percentile(latencies, 0.99) ?? Number.NaN),
+      p999Ms: roundMs(percentile(latencies, 0.999) ?? Number.NaN),
+      maxMs: roundMs(latencies.at(-1) ?? Number.NaN),
       backgroundReadingsPerSecond: background.readingsPerSecond,
       inference: stats.inference.enabled
         ? { readingsScored: stats.inference.readingsScored, readingsSkipped: stats.inference.readingsSkipped, ticks: stats.inference.ticks, runFailures: stats.inference.runFailures }
@@ -159,10 +161,3 @@ async function waitForModel(httpUrl: string, timeoutMs = 60_000): Promise<void> 
   }
 }
 
-/** Nearest-rank percentile of sorted values. */
-export function percentile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number
-}
-
-const round = (n: number): number => Math.round(n * 1000) / 1000

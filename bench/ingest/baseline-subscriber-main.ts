@@ -16,7 +16,8 @@
 import Database from 'better-sqlite3'
 import mqtt from 'mqtt'
 import { benchNow } from '../measure/bench-clock.js'
-import { sendToParent, type SubscriberJob, type ToSubscriber } from './ingest-ipc.js'
+import type { SubscriberJob, ToSubscriber, FromSubscriber } from './ingest-ipc.js'
+import { sendToParent } from '../processes/child-ipc.js'
 
 export const BASELINE_SCHEMA = `
   CREATE TABLE IF NOT EXISTS readings (sensor TEXT, metric TEXT, ts INTEGER, value REAL);
@@ -32,7 +33,7 @@ process.on('message', (message: ToSubscriber) => {
     try {
       start(message.job)
     } catch (err) {
-      sendToParent({ type: 'error', message: (err as Error).message })
+      sendToParent<FromSubscriber>({ type: 'error', message: (err as Error).message })
     }
   } else if (message.type === 'exit') {
     void (shutdown ?? (async () => {}))().finally(() => process.exit(0))
@@ -61,7 +62,7 @@ function start(job: SubscriberJob): void {
     pending = []
     insertAll(rows)
     committed += rows.length
-    sendToParent({ type: 'committed', committed, at: benchNow() })
+    sendToParent<FromSubscriber>({ type: 'committed', committed, at: benchNow() })
   }
 
   const client = mqtt.connect(job.brokerUrl, {
@@ -71,11 +72,11 @@ function start(job: SubscriberJob): void {
     reconnectPeriod: 0,
     protocolVersion: 4,
   })
-  client.on('error', (err) => sendToParent({ type: 'error', message: `baseline subscriber: ${err.message}` }))
+  client.on('error', (err) => sendToParent<FromSubscriber>({ type: 'error', message: `baseline subscriber: ${err.message}` }))
   client.on('connect', () => {
     client.subscribe('sensors/#', { qos: job.qos }, (err) => {
-      if (err) sendToParent({ type: 'error', message: `baseline subscriber could not subscribe: ${err.message}` })
-      else sendToParent({ type: 'ready' })
+      if (err) sendToParent<FromSubscriber>({ type: 'error', message: `baseline subscriber could not subscribe: ${err.message}` })
+      else sendToParent<FromSubscriber>({ type: 'ready' })
     })
   })
   client.on('message', (topic, payload) => {

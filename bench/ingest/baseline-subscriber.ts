@@ -41,7 +41,7 @@ export class BaselineSubscriber {
 
   /** Forks the subscriber and resolves once it is subscribed. */
   static async start(options: BaselineSubscriberOptions): Promise<BaselineSubscriber> {
-    const child = forkBenchModule('./baseline-subscriber-main.js', options.reaper)
+    const child = forkBenchModule(new URL('./baseline-subscriber-main.js', import.meta.url), options.reaper)
     const subscriber = new BaselineSubscriber(child)
     child.on('message', (message: FromSubscriber) => {
       if (message.type === 'committed') options.progress.report(message.committed, message.at)

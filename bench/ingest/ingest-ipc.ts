@@ -44,8 +44,3 @@ export type FromSubscriber =
   /** After each transaction: readings committed so far, and when (bench clock). */
   | { type: 'committed'; committed: number; at: number }
   | { type: 'error'; message: string }
-
-/** Sends over the IPC channel if it is still open (the parent may be gone). */
-export function sendToParent(message: FromPublisher | FromSubscriber): void {
-  if (process.connected) process.send?.(message)
-}

@@ -70,7 +70,7 @@ export class PublisherFleet {
     const children: ChildProcess[] = []
     const fleet = new PublisherFleet(children, totalMessages, options.readingsPerMessage)
     try {
-      for (let p = 0; p < options.publishers; p++) children.push(forkBenchModule('./publisher-main.js', options.reaper))
+      for (let p = 0; p < options.publishers; p++) children.push(forkBenchModule(new URL('./publisher-main.js', import.meta.url), options.reaper))
       await Promise.all(
         children.map((child, p) => {
           const job: PublisherJob = {

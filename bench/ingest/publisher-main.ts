@@ -5,7 +5,8 @@
  * broker still draining QoS 0 messages is not disturbed by a disconnect).
  */
 import { encodePublishes } from './encoded-publishes.js'
-import { sendToParent, type PublisherJob, type ToPublisher } from './ingest-ipc.js'
+import type { PublisherJob, ToPublisher, FromPublisher } from './ingest-ipc.js'
+import { sendToParent } from '../processes/child-ipc.js'
 import { RawMqttPublisher } from './raw-mqtt-publisher.js'
 import { workloadMessages } from './telemetry-workload.js'
 
@@ -36,9 +37,9 @@ async function prepare(job: PublisherJob): Promise<void> {
   const connected = publisher
   start = () => {
     start = undefined
-    connected.publishAll(encoded, job.inflightWindow).then((outcome) => sendToParent({ type: 'done', outcome }), fail)
+    connected.publishAll(encoded, job.inflightWindow).then((outcome) => sendToParent<FromPublisher>({ type: 'done', outcome }), fail)
   }
-  sendToParent({ type: 'ready', messages: encoded.count, encodedBytes: encoded.bytes.length, encodeMs })
+  sendToParent<FromPublisher>({ type: 'ready', messages: encoded.count, encodedBytes: encoded.bytes.length, encodeMs })
 }
 
 async function exit(): Promise<void> {
@@ -47,5 +48,5 @@ async function exit(): Promise<void> {
 }
 
 function fail(err: unknown): void {
-  sendToParent({ type: 'error', message: (err as Error).message ?? String(err) })
+  sendToParent<FromPublisher>({ type: 'error', message: (err as Error).message ?? String(err) })
 }

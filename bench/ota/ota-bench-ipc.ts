@@ -44,7 +44,3 @@ export interface PlainBundleServerJob {
 }
 
 export type FromPlainBundleServer = { type: 'ready'; url: string } | { type: 'error'; message: string }
-
-export function sendOtaMessage(message: FromEdgeLoad | FromPlainBundleServer): void {
-  if (process.send !== undefined && process.connected) process.send(message)
-}

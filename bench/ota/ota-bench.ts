@@ -4,10 +4,7 @@ import { createReadStream, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSy
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fork } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
-import { exitChild, sendToChild, waitForMessage } from '../processes/child-ipc.js'
+import { exitChild, forkBenchModule, sendToChild, waitForMessage } from '../processes/child-ipc.js'
 import { ChildReaper, stopChild } from '../processes/child-reaper.js'
 import { machineFacts, type MachineFacts } from '../measure/machine-facts.js'
 import { median } from '../measure/statistics.js'
@@ -18,7 +15,7 @@ import { createPrivateKey } from 'node:crypto'
 import { enrolBenchDevices, initBenchHub, loginAdmin, startHubProcess } from '../hub/hub-bench-setup.js'
 import type { BenchDevice } from '../hub/hub-bench-ipc.js'
 import type { EdgeLoadOutcome, FromEdgeLoad, FromPlainBundleServer } from './ota-bench-ipc.js'
-import { residentBytes, sampleResidentPeak } from '../hub/process-memory.js'
+import { residentBytes, sampleResidentPeak } from '../measure/process-memory.js'
 
 const MiB = 1024 * 1024
 
@@ -89,12 +86,6 @@ export interface OtaBenchReport {
 export interface OtaBenchHooks {
   onNotice?: (message: string) => void
   onRun?: (bundleBytes: number, system: OtaSystemId, run: number, result: OtaRun) => void
-}
-
-function forkModule(file: string, reaper: ChildReaper): ChildProcess {
-  const path = fileURLToPath(new URL(file, import.meta.url))
-  if (!existsSync(path)) throw new CloudosError('BENCH_ERR_SETUP', `benchmark module ${path} is missing (run \`npm run build\`)`, { path })
-  return reaper.track(fork(path, [], { execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'json' }))
 }
 
 const mib = (bytes: number | null) => (bytes === null ? null : Math.round((bytes / MiB) * 10) / 10)
@@ -227,7 +218,7 @@ export async function runOtaBench(settings: OtaBenchSettings, hooks: OtaBenchHoo
     const uploadSeconds = seconds(t)
     notice(`bundles uploaded (streamed, verified) in ${uploadSeconds} s`)
 
-    const plain = forkModule('./ota-plain-server-main.js', reaper)
+    const plain = forkBenchModule(new URL('./ota-plain-server-main.js', import.meta.url), reaper)
     const plainReady = waitForMessage<FromPlainBundleServer, Extract<FromPlainBundleServer, { type: 'ready' }>>(plain, (m): m is Extract<FromPlainBundleServer, { type: 'ready' }> => m.type === 'ready', 'plain server', 30_000)
     sendToChild(plain, { type: 'job', job: { bundles: Object.fromEntries(bundles.map((b) => [String(b.sizeMiB), b.path])) } })
     const plainUrl = (await plainReady).url
@@ -235,7 +226,7 @@ export async function runOtaBench(settings: OtaBenchSettings, hooks: OtaBenchHoo
 
     const share = Math.ceil(devices.length / settings.loadGenerators)
     for (let i = 0; i < settings.loadGenerators; i++) {
-      const child = forkModule('./ota-edge-load-main.js', reaper)
+      const child = forkBenchModule(new URL('./ota-edge-load-main.js', import.meta.url), reaper)
       generators.push(child)
       const ready = waitForMessage<FromEdgeLoad, Extract<FromEdgeLoad, { type: 'ready' }>>(child, (m): m is Extract<FromEdgeLoad, { type: 'ready' }> => m.type === 'ready', 'edge load generator', 60_000)
       sendToChild(child, { type: 'job', job: { baseUrl: hubProcess.url, devices: devices.slice(i * share, (i + 1) * share), rangeBytes: settings.rangeBytes, downloadConcurrency: settings.downloadConcurrency, pollMs: settings.pollMs } })

@@ -2,7 +2,7 @@
  * One load-generator process of `cloudos bench ota`: a share of the simulated
  * edges. hub mode: each edge polls its signed target every `pollMs` and, when
  * offered the rollout's release, downloads it with Range, checks the sha256
- * and reports committed (cloud/bench/ota-simulated-edge.ts); the process
+ * and reports committed (ota-simulated-edge.ts); the process
  * reports when all its edges committed. plain mode (the baseline): each edge
  * downloads the file from the plain server once and checks it. Downloads are
  * limited to `downloadConcurrency` at a time in both modes.
@@ -10,7 +10,8 @@
 import { createPrivateKey } from 'node:crypto'
 import { Agent } from 'node:http'
 import { downloadWithRanges, SimulatedEdge } from './ota-simulated-edge.js'
-import { sendOtaMessage, type EdgeLoadJob, type EdgeLoadOutcome, type PlainDownload, type ToEdgeLoad } from './ota-bench-ipc.js'
+import type { EdgeLoadJob, EdgeLoadOutcome, PlainDownload, ToEdgeLoad, FromEdgeLoad } from './ota-bench-ipc.js'
+import { sendToParent } from '../processes/child-ipc.js'
 
 let job: EdgeLoadJob | undefined
 let edges: SimulatedEdge[] = []
@@ -25,19 +26,19 @@ process.on('message', (message: ToEdgeLoad) => {
         // One socket per download slot plus one for polls and reports.
         agent = new Agent({ keepAlive: true, maxSockets: job.downloadConcurrency + 1 })
         edges = job.devices.map((d) => new SimulatedEdge({ baseUrl: message.job.baseUrl, deviceId: d.deviceId, privateKey: createPrivateKey(d.privateKeyPem as string), agent: agent as Agent, rangeBytes: message.job.rangeBytes }))
-        sendOtaMessage({ type: 'ready' })
+        sendToParent<FromEdgeLoad>({ type: 'ready' })
         return
       case 'rollout':
-        sendOtaMessage({ type: 'done', outcome: await followRollout() })
+        sendToParent<FromEdgeLoad>({ type: 'done', outcome: await followRollout() })
         return
       case 'plain':
-        sendOtaMessage({ type: 'done', outcome: await plainDownloads(message.download) })
+        sendToParent<FromEdgeLoad>({ type: 'done', outcome: await plainDownloads(message.download) })
         return
       case 'exit':
         process.exit(0)
     }
   }
-  run().catch((err: unknown) => sendOtaMessage({ type: 'error', message: (err as Error).message }))
+  run().catch((err: unknown) => sendToParent<FromEdgeLoad>({ type: 'error', message: (err as Error).message }))
 })
 
 /** At most `limit` of `tasks` run at once. */

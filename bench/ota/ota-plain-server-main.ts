@@ -6,12 +6,13 @@
  */
 import { readFile } from 'node:fs/promises'
 import Fastify from 'fastify'
-import { sendOtaMessage, type PlainBundleServerJob } from './ota-bench-ipc.js'
+import type { PlainBundleServerJob, FromPlainBundleServer } from './ota-bench-ipc.js'
+import { sendToParent } from '../processes/child-ipc.js'
 
 process.on('disconnect', () => process.exit(0))
 process.on('message', (message: { type: 'job'; job: PlainBundleServerJob } | { type: 'exit' }) => {
   if (message.type === 'exit') process.exit(0)
-  else start(message.job).catch((err: unknown) => sendOtaMessage({ type: 'error', message: (err as Error).message }))
+  else start(message.job).catch((err: unknown) => sendToParent<FromPlainBundleServer>({ type: 'error', message: (err as Error).message }))
 })
 
 async function start(job: PlainBundleServerJob): Promise<void> {
@@ -22,5 +23,5 @@ async function start(job: PlainBundleServerJob): Promise<void> {
     return reply.type('application/octet-stream').send(await readFile(path))
   })
   const url = await app.listen({ host: '127.0.0.1', port: 0 })
-  sendOtaMessage({ type: 'ready', url })
+  sendToParent<FromPlainBundleServer>({ type: 'ready', url })
 }

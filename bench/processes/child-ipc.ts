@@ -5,14 +5,21 @@ import { CloudosError } from '../../shared/errors.js'
 import type { ChildReaper } from './child-reaper.js'
 
 /**
- * Forks one of the benchmark's own entry modules (compiled, next to this file
- * under dist/edge/bench/) with an IPC channel, tracked by the reaper. Node
- * flags of the orchestrator are not inherited: each child runs plain `node`.
+ * The IPC channel between a benchmark's orchestrator and the child processes
+ * it forks (`child_process.fork`, JSON serialised). Each benchmark defines its
+ * own message types next to its entry modules; these are the moves all share.
  */
-export function forkBenchModule(moduleFile: string, reaper: ChildReaper): ChildProcess {
-  const path = fileURLToPath(new URL(moduleFile, import.meta.url))
+
+/**
+ * Forks one of a benchmark's own entry modules with an IPC channel, tracked by
+ * the reaper. The caller names the module next to itself, compiled under
+ * dist/bench/<benchmark>/: `new URL('./publisher-main.js', import.meta.url)`.
+ * Node flags of the orchestrator are not inherited: each child runs plain `node`.
+ */
+export function forkBenchModule(moduleUrl: URL, reaper: ChildReaper): ChildProcess {
+  const path = fileURLToPath(moduleUrl)
   if (!existsSync(path)) {
-    throw new CloudosError('BENCH_ERR_SETUP', `benchmark module ${path} is missing`, { path })
+    throw new CloudosError('BENCH_ERR_SETUP', `benchmark module ${path} is missing (run \`npm run build\`)`, { path })
   }
   return reaper.track(fork(path, [], { execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'json' }))
 }
@@ -55,7 +62,12 @@ export function waitForMessage<M extends { type: string }, R extends M>(
   })
 }
 
-/** Sends a message if the channel is still open. */
+/** Child side: sends to the orchestrator if the channel is still open (the parent may be gone). */
+export function sendToParent<M extends { type: string }>(message: M): void {
+  if (process.connected) process.send?.(message)
+}
+
+/** Orchestrator side: sends a message if the channel is still open. */
 export function sendToChild(child: ChildProcess, message: object): void {
   if (child.connected) child.send(message)
 }

@@ -7,7 +7,7 @@ import { ChildReaper } from '../../bench/processes/child-reaper.js'
 import { enrolBenchDevices, initBenchHub, loginAdmin, startHubProcess } from '../../bench/hub/hub-bench-setup.js'
 import { buildBenchBundle, uploadBundle } from '../../bench/ota/ota-bench.js'
 import { SimulatedEdge } from '../../bench/ota/ota-simulated-edge.js'
-import { residentBytes, sampleResidentPeak } from '../../bench/hub/process-memory.js'
+import { residentBytes, sampleResidentPeak } from '../../bench/measure/process-memory.js'
 import { generateReleaseKey } from '../../shared/ota/release-keys.js'
 import { makeTempDir } from '../helpers/temp-dir.js'
 

@@ -1,14 +1,12 @@
 import type { ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
 import { Agent, request } from 'node:http'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { exitChild, forkBenchModule, sendToChild, waitForMessage } from '../processes/child-ipc.js'
-import { ChildReaper, stopChild } from '../processes/child-reaper.js'
+import { BenchSession } from '../processes/bench-session.js'
+import { stopChild, type ChildReaper } from '../processes/child-reaper.js'
 import { machineFacts, type MachineFacts } from '../measure/machine-facts.js'
 import { median, summariseLatencies, type LatencySummary } from '../measure/statistics.js'
-import { CloudosError } from '../../shared/errors.js'
 import { HUB_DB_FILE } from '../../cloud/store/sqlite/database.js'
 import { enrolBenchDevices, initBenchHub, loginAdmin, registerFleetDirectly, startHubProcess } from './hub-bench-setup.js'
 import type { BenchDevice, FromLoadGenerator, FromPlainServer, LoadOutcome } from './hub-bench-ipc.js'
@@ -161,9 +159,8 @@ const seconds = (since: number) => Math.round((performance.now() - since) / 10) 
 export async function runHubBench(settings: HubBenchSettings, hooks: HubBenchHooks = {}): Promise<HubBenchReport> {
   const notice = hooks.onNotice ?? (() => {})
   const machine = machineFacts()
-  const reaper = new ChildReaper()
-  reaper.installProcessHooks()
-  const tmp = mkdtempSync(join(tmpdir(), 'cloudos-bench-hub-'))
+  const session = new BenchSession('cloudos-bench-hub-')
+  const { reaper, workDir: tmp } = session
   try {
     const dataDir = join(tmp, 'hub')
     let t = performance.now()
@@ -247,8 +244,6 @@ export async function runHubBench(settings: HubBenchSettings, hooks: HubBenchHoo
       },
     }
   } finally {
-    reaper.killAll()
-    reaper.uninstallProcessHooks()
-    rmSync(tmp, { recursive: true, force: true })
+    session.close()
   }
 }

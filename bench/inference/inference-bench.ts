@@ -1,7 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { ChildReaper } from '../processes/child-reaper.js'
+import { BenchSession } from '../processes/bench-session.js'
 import { runDecisionLatency, type DecisionLatencySettings, type DecisionMode, type DecisionRunResult } from './decision-latency.js'
 import { machineFacts, type MachineFacts } from '../measure/machine-facts.js'
 import { median } from '../measure/statistics.js'
@@ -88,11 +85,8 @@ export async function runInferenceBench(settings: InferenceBenchSettings, hooks:
   const single = latency.find((l) => l.batch === 1)?.microsecondsPerWindow ?? Number.NaN
   const best = Math.min(...latency.filter((l) => l.batch > 1).map((l) => l.microsecondsPerWindow))
 
-  const reaper = new ChildReaper()
-  reaper.installProcessHooks()
-  const workDir = mkdtempSync(join(tmpdir(), 'cloudos-bench-inference-'))
-  const removeWorkDir = () => rmSync(workDir, { recursive: true, force: true })
-  process.on('exit', removeWorkDir)
+  const session = new BenchSession('cloudos-bench-inference-')
+  const { reaper, workDir } = session
   const on: DecisionRunResult[] = []
   const off: DecisionRunResult[] = []
   try {
@@ -105,10 +99,7 @@ export async function runInferenceBench(settings: InferenceBenchSettings, hooks:
       }
     }
   } finally {
-    reaper.killAll()
-    reaper.uninstallProcessHooks()
-    process.off('exit', removeWorkDir)
-    removeWorkDir()
+    session.close()
   }
   const inferenceOn = summarise('inference-on', on)
   const inferenceOff = summarise('inference-off', off)

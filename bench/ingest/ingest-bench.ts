@@ -1,8 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { BASELINE_FLUSH_INTERVAL_MS, BASELINE_FLUSH_ROWS } from './baseline-subscriber.js'
-import { ChildReaper } from '../processes/child-reaper.js'
+import { BenchSession } from '../processes/bench-session.js'
 import { buildReport, scenarioReport, type BaselineInfo, type IngestBenchReport, type ScenarioReport } from './ingest-report.js'
 import { runBaseline, runOurs, type BenchSystem, type IngestRunResult, type RunContext } from './ingest-run.js'
 import { ingestScenarios, type IngestScenario } from './ingest-scenarios.js'
@@ -25,12 +22,8 @@ export interface IngestBenchHooks {
  */
 export async function runIngestBench(settings: IngestBenchSettings, hooks: IngestBenchHooks = {}): Promise<IngestBenchReport> {
   const machine = machineFacts()
-  const reaper = new ChildReaper()
-  reaper.installProcessHooks()
-  const workDir = mkdtempSync(join(tmpdir(), 'cloudos-bench-'))
-  // Also on Ctrl-C, which ends the process from the reaper's signal hook (no finally).
-  const removeWorkDir = () => rmSync(workDir, { recursive: true, force: true })
-  process.on('exit', removeWorkDir)
+  const session = new BenchSession('cloudos-bench-')
+  const { reaper, workDir } = session
   try {
     const baseline = baselineInfo(settings)
     if (!baseline.info.measured) hooks.onNotice?.(`baseline skipped: ${baseline.info.skippedReason ?? ''}`)
@@ -60,10 +53,7 @@ export async function runIngestBench(settings: IngestBenchSettings, hooks: Inges
     }
     return buildReport(machine, settings, baseline.info, reports)
   } finally {
-    reaper.killAll()
-    reaper.uninstallProcessHooks()
-    process.off('exit', removeWorkDir)
-    removeWorkDir()
+    session.close()
   }
 }
 

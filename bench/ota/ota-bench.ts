@@ -1,11 +1,11 @@
 import type { ChildProcess } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { createReadStream, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { createReadStream, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { exitChild, forkBenchModule, sendToChild, waitForMessage } from '../processes/child-ipc.js'
-import { ChildReaper, stopChild } from '../processes/child-reaper.js'
+import { BenchSession } from '../processes/bench-session.js'
+import { stopChild } from '../processes/child-reaper.js'
 import { machineFacts, type MachineFacts } from '../measure/machine-facts.js'
 import { median } from '../measure/statistics.js'
 import { CloudosError } from '../../shared/errors.js'
@@ -178,9 +178,8 @@ function summarise(outcomes: EdgeLoadOutcome[], wallSeconds: number, hubSeconds:
 export async function runOtaBench(settings: OtaBenchSettings, hooks: OtaBenchHooks = {}): Promise<OtaBenchReport> {
   const notice = hooks.onNotice ?? (() => {})
   const machine = machineFacts()
-  const reaper = new ChildReaper()
-  reaper.installProcessHooks()
-  const tmp = mkdtempSync(join(tmpdir(), 'cloudos-bench-ota-'))
+  const session = new BenchSession('cloudos-bench-ota-')
+  const { reaper, workDir: tmp } = session
   const generators: ChildProcess[] = []
   try {
     let t = performance.now()
@@ -302,7 +301,6 @@ export async function runOtaBench(settings: OtaBenchSettings, hooks: OtaBenchHoo
     }
   } finally {
     await Promise.all(generators.map((child) => exitChild(child)))
-    reaper.killAll()
-    rmSync(tmp, { recursive: true, force: true })
+    session.close()
   }
 }

@@ -8,7 +8,8 @@
 import { createPrivateKey } from 'node:crypto'
 import { Agent, request } from 'node:http'
 import { signDeviceRequest } from '../../shared/device-auth/index.js'
-import { sendToParent, type LoadJob, type LoadOutcome, type ToLoadGenerator } from './ipc.js'
+import type { LoadJob, LoadOutcome, ToLoadGenerator, FromLoadGenerator } from './hub-bench-ipc.js'
+import { sendToParent } from '../processes/child-ipc.js'
 
 interface PreparedRequest {
   path: string
@@ -70,9 +71,9 @@ function prepare(job: LoadJob): void {
   const agent = new Agent({ keepAlive: true, maxSockets: job.concurrency })
   start = () => {
     start = undefined
-    run(url, agent, prepared, job.concurrency, signMs).then((outcome) => sendToParent({ type: 'done', outcome }), fail)
+    run(url, agent, prepared, job.concurrency, signMs).then((outcome) => sendToParent<FromLoadGenerator>({ type: 'done', outcome }), fail)
   }
-  sendToParent({ type: 'ready', signMs })
+  sendToParent<FromLoadGenerator>({ type: 'ready', signMs })
 }
 
 function send(url: URL, agent: Agent, prepared: PreparedRequest): Promise<{ status: number; body: string }> {
@@ -119,5 +120,5 @@ async function run(url: URL, agent: Agent, prepared: PreparedRequest[], concurre
 }
 
 function fail(err: unknown): void {
-  sendToParent({ type: 'error', message: (err as Error).message ?? String(err) })
+  sendToParent<FromLoadGenerator>({ type: 'error', message: (err as Error).message ?? String(err) })
 }

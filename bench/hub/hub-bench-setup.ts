@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { generate } from 'otplib'
-import type { ChildReaper } from '../edge/child-reaper.js'
+import type { ChildReaper } from '../processes/child-reaper.js'
 import { encodePublicKey, generateDeviceKeyPair } from '../../shared/device-auth/index.js'
 import { CloudosError } from '../../shared/errors.js'
 import { cloudosBin } from '../../shared/package-root.js'
@@ -12,7 +12,7 @@ import { initHub } from '../../cloud/bootstrap/init-hub.js'
 import type { DeviceId } from '../../cloud/devices/device-repository.js'
 import type { HeartbeatInput } from '../../cloud/fleet/fleet-repository.js'
 import { SqliteHubStore } from '../../cloud/store/sqlite-hub-store.js'
-import type { BenchDevice } from './ipc.js'
+import type { BenchDevice } from './hub-bench-ipc.js'
 
 const benchFacts = { cpuCount: 4, memoryBytes: 4 * 1024 ** 3, freeDiskBytes: 32 * 1024 ** 3, arch: 'x64', os: 'linux bench', runtimeVersion: process.version }
 

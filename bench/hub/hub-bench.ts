@@ -1,19 +1,15 @@
-import { fork, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import type { ChildProcess } from 'node:child_process'
 import { Agent, request } from 'node:http'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
-import { exitChild, sendToChild, waitForMessage } from '../edge/bench-child-process.js'
-import { ChildReaper, stopChild } from '../edge/child-reaper.js'
-import { machineFacts, type MachineFacts } from '../edge/machine-facts.js'
-import { median } from '../edge/median.js'
-import { CloudosError } from '../../shared/errors.js'
+import { exitChild, forkBenchModule, sendToChild, waitForMessage } from '../processes/child-ipc.js'
+import { BenchSession } from '../processes/bench-session.js'
+import { stopChild, type ChildReaper } from '../processes/child-reaper.js'
+import { machineFacts, type MachineFacts } from '../measure/machine-facts.js'
+import { median, summariseLatencies, type LatencySummary } from '../measure/statistics.js'
 import { HUB_DB_FILE } from '../../cloud/store/sqlite-database.js'
 import { enrolBenchDevices, initBenchHub, loginAdmin, registerFleetDirectly, startHubProcess } from './hub-bench-setup.js'
-import type { BenchDevice, FromLoadGenerator, FromPlainServer, LoadOutcome } from './ipc.js'
-import { summariseLatencies, type LatencySummary } from './latency.js'
+import type { BenchDevice, FromLoadGenerator, FromPlainServer, LoadOutcome } from './hub-bench-ipc.js'
 import { measureVerification, type VerificationResult } from './verification-bench.js'
 
 export interface HubBenchSettings {
@@ -84,15 +80,9 @@ export interface HubBenchHooks {
   onRun?: (system: SystemId, run: number, result: HeartbeatRun) => void
 }
 
-function forkModule(file: string, reaper: ChildReaper): ChildProcess {
-  const path = fileURLToPath(new URL(file, import.meta.url))
-  if (!existsSync(path)) throw new CloudosError('BENCH_ERR_SETUP', `benchmark module ${path} is missing (run \`npm run build\`)`, { path })
-  return reaper.track(fork(path, [], { execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'json' }))
-}
-
 /** One measured run: `loadGenerators` processes, the devices split between them, all started together. */
 async function heartbeatRun(settings: HubBenchSettings, reaper: ChildReaper, baseUrl: string, pathTemplate: string, devices: BenchDevice[]): Promise<HeartbeatRun> {
-  const generators = Array.from({ length: settings.loadGenerators }, () => forkModule('./heartbeat-load-main.js', reaper))
+  const generators = Array.from({ length: settings.loadGenerators }, () => forkBenchModule(new URL('./heartbeat-load-main.js', import.meta.url), reaper))
   try {
     const share = Math.ceil(devices.length / generators.length)
     const perGenerator = Math.ceil(settings.heartbeatsPerRun / generators.length)
@@ -151,7 +141,7 @@ async function fleetListRun(baseUrl: string, token: string | undefined, queries:
 }
 
 async function startPlainServer(reaper: ChildReaper, dbPath: string, synchronous: 'FULL' | 'NORMAL'): Promise<{ child: ChildProcess; url: string }> {
-  const child = forkModule('./plain-heartbeat-server-main.js', reaper)
+  const child = forkBenchModule(new URL('./plain-heartbeat-server-main.js', import.meta.url), reaper)
   const ready = waitForMessage<FromPlainServer, Extract<FromPlainServer, { type: 'ready' }>>(child, (m): m is Extract<FromPlainServer, { type: 'ready' }> => m.type === 'ready', 'plain server', 30_000)
   sendToChild(child, { type: 'job', job: { dbPath, synchronous } })
   return { child, url: (await ready).url }
@@ -169,9 +159,8 @@ const seconds = (since: number) => Math.round((performance.now() - since) / 10) 
 export async function runHubBench(settings: HubBenchSettings, hooks: HubBenchHooks = {}): Promise<HubBenchReport> {
   const notice = hooks.onNotice ?? (() => {})
   const machine = machineFacts()
-  const reaper = new ChildReaper()
-  reaper.installProcessHooks()
-  const tmp = mkdtempSync(join(tmpdir(), 'cloudos-bench-hub-'))
+  const session = new BenchSession('cloudos-bench-hub-')
+  const { reaper, workDir: tmp } = session
   try {
     const dataDir = join(tmp, 'hub')
     let t = performance.now()
@@ -255,8 +244,6 @@ export async function runHubBench(settings: HubBenchSettings, hooks: HubBenchHoo
       },
     }
   } finally {
-    reaper.killAll()
-    reaper.uninstallProcessHooks()
-    rmSync(tmp, { recursive: true, force: true })
+    session.close()
   }
 }

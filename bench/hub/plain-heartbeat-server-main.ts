@@ -9,12 +9,13 @@
 import Database from 'better-sqlite3'
 import Fastify from 'fastify'
 import { HeartbeatBody } from '../../cloud/devices/device-views.js'
-import { sendToParent, type PlainServerJob } from './ipc.js'
+import type { PlainServerJob, FromPlainServer } from './hub-bench-ipc.js'
+import { sendToParent } from '../processes/child-ipc.js'
 
 process.on('disconnect', () => process.exit(0))
 process.on('message', (message: { type: 'job'; job: PlainServerJob } | { type: 'exit' }) => {
   if (message.type === 'exit') process.exit(0)
-  else start(message.job).catch((err: unknown) => sendToParent({ type: 'error', message: (err as Error).message }))
+  else start(message.job).catch((err: unknown) => sendToParent<FromPlainServer>({ type: 'error', message: (err as Error).message }))
 })
 
 async function start(job: PlainServerJob): Promise<void> {
@@ -46,5 +47,5 @@ async function start(job: PlainServerJob): Promise<void> {
     return { count: devices.length, devices }
   })
   const url = await app.listen({ host: '127.0.0.1', port: 0 })
-  sendToParent({ type: 'ready', url })
+  sendToParent<FromPlainServer>({ type: 'ready', url })
 }

@@ -25,7 +25,7 @@ export function registerBenchConfig(bench: Command): void {
     .option('--edits <n>', 'concurrent edits per device during the partition (default 100)', integerFlag('--edits', 2, 100_000))
     .option('--samples <n>', 'operator edits timed for the apply latency (default 100)', integerFlag('--samples', 1, 100_000))
     .action(async (flags: BenchConfigFlags) => {
-      const { runConfigBench, formatConfigBenchReport, defaultConfigBenchSettings, quickConfigBenchSettings } = await import('../../bench/hub/config/config-bench.js')
+      const { runConfigBench, formatConfigBenchReport, defaultConfigBenchSettings, quickConfigBenchSettings } = await import('../../bench/config/config-bench.js')
       const base = { ...defaultConfigBenchSettings, ...(flags.quick === true ? quickConfigBenchSettings : {}) }
       const settings = {
         ...base,

@@ -11,7 +11,7 @@ export function registerBenchOtaVerify(bench: Command): void {
     .option('--runs <n>', 'runs per system and size; medians are reported (default 3)', integerFlag('--runs', 1, 50))
     .option('--size-mb <n>', 'largest payload in MiB (default 128)', integerFlag('--size-mb', 1, 4096))
     .action(async (flags: { json?: boolean; quick?: boolean; runs?: number; sizeMb?: number }) => {
-      const { runOtaVerifyBench, formatOtaVerifyReport, defaultOtaVerifySettings, quickOtaVerifySettings } = await import('../../bench/edge/ota-verify-bench.js')
+      const { runOtaVerifyBench, formatOtaVerifyReport, defaultOtaVerifySettings, quickOtaVerifySettings } = await import('../../bench/ota-verify/ota-verify-bench.js')
       const base = flags.quick === true ? quickOtaVerifySettings : defaultOtaVerifySettings
       const largest = flags.sizeMb === undefined ? Math.max(...base.sizes) : flags.sizeMb * 1024 * 1024
       const settings = { sizes: [Math.max(64 * 1024, Math.floor(largest / 8)), largest], runs: flags.runs ?? base.runs }

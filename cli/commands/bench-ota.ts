@@ -35,8 +35,8 @@ export function registerBenchOta(bench: Command): void {
     .option('--download-concurrency <n>', 'downloads in flight per load generator (default 8)', integerFlag('--download-concurrency', 1, 1024))
     .option('--sizes <mib,...>', 'bundle sizes in MiB (default 1,64)', sizeListFlag)
     .action(async (flags: BenchOtaFlags) => {
-      const { runOtaBench, defaultOtaBenchSettings, quickOtaBenchSettings } = await import('../../bench/hub/ota-bench.js')
-      const { formatOtaBenchReport } = await import('../../bench/hub/ota-bench-table.js')
+      const { runOtaBench, defaultOtaBenchSettings, quickOtaBenchSettings } = await import('../../bench/ota/ota-bench.js')
+      const { formatOtaBenchReport } = await import('../../bench/ota/ota-bench-table.js')
       const base = { ...defaultOtaBenchSettings, ...(flags.quick === true ? quickOtaBenchSettings : {}) }
       const settings = {
         ...base,

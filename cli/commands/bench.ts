@@ -1,7 +1,7 @@
 import { resolve } from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
-import { parseScenarioList, type IngestScenarioId } from '../../bench/edge/ingest-scenarios.js'
-import { defaultIngestBenchSettings, quickSizes, type IngestBenchSettings } from '../../bench/edge/ingest-settings.js'
+import { parseScenarioList, type IngestScenarioId } from '../../bench/ingest/ingest-scenarios.js'
+import { defaultIngestBenchSettings, quickSizes, type IngestBenchSettings } from '../../bench/ingest/ingest-settings.js'
 import { integerFlag } from '../flags.js'
 import { registerBenchOta } from './bench-ota.js'
 import { registerBenchConfig } from './bench-config.js'
@@ -46,7 +46,7 @@ function registerBenchSync(bench: Command): void {
     .option('--hours <n>', 'hours of backlog (default 72)', integerFlag('--hours', 1, 24 * 30))
     .option('--baseline-hours <n>', 'hours of the same data the baseline uploads (default 2)', integerFlag('--baseline-hours', 1, 24 * 30))
     .action(async (flags: BenchSyncFlags) => {
-      const { runSyncBench, defaultSyncBenchSettings, quickSyncBenchSettings, formatSyncBenchReport } = await import('../../bench/edge/sync-bench.js')
+      const { runSyncBench, defaultSyncBenchSettings, quickSyncBenchSettings, formatSyncBenchReport } = await import('../../bench/sync/sync-bench.js')
       const base = { ...defaultSyncBenchSettings, ...(flags.quick === true ? quickSyncBenchSettings : {}) }
       const settings = { ...base, runs: flags.runs ?? base.runs, hours: flags.hours ?? base.hours, baselineHours: flags.baselineHours ?? base.baselineHours }
       const report = await runSyncBench(settings, { onNotice: (message) => process.stderr.write(`[bench] ${message}\n`) })
@@ -75,8 +75,8 @@ function registerBenchInference(bench: Command): void {
     .option('--probes <n>', 'alerts timed per run (default 1000)', integerFlag('--probes', 10, 1_000_000))
     .option('--background <n>', 'background readings per second (default 10000)', integerFlag('--background', 0, 1_000_000))
     .action(async (flags: BenchInferenceFlags) => {
-      const { runInferenceBench, defaultInferenceBenchSettings, quickInferenceBenchSettings } = await import('../../bench/edge/inference-bench.js')
-      const { formatInferenceReport } = await import('../../bench/edge/inference-table.js')
+      const { runInferenceBench, defaultInferenceBenchSettings, quickInferenceBenchSettings } = await import('../../bench/inference/inference-bench.js')
+      const { formatInferenceReport } = await import('../../bench/inference/inference-table.js')
       const base = flags.quick === true ? quickInferenceBenchSettings : defaultInferenceBenchSettings
       const settings = {
         ...base,
@@ -185,8 +185,8 @@ function registerBenchIngest(bench: Command): void {
     .option('--edge-config <file>', 'edge config file (cloudos edge --config)')
     .action(async (flags: BenchIngestFlags) => {
       // Loaded on use: every `cloudos` command (the edge included) parses this file.
-      const { runIngestBench } = await import('../../bench/edge/ingest-bench.js')
-      const { formatIngestReport } = await import('../../bench/edge/ingest-table.js')
+      const { runIngestBench } = await import('../../bench/ingest/ingest-bench.js')
+      const { formatIngestReport } = await import('../../bench/ingest/ingest-table.js')
       const settings = settingsFrom(flags)
       const report = await runIngestBench(settings, {
         onNotice: (message) => process.stderr.write(`[bench] ${message}\n`),
@@ -255,8 +255,8 @@ function registerBenchCompress(bench: Command): void {
     .option('--baseline-runs <n>', 'runs of gzip -9 and zstd -19 (default 1: sizes never change, zstd -19 is slow)', integerFlag('--baseline-runs', 1, 100))
     .option('--level <n>', 'zstd level of the codec, 1-22 (default: the codec default)', integerFlag('--level', 1, 22))
     .action(async (flags: BenchCompressFlags) => {
-      const { runCompressBench, defaultCompressBenchSettings, quickCompressBenchSettings } = await import('../../bench/edge/compress-bench.js')
-      const { formatCompressReport } = await import('../../bench/edge/compress-table.js')
+      const { runCompressBench, defaultCompressBenchSettings, quickCompressBenchSettings } = await import('../../bench/compress/compress-bench.js')
+      const { formatCompressReport } = await import('../../bench/compress/compress-table.js')
       const quick = flags.quick === true
       const settings = {
         ...defaultCompressBenchSettings,

@@ -1,6 +1,6 @@
 import * as fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { EdgeReplica } from '../../bench/hub/config/edge-replica.js'
+import { EdgeReplica } from '../../bench/config/edge-replica.js'
 import { HubConfigDocuments } from '../../cloud/config/hub-config-documents.js'
 import { MemoryConfigRepository } from '../../cloud/config/memory-config-repository.js'
 import type { DeviceId } from '../../cloud/devices/device-repository.js'

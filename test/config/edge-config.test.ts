@@ -1,10 +1,10 @@
 import { Type } from '@sinclair/typebox'
 import { describe, expect, it } from 'vitest'
 import { EdgeConfigSchema } from '../../shared/config/edge-config-schema.js'
-import { startTestEdge } from '../helpers/edge-runtime.js'
+import { startTestEdge } from '../harness/in-process-edge.js'
 import { freePort } from '../helpers/processes.js'
 import { waitFor } from '../helpers/wait.js'
-import { startFleet } from './fleet-fixture.js'
+import { startFleet } from '../harness/fleet.js'
 
 const patch = async (url: string, body: unknown) => {
   const response = await fetch(`${url}/v1/config`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawnEdge, type EdgeChild } from '../harness/edge-child.js'
-import { startRealHub, type RealHub } from '../edge-hub/real-hub.js'
+import { startRealHub, type RealHub } from '../harness/real-hub.js'
 import { runCli } from '../helpers/processes.js'
-import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js'
+import { startTcpProxy, type TcpProxy } from '../harness/tcp-proxy.js'
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
 import { waitFor } from '../helpers/wait.js'
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { waitFor } from '../helpers/wait.js'
-import { startFleet, type Fleet, type FleetEdge } from './fleet-fixture.js'
+import { startFleet, type Fleet, type FleetEdge } from '../harness/fleet.js'
 
 const sorted = (a: string[]) => [...a].sort()
 

@@ -11,7 +11,7 @@ import { encodePublicKey, generateDeviceKeyPair } from '../../shared/device-auth
 import { silentLogger } from '../../shared/log/logger.js'
 import { makeTempDir } from '../helpers/temp-dir.js'
 import { sleep, waitFor } from '../helpers/wait.js'
-import { startContractHub, type ContractHub } from './contract-hub.js'
+import { startContractHub, type ContractHub } from '../harness/contract-hub.js'
 
 const cleanups: (() => unknown)[] = []
 afterEach(async () => {

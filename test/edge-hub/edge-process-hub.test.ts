@@ -10,7 +10,7 @@ import { closeQuietly, connectMqtt } from '../helpers/mqtt-client.js'
 import { freePort, runCli } from '../helpers/processes.js'
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
 import { waitFor } from '../helpers/wait.js'
-import { startRealHub, type RealHub } from './real-hub.js'
+import { startRealHub, type RealHub } from '../harness/real-hub.js'
 
 interface HubDevice {
   id: string

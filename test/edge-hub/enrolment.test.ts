@@ -9,7 +9,7 @@ import { CloudosError } from '../../shared/errors.js'
 import type { Logger } from '../../shared/log/logger.js'
 import { freePort } from '../helpers/processes.js'
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
-import { startRealHub, type RealHub } from './real-hub.js'
+import { startRealHub, type RealHub } from '../harness/real-hub.js'
 
 function recordingLogger(): Logger & { lines: string[] } {
   const lines: string[] = []

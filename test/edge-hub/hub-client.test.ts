@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { HubClient, HubRequestError } from '../../edge/hub-link/hub-client.js'
 import { encodePublicKey, generateDeviceKeyPair } from '../../shared/device-auth/index.js'
 import { freePort } from '../helpers/processes.js'
-import { startContractHub, type ContractHub } from './contract-hub.js'
+import { startContractHub, type ContractHub } from '../harness/contract-hub.js'
 
 const closers: (() => Promise<unknown>)[] = []
 afterEach(async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { join } from 'node:path'
-import { defaultMaxBytes, drainToHub, fillOfflineBacklog, startBenchHub, type BenchHub } from '../../bench/edge/sync-setup.js'
+import { defaultMaxBytes, drainToHub, fillOfflineBacklog, startBenchHub, type BenchHub } from '../../bench/sync/sync-setup.js'
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
 
 const HOURS = 72

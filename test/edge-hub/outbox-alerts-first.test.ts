@@ -1,7 +1,7 @@
 import { Value } from '@sinclair/typebox/value'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openEdgeStores } from '../../bench/edge/edge-stores.js'
-import { defaultOutboxConfig } from '../../bench/edge/sync-setup.js'
+import { openEdgeStores } from '../../bench/sync/edge-stores.js'
+import { defaultOutboxConfig } from '../../bench/sync/sync-setup.js'
 import { HubLinkConfigSchema, type HubLinkConfig } from '../../shared/config/edge-config-schema.js'
 import { ensureEnrolled } from '../../edge/hub-link/enrolment.js'
 import { HealthSampler } from '../../edge/hub-link/health-sampler.js'
@@ -10,7 +10,7 @@ import { HubLink } from '../../edge/hub-link/hub-link.js'
 import { silentLogger } from '../../shared/log/logger.js'
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
 import { waitFor } from '../helpers/wait.js'
-import { startRealHub, type RealHub } from './real-hub.js'
+import { startRealHub, type RealHub } from '../harness/real-hub.js'
 
 // The hub link forwards alerts before every telemetry batch: a backlog of
 // batches never delays an alert raised meanwhile. Real hub over HTTP; the

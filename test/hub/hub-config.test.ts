@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { EdgeConfigSchema } from '../../shared/config/edge-config-schema.js'
 import { applyEdit, newConfigDoc } from '../../shared/config-crdt/config-document.js'
 import { toBase64 } from '../../shared/config-crdt/sync-protocol.js'
-import { EdgeReplica } from '../../bench/hub/config/edge-replica.js'
+import { EdgeReplica } from '../../bench/config/edge-replica.js'
 import { enrolDevice } from './device-helper.js'
 import { bearer, build } from './helper.js'
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encodePublicKey, generateDeviceKeyPair } from '../../shared/device-auth/index.js'
-import { startRealHub, type RealHub } from '../edge-hub/real-hub.js'
+import { startRealHub, type RealHub } from '../harness/real-hub.js'
 import { runCli } from '../helpers/processes.js'
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
 import { goodFacts } from './device-helper.js'

@@ -1,7 +1,7 @@
 import type { MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { REJECT_REASONS, type RejectReason } from '../../shared/telemetry.js'
-import { startTestEdge, type TestEdge } from '../helpers/edge-runtime.js'
+import { startTestEdge, type TestEdge } from '../harness/in-process-edge.js'
 import { openDbFile, readCounters } from '../helpers/edge-db.js'
 import { getJson, getStats, getText, type ReadingsBody } from '../helpers/http.js'
 import { closeQuietly, connectMqtt, readingPayload } from '../helpers/mqtt-client.js'

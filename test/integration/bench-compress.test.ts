@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import type { CompressBenchReport } from '../../bench/edge/compress-bench.js'
+import type { CompressBenchReport } from '../../bench/compress/compress-bench.js'
 import { runCli } from '../helpers/processes.js'
 import { useTempDir } from '../helpers/temp-dir.js'
 

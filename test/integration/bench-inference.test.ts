@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { InferenceBenchReport } from '../../bench/edge/inference-bench.js'
+import type { InferenceBenchReport } from '../../bench/inference/inference-bench.js'
 import { runCli } from '../helpers/processes.js'
 
 // The built CLI as a user runs it (`npm test` builds dist/ first): the real

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTestEdge, type TestEdge } from '../helpers/edge-runtime.js'
+import { startTestEdge, type TestEdge } from '../harness/in-process-edge.js'
 import { edgeDbFile, openDbFile, readAllReadings } from '../helpers/edge-db.js'
 import { getJson, getStats, type ReadingsBody } from '../helpers/http.js'
 import { closeQuietly, connectMqtt, publishAll, publishWindowed, readingPayload } from '../helpers/mqtt-client.js'

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawnEdge, type EdgeChild } from '../harness/edge-child.js'
 import { getJson, getStats, type ReadingsBody } from '../helpers/http.js'
-import { mosquittoPub, mosquittoPubLines, startMosquitto, type MosquittoBroker } from '../helpers/mosquitto.js'
+import { mosquittoPub, mosquittoPubLines, startMosquitto, type MosquittoBroker } from '../harness/mosquitto.js'
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
 import { waitFor } from '../helpers/wait.js'
 

@@ -1,7 +1,7 @@
 import type { MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { REJECT_REASONS } from '../../shared/telemetry.js'
-import { startTestEdge, type TestEdge } from '../helpers/edge-runtime.js'
+import { startTestEdge, type TestEdge } from '../harness/in-process-edge.js'
 import { getJson, getStats, getText, type ReadingsBody, type StatsBody } from '../helpers/http.js'
 import { closeQuietly, connectMqtt } from '../helpers/mqtt-client.js'
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { MqttClient } from 'mqtt'
 import type { AlertMessage } from '../../edge/rules/alert-dispatcher.js'
-import { startTestEdge, type TestEdge } from '../helpers/edge-runtime.js'
+import { startTestEdge, type TestEdge } from '../harness/in-process-edge.js'
 import { getJson } from '../helpers/http.js'
 import { closeQuietly, collectMessages, connectMqtt, type Message } from '../helpers/mqtt-client.js'
 import { waitFor } from '../helpers/wait.js'

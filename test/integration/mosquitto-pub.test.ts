@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTestEdge, type TestEdge } from '../helpers/edge-runtime.js'
+import { startTestEdge, type TestEdge } from '../harness/in-process-edge.js'
 import { getJson, getStats, type ReadingsBody } from '../helpers/http.js'
-import { mosquittoPub, mosquittoPubLines } from '../helpers/mosquitto.js'
+import { mosquittoPub, mosquittoPubLines } from '../harness/mosquitto.js'
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
 import { waitFor } from '../helpers/wait.js'
 

@@ -1,6 +1,6 @@
 import mqtt, { type MqttClient } from 'mqtt'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { startTestEdge, type TestEdge } from '../helpers/edge-runtime.js'
+import { startTestEdge, type TestEdge } from '../harness/in-process-edge.js'
 import { getJson, getStats, type ReadingsBody } from '../helpers/http.js'
 import { closeQuietly, collectMessages, connectMqtt, readingPayload } from '../helpers/mqtt-client.js'
 import { sleep, waitFor } from '../helpers/wait.js'

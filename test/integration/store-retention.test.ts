@@ -7,7 +7,7 @@ import { databaseSizeBytes, type SqliteDatabase } from '../../shared/sqlite/data
 import { DeadLetterStore } from '../../edge/store/dead-letter-store.js'
 import { ReadingsStore } from '../../edge/store/readings-store.js'
 import { RetentionJob } from '../../edge/store/retention.js'
-import { startTestEdge, type TestEdge } from '../helpers/edge-runtime.js'
+import { startTestEdge, type TestEdge } from '../harness/in-process-edge.js'
 import { getJson, getStats, type ReadingsBody } from '../helpers/http.js'
 import { closeQuietly, connectMqtt } from '../helpers/mqtt-client.js'
 import { useTempDir } from '../helpers/temp-dir.js'

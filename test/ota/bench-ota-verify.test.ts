@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { OtaVerifyBenchReport } from '../../bench/edge/ota-verify-bench.js'
+import type { OtaVerifyBenchReport } from '../../bench/ota-verify/ota-verify-bench.js'
 import { runCli } from '../helpers/processes.js'
 
 describe('cloudos bench ota-verify --quick', () => {

@@ -7,8 +7,8 @@ import { spawnEdge, type EdgeChild } from '../harness/edge-child.js'
 import { runCli } from '../helpers/processes.js'
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
 import { waitFor } from '../helpers/wait.js'
-import { startOtaTestHub, type OtaTestHub } from './ota-test-hub.js'
-import { writeEdgeConfig } from './supervised-edge.js'
+import { startOtaTestHub, type OtaTestHub } from '../harness/ota-test-hub.js'
+import { writeEdgeConfig } from '../harness/supervised-edge.js'
 
 // A plain `cloudos edge` process (no supervisor) linked to a real HTTP hub:
 // firmware bundles go to the installer hook, model bundles to the model

@@ -5,8 +5,8 @@ import { otaPaths } from '../../edge/ota/ota-paths.js'
 import { runCli } from '../helpers/processes.js'
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
 import { waitFor } from '../helpers/wait.js'
-import { startOtaTestHub, type OtaTestHub } from './ota-test-hub.js'
-import { buildRuntimeBundle, healthy, startSupervised, writeEdgeConfig, type SupervisedEdge } from './supervised-edge.js'
+import { startOtaTestHub, type OtaTestHub } from '../harness/ota-test-hub.js'
+import { buildRuntimeBundle, healthy, startSupervised, writeEdgeConfig, type SupervisedEdge } from '../harness/supervised-edge.js'
 
 // Real processes throughout: `cloudos supervise` (built CLI) starting
 // `cloudos edge` children from A/B slots, a real HTTP hub serving the

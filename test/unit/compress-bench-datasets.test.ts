@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { cutBatches, jsonLines, simulatorDataset } from '../../bench/edge/compress-datasets.js'
+import { cutBatches, jsonLines, simulatorDataset } from '../../bench/compress/compress-datasets.js'
 import { batchReadingCount } from '../../shared/telemetry-batch/index.js'
 
 describe('bench compress datasets', () => {

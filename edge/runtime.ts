@@ -3,7 +3,7 @@ import { EdgeConfigSchema, type AnomalyConfig, type EdgeConfig, type RulesConfig
 import { applyModeOf } from '../shared/config-crdt/apply-modes.js'
 import { changedKeys } from '../shared/config-crdt/layers.js'
 import { databaseSizeBytes } from '../shared/sqlite/database.js'
-import { EdgeMetrics } from './api/metrics.js'
+import type { EdgeApiContext } from './api/context.js'
 import { ConfigAgent } from './config-sync/config-agent.js'
 import { ConfigReplicaStore } from './config-sync/config-replica-store.js'
 import { noFaultPoints, type FaultPoints } from './fault-points.js'
@@ -12,12 +12,13 @@ import type { InferenceLoop } from './inference/inference-loop.js'
 import type { IngestPipeline } from './ingest/ingest-pipeline.js'
 import { Outbox } from './outbox/outbox.js'
 import type { RulesEngine } from './rules/rules-engine.js'
+import { edgeApiContext } from './services/api-context.js'
 import { ApiService } from './services/api-service.js'
 import { BrokerService, createBroker } from './services/broker-service.js'
-import { ConfigSyncService } from './services/config-sync-service.js'
 import { DatabaseService } from './services/database-service.js'
 import { EdgeServices } from './services/edge-services.js'
-import { HubLinkService } from './services/hub-link-service.js'
+import type { HubLinkService } from './services/hub-link-service.js'
+import { hubServices } from './services/hub-services.js'
 import { InferenceService } from './services/inference-service.js'
 import { IngestService } from './services/ingest-service.js'
 import { OtaService } from './services/ota-service.js'
@@ -217,14 +218,9 @@ export class EdgeRuntime {
       config,
       scores,
       log,
-      onScores: (inputs, batchScores) => {
-        for (let i = 0; i < inputs.length; i++) {
-          const input = inputs[i]!
-          rules.engine.onScore(input.seriesKey, input.sensorId, input.metric, input.ts, batchScores[i] as number)
-        }
-      },
+      onScores: (inputs, batchScores) => rules.onScores(inputs, batchScores),
     })
-    let metrics: EdgeMetrics | undefined
+    let apiContext: EdgeApiContext | undefined
     const ingest = new IngestService({
       db,
       readings,
@@ -232,16 +228,10 @@ export class EdgeRuntime {
       counters,
       config,
       log,
-      observeCommit: (seconds) => metrics?.commitDuration.observe(seconds),
+      observeCommit: (seconds) => apiContext?.metrics.commitDuration.observe(seconds),
       aroundAcks: (release) => (broker === undefined ? release() : broker.broker.batchWrites(release)),
-      // Value and rate rules run on each reading as it is accepted (before
-      // the group commit): an alert leaves within the same event-loop turn.
       onReading: (key, seriesKey, ts, value) => {
-        try {
-          rules.engine.onReading(seriesKey, key.sensorId, key.metric, ts, value)
-        } catch (err) {
-          log.error('rule evaluation failed', { error: (err as Error).message })
-        }
+        rules.onReading(seriesKey, key.sensorId, key.metric, ts, value)
         if (inference.loop.active) inference.loop.offer(seriesKey, key.sensorId, key.metric, ts, value)
       },
     })
@@ -252,82 +242,45 @@ export class EdgeRuntime {
       log,
     )
     const mqtt = broker.broker
-    const queueDepth = () => pipeline.queueDepth
-    const sizeBytes = () => databaseSizeBytes(db)
-    const hubLink =
+    const hub =
       connect === undefined || identity === undefined
         ? undefined
-        : new HubLinkService(() =>
-            connect.connectHubLink({
-              identity,
-              config: config.hub,
-              alerts,
-              log,
-              outbox: (client) => outbox.linkFor(client),
-              health: {
-                readingsStored: () => pipeline.stats.readingsStored,
-                readingsRejected: () => pipeline.stats.readingsRejected,
-                queueDepth,
-                dbSizeBytes: sizeBytes,
-                uptimeSeconds: () => (Date.now() - this.#startedAt) / 1000,
-              },
-            }),
-          )
-    const configSync =
-      hubLink === undefined
-        ? undefined
-        : new ConfigSyncService(config, async (settings) => {
-            const { ConfigSyncLoop } = await import('./config-sync/config-sync-loop.js')
-            return new ConfigSyncLoop({ client: hubLink.link.client, agent, store: configStore, log, onRefused: countRefusal, settings })
+        : hubServices({
+            connect,
+            identity,
+            config,
+            alerts,
+            outbox,
+            agent,
+            configStore,
+            onConfigRefused: countRefusal,
+            log,
+            health: {
+              readingsStored: () => pipeline.stats.readingsStored,
+              readingsRejected: () => pipeline.stats.readingsRejected,
+              queueDepth: () => pipeline.queueDepth,
+              dbSizeBytes: () => databaseSizeBytes(db),
+              uptimeSeconds: () => (Date.now() - this.#startedAt) / 1000,
+            },
           })
-    metrics = new EdgeMetrics({
-      stats: pipeline.stats,
-      queueDepth,
-      databaseSizeBytes: sizeBytes,
-      connectedClients: () => mqtt.info().connectedClients,
-      counters: () => counters.all(),
-      outbox: () => outbox.store.counts(),
-      decisions: () => {
-        const inferenceStatus = inference.loop.status()
-        return {
-          alertsRaised: rules.engine.stats.raised,
-          alertsCleared: rules.engine.stats.cleared,
-          alertsSuppressedByCooldown: rules.engine.stats.suppressedByCooldown,
-          actionFailures: rules.dispatcher.stats.actionFailures,
-          readingsScored: inferenceStatus.readingsScored,
-          readingsSkipped: inferenceStatus.readingsSkipped,
-          inferenceRunFailures: inferenceStatus.runFailures,
-        }
-      },
-    })
-    const apiMetrics = metrics
-    const api = new ApiService(config.http, () => ({
+    apiContext = edgeApiContext({
+      db,
       readings,
       deadLetters,
       counters,
       alerts,
       scores,
-      inference: inference.loop,
-      rulesStatus: () => ({ ...rules.engine.stats, ...rules.dispatcher.stats }),
-      scoreStats: () => inference.scoreWriter.stats,
+      outbox,
+      agent,
+      ingest,
+      broker: mqtt,
+      rules,
+      inference,
       hubStatus: () => this.hubStatus(),
-      stats: pipeline.stats,
-      metrics: apiMetrics,
-      config: { agent, syncStatus: () => configSync?.status() ?? { state: 'disabled' } },
-      queueDepth,
-      databaseSizeBytes: sizeBytes,
-      health: () => {
-        const info = mqtt.info()
-        return {
-          status: info.connected && !ingest.storageFailing ? 'ok' : 'degraded',
-          uptimeSeconds: Math.round((Date.now() - this.#startedAt) / 1000),
-          broker: info,
-          storageFailing: ingest.storageFailing,
-          // The hub is optional: offline or revoked does not degrade the edge.
-          hub: this.hubStatus(),
-        }
-      },
-    }))
+      configSyncStatus: () => hub?.configSync.status() ?? { state: 'disabled' },
+      startedAt: this.#startedAt,
+    })
+    const api = new ApiService(config.http, apiContext)
     // Dependency order: each service starts after what it uses and stops before it.
     services.register(api)
     services.register(inference)
@@ -336,9 +289,9 @@ export class EdgeRuntime {
     services.register(new RetentionService({ db, counters, deadLetters, scores, config: () => this.config, log }))
     services.register(new OutboxService(outbox))
     services.register(rules)
-    if (hubLink !== undefined && configSync !== undefined) {
-      services.register(hubLink)
-      services.register(configSync)
+    if (hub !== undefined) {
+      services.register(hub.hubLink)
+      services.register(hub.configSync)
     }
     if (identity !== undefined && config.ota.enabled) {
       services.register(
@@ -349,16 +302,11 @@ export class EdgeRuntime {
           log,
           faults,
           requestSwitch: this.#options.requestSwitch ?? (() => log.error('a runtime update asked for a slot switch, but no supervisor runs this edge')),
-          // A model bundle goes straight to the model registry (validated against its card, warmed, switched atomically).
-          activateModel: async (modelDir) => {
-            const { modelCardIn } = await import('./ota/model-bundle.js')
-            const model = await inference.loop.swap(modelCardIn(modelDir))
-            log.info(`model ${model.name} ${model.version} from an OTA bundle is running`)
-          },
+          models: inference.loop,
         }),
       )
     }
-    this.#running = { services, ingest, rules, inference, hubLink, alerts, agent }
+    this.#running = { services, ingest, rules, inference, hubLink: hub?.hubLink, alerts, agent }
     try {
       await services.start()
     } catch (err) {

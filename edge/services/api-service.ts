@@ -15,11 +15,10 @@ export class ApiService implements EdgeService {
   readonly name = 'api'
   readonly sections = ['http'] as const
   readonly #http: EdgeConfig['http']
-  readonly #context: () => EdgeApiContext
+  readonly #context: EdgeApiContext
   #app: FastifyInstance | undefined
 
-  /** `context` is read at start, once every service it reads from is built. */
-  constructor(http: EdgeConfig['http'], context: () => EdgeApiContext) {
+  constructor(http: EdgeConfig['http'], context: EdgeApiContext) {
     this.#http = http
     this.#context = context
   }
@@ -36,7 +35,7 @@ export class ApiService implements EdgeService {
   }
 
   async start(): Promise<void> {
-    this.#app = await buildEdgeApi({ context: this.#context() })
+    this.#app = await buildEdgeApi({ context: this.#context })
     await this.#app.listen({ host: this.#http.host, port: this.#http.port })
   }
 

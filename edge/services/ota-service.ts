@@ -1,4 +1,5 @@
 import type { EdgeConfig } from '../../shared/config/edge-config-schema.js'
+import type { ModelDescriptor } from '../../shared/anomaly/detector.js'
 import type { Logger } from '../../shared/log/logger.js'
 import type { FaultPoints } from '../fault-points.js'
 import type { DeviceIdentity } from '../hub-link/device-identity.js'
@@ -11,8 +12,8 @@ export interface OtaServiceOptions {
   config: EdgeConfig
   log: Logger
   requestSwitch: () => void
-  /** Puts an installed model bundle to work (the inference service's model registry). */
-  activateModel: (modelDir: string) => Promise<void>
+  /** The model registry an installed model bundle goes to (the inference loop). */
+  models: { swap(modelPath: string): Promise<ModelDescriptor> }
   faults: FaultPoints
 }
 
@@ -32,10 +33,20 @@ export class OtaService implements EdgeService {
   }
 
   async start(): Promise<void> {
-    const { faults, ...options } = this.#options
+    const { faults, models, ...options } = this.#options
+    const { log } = options
     // Loaded only with a hub: the updater and the bundle verifier.
     const { startOtaUpdater } = await import('../ota/start-updater.js')
-    this.#updater = startOtaUpdater({ ...options, ...(faults.atOtaStage === undefined ? {} : { atStage: faults.atOtaStage }) })
+    this.#updater = startOtaUpdater({
+      ...options,
+      // A model bundle goes straight to the model registry (validated against its card, warmed, switched atomically).
+      activateModel: async (modelDir) => {
+        const { modelCardIn } = await import('../ota/model-bundle.js')
+        const model = await models.swap(modelCardIn(modelDir))
+        log.info(`model ${model.name} ${model.version} from an OTA bundle is running`)
+      },
+      ...(faults.atOtaStage === undefined ? {} : { atStage: faults.atOtaStage }),
+    })
   }
 
   async stop(): Promise<void> {

@@ -1,6 +1,7 @@
 import type { EdgeConfig, RulesConfig } from '../../shared/config/edge-config-schema.js'
 import type { Logger } from '../../shared/log/logger.js'
 import type { TelemetryBroker } from '../broker/telemetry-broker.js'
+import type { ScoredInput } from '../inference/inference-loop.js'
 import { AlertDispatcher } from '../rules/alert-dispatcher.js'
 import { RulesEngine } from '../rules/rules-engine.js'
 import type { AlertStore } from '../store/alert-store.js'
@@ -27,10 +28,12 @@ export class RulesService implements EdgeService {
   readonly sections = ['rules'] as const
   readonly engine: RulesEngine
   readonly dispatcher: AlertDispatcher
+  readonly #log: Logger
   #missingTimer: NodeJS.Timeout | undefined
   #stopped = false
 
   constructor(options: RulesServiceOptions) {
+    this.#log = options.log
     this.dispatcher = new AlertDispatcher({
       alerts: options.alerts,
       publish: (topic, payload, publishOptions) => {
@@ -41,6 +44,23 @@ export class RulesService implements EdgeService {
     })
     this.engine = new RulesEngine({ rules: options.rules, onEvent: this.dispatcher.handle })
     for (const series of options.knownSeries) this.engine.knowSeries(series.sensorId, series.metric)
+  }
+
+  /** Value and rate rules on a reading as it is accepted (before the group commit): an alert leaves within the same event-loop turn. */
+  onReading(seriesKey: string, sensorId: string, metric: string, ts: number, value: number): void {
+    try {
+      this.engine.onReading(seriesKey, sensorId, metric, ts, value)
+    } catch (err) {
+      this.#log.error('rule evaluation failed', { error: (err as Error).message })
+    }
+  }
+
+  /** Score rules on a scored batch from the inference loop. */
+  onScores(inputs: readonly ScoredInput[], scores: Float64Array): void {
+    for (let i = 0; i < inputs.length; i++) {
+      const input = inputs[i]!
+      this.engine.onScore(input.seriesKey, input.sensorId, input.metric, input.ts, scores[i] as number)
+    }
   }
 
   start(): void {

@@ -1,5 +1,4 @@
-import { Command, CommanderError } from 'commander'
-import { CloudosError } from '../shared/errors.js'
+import { Command } from 'commander'
 import { registerBenchCommand } from './commands/bench.js'
 import { registerConfigCommand } from './commands/config.js'
 import { registerDemoCommand } from './commands/demo.js'
@@ -11,6 +10,7 @@ import { registerModelCommand } from './commands/model.js'
 import { registerModelEval } from './commands/model-eval.js'
 import { registerSimulateCommand } from './commands/simulate.js'
 import { registerSuperviseCommand } from './commands/supervise.js'
+import { runProgram } from './run-program.js'
 
 const program = new Command()
 program
@@ -31,17 +31,4 @@ registerFirmwareCommand(program)
 registerSuperviseCommand(program)
 registerConfigCommand(program)
 
-try {
-  await program.parseAsync(process.argv)
-} catch (err) {
-  if (err instanceof CommanderError) {
-    // Commander has already printed the message (and help where asked for).
-    process.exit(err.exitCode)
-  }
-  if (err instanceof CloudosError) {
-    process.stderr.write(`cloudos: ${err.code}: ${err.message}\n  hint: ${err.hint}\n`)
-    process.exit(2)
-  }
-  process.stderr.write(`cloudos: ${(err as Error).stack ?? String(err)}\n`)
-  process.exit(1)
-}
+await runProgram(program)

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { CloudosError } from '../../shared/errors.js'
+import type { FaultPoints } from '../../edge/fault-points.js'
 import { portFlag, urlFlag } from '../flags.js'
 import { runUntilSignal } from '../run-until-signal.js'
 
@@ -16,7 +17,15 @@ interface EdgeFlags {
   enrollToken?: string
 }
 
-export function registerEdgeCommand(program: Command): void {
+export interface EdgeCommandOptions {
+  /**
+   * Crash and hold points (edge/fault-points.ts). Only a test entry point
+   * passes them (test/harness/edge-with-faults.ts): `cloudos edge` runs with none.
+   */
+  faults?: FaultPoints
+}
+
+export function registerEdgeCommand(program: Command, options: EdgeCommandOptions = {}): void {
   program
     .command('edge')
     .description('run the edge runtime: MQTT broker, ingest into SQLite, local HTTP API')
@@ -47,16 +56,13 @@ export function registerEdgeCommand(program: Command): void {
         throw new CloudosError('CLI_ERR_INVALID_FLAG', '--enroll-token needs --hub URL (or hub.url in the config file): the hub to enrol with')
       }
       const logger = consoleLogger('edge')
-      // Crash-test hook (test/edge-hub/outbox-crash.test.ts): die like kill -9
-      // right after the hub committed a batch, before the edge records it.
-      const crashAfterHubAck = process.env.CLOUDOS_TEST_OUTBOX_CRASH_AFTER_ACK === '1' ? () => process.kill(process.pid, 'SIGKILL') : undefined
       const { SWITCH_EXIT_CODE } = await import('../../edge/ota/ota-paths.js')
       const runtime: InstanceType<typeof EdgeRuntime> = new EdgeRuntime({
         dataDir: resolve(flags.dataDir),
         config,
         logger,
         enrolmentToken: flags.enrollToken,
-        ...(crashAfterHubAck === undefined ? {} : { outboxAfterHubAck: crashAfterHubAck }),
+        ...(options.faults === undefined ? {} : { faults: options.faults }),
         // An installed runtime update: stop cleanly, then let the supervisor switch slots.
         requestSwitch: () => void runtime.stop().finally(() => process.exit(SWITCH_EXIT_CODE)),
       })

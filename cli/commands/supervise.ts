@@ -6,7 +6,17 @@ import type { Command } from 'commander'
  * the active OTA slot under a small supervisor (restarts, slot switches,
  * trial health checks, rollback; docs/operations.md).
  */
-export function registerSuperviseCommand(program: Command): void {
+export interface SuperviseCommandOptions {
+  /**
+   * The script each edge child runs, relative to its slot's root (default
+   * `bin/cloudos.js`, then `edge ...`). It chooses what code runs, so only
+   * code on the device sets it (a test entry point under test/harness/),
+   * never a flag or a config document.
+   */
+  childEntry?: string
+}
+
+export function registerSuperviseCommand(program: Command, options: SuperviseCommandOptions = {}): void {
   program
     .command('supervise')
     .description('run `cloudos edge` under the OTA supervisor: A/B runtime slots, restarts, trial health checks and automatic rollback (takes the edge flags)')
@@ -32,6 +42,7 @@ export function registerSuperviseCommand(program: Command): void {
         edgeArgs: absolute,
         config: config.ota,
         factoryRoot: packageRoot(),
+        ...(options.childEntry === undefined ? {} : { childEntry: options.childEntry }),
         log: consoleLogger('supervisor'),
       })
       let signals = 0

@@ -151,6 +151,10 @@ export class EmbeddedBroker implements TelemetryBroker {
     }
   }
 
+  endpoint(): { url: string; port: number } {
+    return { url: `mqtt://127.0.0.1:${this.#port}`, port: this.#port }
+  }
+
   describe(): string {
     return `embedded MQTT broker on mqtt://${this.#options.host}:${this.#port}`
   }

@@ -82,6 +82,15 @@ export class ExternalBroker implements TelemetryBroker {
     if (client !== undefined) await client.endAsync()
   }
 
+  /** Acknowledgements go to the external broker over one client connection: nothing to batch here. */
+  batchWrites(release: () => void): void {
+    release()
+  }
+
+  endpoint(): { url: string; port: null } {
+    return { url: this.#options.url, port: null }
+  }
+
   describe(): string {
     return `external MQTT broker ${this.#options.url}`
   }

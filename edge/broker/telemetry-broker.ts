@@ -13,6 +13,14 @@ export interface TelemetryBroker {
   close(): Promise<void>
   /** A short description for logs and the demo banner, e.g. "embedded mqtt://0.0.0.0:1883". */
   describe(): string
+  /**
+   * Runs `release` (which lets the broker send a group commit's
+   * acknowledgements) so they leave with as few writes as it can manage: the
+   * embedded broker corks its connections; an external broker just calls it.
+   */
+  batchWrites(release: () => void): void
+  /** Where sensors connect: the embedded broker's loopback URL and bound port, or the external broker's URL (no local port). */
+  endpoint(): { url: string; port: number | null }
   /** Broker facts for /metrics and /v1/stats. */
   info(): { kind: 'embedded' | 'external'; url: string; connectedClients: number | null; connected: boolean }
 }

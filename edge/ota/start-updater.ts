@@ -5,6 +5,7 @@ import type { EdgeConfig } from '../../shared/config/edge-config-schema.js'
 import type { DeviceIdentity } from '../hub-link/device-identity.js'
 import { HubClient } from '../hub-link/hub-client.js'
 import { OtaUpdater } from './updater.js'
+import type { UpdaterStage } from './updater-state.js'
 
 export interface StartOtaUpdaterOptions {
   dataDir: string
@@ -13,6 +14,8 @@ export interface StartOtaUpdaterOptions {
   log: Logger
   requestSwitch: () => void
   activateModel?: (modelDir: string) => Promise<void>
+  /** Fault point for tests (edge/fault-points.ts `atOtaStage`). */
+  atStage?: (stage: UpdaterStage, releaseId: string) => Promise<void>
 }
 
 /** Builds the updater for an enrolled edge (trusted keys from ota.trustedKeys, device target from the hub enrolment and this machine) and starts it. */
@@ -33,6 +36,7 @@ export function startOtaUpdater(options: StartOtaUpdaterOptions): OtaUpdater {
     supervised: process.env.CLOUDOS_OTA_SLOT !== undefined && process.send !== undefined,
     requestSwitch: options.requestSwitch,
     ...(options.activateModel === undefined ? {} : { activateModel: options.activateModel }),
+    ...(options.atStage === undefined ? {} : { atStage: options.atStage }),
     log,
   })
   updater.start()

@@ -19,6 +19,12 @@ export interface SupervisorOptions {
   /** The installation the supervisor runs from: the factory slot. */
   factoryRoot: string
   log: Logger
+  /**
+   * The script each child runs, relative to the slot's root, with `edge` and
+   * `edgeArgs` (default `bin/cloudos.js`). Set by code on the device only
+   * (a test entry point): it chooses what code runs.
+   */
+  childEntry?: string
   /** Receives the child's stdout lines (default: copied to our stdout). */
   onChildLine?: (line: string) => void
 }
@@ -147,7 +153,7 @@ export class Supervisor {
       symlinkSync(join(factoryRoot, 'node_modules'), modules, 'dir')
     }
     this.#endpoints = undefined
-    const child = spawn(process.execPath, [join(root, 'bin', 'cloudos.js'), 'edge', ...this.#o.edgeArgs], {
+    const child = spawn(process.execPath, [join(root, this.#o.childEntry ?? join('bin', 'cloudos.js')), 'edge', ...this.#o.edgeArgs], {
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
       env: { ...process.env, CLOUDOS_OTA_SLOT: state.active, CLOUDOS_OTA_FACTORY_ROOT: factoryRoot },
     })

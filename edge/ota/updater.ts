@@ -43,6 +43,8 @@ export interface OtaUpdaterOptions {
    * install and the running model stays. Absent: the model is only stored.
    */
   activateModel?: (modelDir: string) => Promise<void>
+  /** Fault point for tests (edge/fault-points.ts `atOtaStage`); absent in the product. */
+  atStage?: (stage: UpdaterStage, releaseId: string) => Promise<void>
   log: Logger
 }
 
@@ -177,11 +179,8 @@ export class OtaUpdater {
     writeUpdaterState(this.#o.dataDir, { ...state, current: { releaseId: release.releaseId, rolloutId: release.rolloutId, version: release.version, stage, at: Date.now() } })
     if (stage !== 'switching') this.#report(release, stage as OtaDeviceState)
     this.#o.log.info(`OTA ${release.name} ${release.version}: ${stage}`)
-    // Test hook (docs/operations.md): hold at a stage so a test can cut the power there.
-    if (process.env.CLOUDOS_OTA_HOLD_STAGE === stage) {
-      process.stdout.write(`${JSON.stringify({ event: 'ota.hold', stage, releaseId: release.releaseId })}\n`)
-      await new Promise((resolve) => setTimeout(resolve, Number(process.env.CLOUDOS_OTA_HOLD_MS ?? 60_000)))
-    }
+    // A fault point (edge/fault-points.ts): a test holds here to cut the power at this stage.
+    await this.#o.atStage?.(stage, release.releaseId)
   }
 
   #finish(release: Release, state: OtaDeviceState, code?: string): void {

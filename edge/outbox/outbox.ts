@@ -16,7 +16,7 @@ export interface OutboxOptions {
   config: OutboxConfig
   log: Logger
   now?: () => number
-  /** Test hook (CLOUDOS_TEST_OUTBOX_CRASH_AFTER_ACK): runs after the hub's 200, before the edge records it. */
+  /** Fault point for tests (edge/fault-points.ts `afterHubAck`): runs after the hub's 200, before the edge records it. */
   afterHubAck?: (seq: number) => void
 }
 

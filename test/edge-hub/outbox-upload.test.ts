@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { HUB_DB_FILE } from '../../cloud/store/sqlite-database.js'
 import { fillOfflineBacklog, type FilledBacklog } from '../../bench/sync/sync-setup.js'
 import { DEVICE_IDENTITY_FILE } from '../../edge/hub-link/device-identity.js'
-import { cloudosBin } from '../../shared/package-root.js'
+import { EDGE_WITH_FAULTS, harnessEntry } from '../harness/fault-entries.js'
 import { spawnEdge, type EdgeChild } from '../harness/edge-child.js'
 import { getJson } from '../helpers/http.js'
 import { closeQuietly, connectMqtt } from '../helpers/mqtt-client.js'
@@ -98,7 +98,8 @@ describe('outbox upload to a real hub', () => {
     const { dir, backlog } = filledDataDir(0.5, 4)
     const { token } = await hub.createEnrolmentToken()
     // The edge may die before or after its ready line, depending on how soon its first upload goes out.
-    const crashing = spawn(process.execPath, [cloudosBin(), 'edge', '--data-dir', dir, '--config', edgeConfig(dir), '--hub', hub.url, '--enroll-token', token], {
+    // The fault-point entry (test/harness/edge-with-faults.ts): `cloudos edge` that dies like kill -9 after the hub's 200.
+    const crashing = spawn(process.execPath, [harnessEntry(EDGE_WITH_FAULTS), 'edge', '--data-dir', dir, '--config', edgeConfig(dir), '--hub', hub.url, '--enroll-token', token], {
       env: { ...process.env, CLOUDOS_TEST_OUTBOX_CRASH_AFTER_ACK: '1' },
       stdio: 'ignore',
     })

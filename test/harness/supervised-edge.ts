@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { readSlotState, type SlotState } from '../../edge/ota/slot-state.js'
 import { cloudosBin, packageRoot } from '../../shared/package-root.js'
+import { harnessEntry, SUPERVISE_WITH_FAULTS } from '../harness/fault-entries.js'
 import { runCli } from '../helpers/processes.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -29,9 +30,15 @@ export interface SupervisedEdge {
   stop(): Promise<number | null>
 }
 
-export function startSupervised(options: { dataDir: string; config: string; hubUrl: string; env?: NodeJS.ProcessEnv; log?: string[] }): SupervisedEdge {
-  const args = [cloudosBin(), 'supervise', '--data-dir', options.dataDir, '--config', options.config, '--mqtt-port', '0', '--http-port', '0', '--hub', options.hubUrl, '--enroll-token', 'test-token']
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...options.env } })
+/**
+ * `faults`: the environment of test/harness/fault-entries.ts (e.g.
+ * CLOUDOS_OTA_HOLD_STAGE); given, the supervisor runs from the fault-point
+ * entry and so do its edge children.
+ */
+export function startSupervised(options: { dataDir: string; config: string; hubUrl: string; faults?: NodeJS.ProcessEnv; log?: string[] }): SupervisedEdge {
+  const entry = options.faults === undefined ? cloudosBin() : harnessEntry(SUPERVISE_WITH_FAULTS)
+  const args = [entry, 'supervise', '--data-dir', options.dataDir, '--config', options.config, '--mqtt-port', '0', '--http-port', '0', '--hub', options.hubUrl, '--enroll-token', 'test-token']
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...options.faults } })
   const lines: string[] = []
   const readies: ReadyLine[] = []
   createInterface({ input: child.stdout! }).on('line', (line) => {

@@ -32,7 +32,7 @@ afterEach(async () => {
 
 beforeAll(() => {
   // spawnEdge and the CLI run bin/cloudos.js, which loads the compiled dist/.
-  if (!existsSync(join(packageRoot(), 'dist', 'edge', 'simulator', 'index.js'))) {
+  if (!existsSync(join(packageRoot(), 'dist', 'shared', 'simulator', 'index.js'))) {
     throw new Error('dist/ has no simulator build: run `npm run build` first (npm test does it)')
   }
 })

@@ -39,9 +39,9 @@ describe('supervised edge: A/B runtime updates with trial and rollback', () => {
     tmp?.remove()
   })
 
-  function supervise(dataDir: string, env: NodeJS.ProcessEnv = {}, ota: Record<string, unknown> = {}): SupervisedEdge {
+  function supervise(dataDir: string, faults?: NodeJS.ProcessEnv, ota: Record<string, unknown> = {}): SupervisedEdge {
     const config = writeEdgeConfig(join(tmp.path, `config-${running.length}.json`), pubPath, ota)
-    const edge = startSupervised({ dataDir, config, hubUrl: hub.url, env, log })
+    const edge = startSupervised({ dataDir, config, hubUrl: hub.url, ...(faults === undefined ? {} : { faults }), log })
     running.push(edge)
     return edge
   }
@@ -88,7 +88,7 @@ describe('supervised edge: A/B runtime updates with trial and rollback', () => {
     const dataDir = join(tmp.path, 'edge-unhealthy')
     hub.setTarget({ path: good, name: 'cloudos-runtime', version: '0.2.0', kind: 'runtime', releaseId: 'rel-ingest' })
     // No sensor publishes here: requiring ingest makes the trial fail.
-    const edge = supervise(dataDir, {}, { healthCheck: { requireIngest: true } })
+    const edge = supervise(dataDir, undefined, { healthCheck: { requireIngest: true } })
     await waitForState('rel-ingest', 'rolled-back')
     const report = hub.reports.find((r) => r.releaseId === 'rel-ingest' && r.state === 'rolled-back')!
     expect(report).toMatchObject({ code: 'OTA_ERR_HEALTH_CHECK_FAILED', runningVersion: '0.1.0' })
@@ -102,7 +102,7 @@ describe('supervised edge: A/B runtime updates with trial and rollback', () => {
     const dataDir = join(tmp.path, 'edge-budget')
     hub.setTarget({ path: good, name: 'cloudos-runtime', version: '0.2.0', kind: 'runtime', releaseId: 'rel-budget' })
     const rangesBefore = hub.ranges.length
-    const edge = supervise(dataDir, {}, { stagingBudgetBytes: 1000 })
+    const edge = supervise(dataDir, undefined, { stagingBudgetBytes: 1000 })
     await waitForState('rel-budget', 'failed')
     expect(hub.reports.find((r) => r.releaseId === 'rel-budget' && r.state === 'failed')?.code).toBe('OTA_ERR_DISK_SPACE')
     expect(hub.ranges.length).toBe(rangesBefore)
@@ -118,10 +118,11 @@ describe('supervised edge: A/B runtime updates with trial and rollback', () => {
       const releaseId = `rel-kill-${stage}`
       hub.setTarget({ path: good, name: 'cloudos-runtime', version: '0.2.0', kind: 'runtime', releaseId })
       const size = statSync(good).size
-      let env: NodeJS.ProcessEnv = {}
+      // A hold point (test/harness/fault-entries.ts) at the stage, where no slow download or trial window gives the time to cut.
+      let faults: NodeJS.ProcessEnv | undefined
       if (stage === 'downloading') hub.throttleBytesPerSecond = Math.ceil(size / 6)
-      else if (stage !== 'trial') env = { CLOUDOS_OTA_HOLD_STAGE: stage }
-      const first = supervise(dataDir, env, stage === 'trial' ? { trialWindowSeconds: 30 } : {})
+      else if (stage !== 'trial') faults = { CLOUDOS_OTA_HOLD_STAGE: stage }
+      const first = supervise(dataDir, faults, stage === 'trial' ? { trialWindowSeconds: 30 } : {})
       if (stage === 'downloading') {
         const part = join(otaPaths(dataDir).staging, `${releaseId}.cosb`)
         await waitFor(() => existsSync(part) && statSync(part).size > 0, { timeoutMs: 60_000, what: 'a partial download' })

@@ -1,0 +1,45 @@
+import type { AddressInfo } from 'node:net'
+import type { FastifyInstance } from 'fastify'
+import type { EdgeConfig } from '../../shared/config/edge-config-schema.js'
+import { buildEdgeApi } from '../api/app.js'
+import type { EdgeApiContext } from '../api/context.js'
+import type { EdgeService } from './edge-service.js'
+
+/**
+ * The local HTTP API. Owns `http` (needs a restart). Registered right after
+ * the database, so it listens before the data path starts and closes only
+ * after the final commit and the last scores: /healthz and the queries
+ * answer for as long as the edge holds data.
+ */
+export class ApiService implements EdgeService {
+  readonly name = 'api'
+  readonly sections = ['http'] as const
+  readonly #http: EdgeConfig['http']
+  readonly #context: EdgeApiContext
+  #app: FastifyInstance | undefined
+
+  constructor(http: EdgeConfig['http'], context: EdgeApiContext) {
+    this.#http = http
+    this.#context = context
+  }
+
+  /** The bound port (after start). */
+  get port(): number {
+    if (this.#app === undefined) throw new Error('the edge API is not started')
+    return (this.#app.server.address() as AddressInfo).port
+  }
+
+  /** The base URL local clients use: loopback when the API listens on every interface. */
+  get url(): string {
+    return `http://${this.#http.host === '0.0.0.0' ? '127.0.0.1' : this.#http.host}:${this.port}`
+  }
+
+  async start(): Promise<void> {
+    this.#app = await buildEdgeApi({ context: this.#context })
+    await this.#app.listen({ host: this.#http.host, port: this.#http.port })
+  }
+
+  async stop(): Promise<void> {
+    await this.#app?.close()
+  }
+}

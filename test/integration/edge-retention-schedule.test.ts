@@ -5,7 +5,7 @@ import { openEdgeDatabase } from '../../edge/store/database.js'
 import { ReadingsStore } from '../../edge/store/readings-store.js'
 import { ScoreStore } from '../../edge/store/score-store.js'
 import type { Logger } from '../../shared/log/logger.js'
-import { startTestEdge, type TestEdge } from '../helpers/edge-runtime.js'
+import { startTestEdge, type TestEdge } from '../harness/in-process-edge.js'
 import { waitFor } from '../helpers/wait.js'
 
 const DAY = 24 * 3600_000

@@ -15,6 +15,7 @@ import { enrolBenchDevices, initBenchHub, loginAdmin, registerFleetDirectly, sta
 import type { BenchDevice, FromLoadGenerator, FromPlainServer, LoadOutcome } from './ipc.js'
 import { summariseLatencies, type LatencySummary } from './latency.js'
 import { measureVerification, type VerificationResult } from './verification-bench.js'
+import { HEARTBEAT_PATH } from '../../shared/protocol/heartbeat.js'
 
 export interface HubBenchSettings {
   quick: boolean
@@ -201,7 +202,7 @@ export async function runHubBench(settings: HubBenchSettings, hooks: HubBenchHoo
     const plainFull = await startPlainServer(reaper, await plainDb('plain-full'), 'FULL')
     const plainNormal = await startPlainServer(reaper, await plainDb('plain-normal'), 'NORMAL')
     const targets: Record<SystemId, { url: string; path: string; devices: BenchDevice[]; token?: string }> = {
-      hub: { url: hubProcess.url, path: '/v1/devices/me/heartbeat', devices, token },
+      hub: { url: hubProcess.url, path: HEARTBEAT_PATH, devices, token },
       'plain-full': { url: plainFull.url, path: '/v1/devices/{deviceId}/heartbeat', devices: devices.map((d) => ({ ...d, privateKeyPem: null })) },
       'plain-normal': { url: plainNormal.url, path: '/v1/devices/{deviceId}/heartbeat', devices: devices.map((d) => ({ ...d, privateKeyPem: null })) },
     }

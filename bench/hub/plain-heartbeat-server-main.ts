@@ -8,7 +8,7 @@
  */
 import Database from 'better-sqlite3'
 import Fastify from 'fastify'
-import { HeartbeatBody } from '../../cloud/routes/device-views.js'
+import { HeartbeatBody } from '../../shared/protocol/heartbeat.js'
 import { sendToParent, type PlainServerJob } from './ipc.js'
 
 process.on('disconnect', () => process.exit(0))

@@ -1,4 +1,4 @@
-import type { ConfigReport } from '../../shared/config-crdt/sync-protocol.js'
+import type { ConfigReport } from '../../shared/protocol/config-sync.js'
 import type { ConfigRepository, DeviceId, StoredConfigDocument } from '../store/repositories.js'
 
 /** An in-memory ConfigRepository: for the property test and the config benchmark's simulated fleet. */

@@ -1,5 +1,5 @@
 import { CloudosError } from '../../shared/errors.js'
-import type { OtaDeviceState, OtaReport } from '../../shared/ota/protocol.js'
+import type { OtaDeviceState, OtaReport } from '../../shared/protocol/ota.js'
 import type { AuditLog } from '../audit/audit-log.js'
 import type { DeviceId, RolloutId, RolloutRepository } from '../store/repositories.js'
 import { checkTransition, FINAL_DEVICE_STATES } from './device-transitions.js'

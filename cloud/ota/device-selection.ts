@@ -1,4 +1,4 @@
-import type { BundleManifest } from '../../shared/ota/protocol.js'
+import type { BundleManifest } from '../../shared/ota/manifest.js'
 import type { DeviceRecord, DeviceRepository, RolloutTarget } from '../store/repositories.js'
 
 function globMatches(pattern: string, value: string): boolean {

@@ -1,8 +1,6 @@
-import type { OtaTarget } from '../../shared/ota/protocol.js'
+import { otaBundlePath, type OtaTarget } from '../../shared/protocol/ota.js'
 import type { ReleaseRecord, RolloutDeviceRecord, RolloutRecord } from '../store/repositories.js'
 import { FINAL_DEVICE_STATES } from './device-transitions.js'
-
-export const bundleDownloadPath = (releaseId: string) => `/v1/releases/${releaseId}/bundle`
 
 /**
  * What a device should install now, given its latest rollout:
@@ -28,7 +26,7 @@ export function otaTargetFor(rollout: RolloutRecord, member: RolloutDeviceRecord
       kind: release.kind,
       bundleBytes: release.bundleBytes,
       bundleSha256: release.bundleSha256,
-      downloadPath: bundleDownloadPath(release.id),
+      downloadPath: otaBundlePath(release.id),
       allowDowngrade: rollout.allowDowngrade,
     },
   }

@@ -1,4 +1,4 @@
-import { OTA_DEVICE_STATES, type OtaDeviceState } from '../../shared/ota/protocol.js'
+import { OTA_DEVICE_STATES, type OtaDeviceState } from '../../shared/protocol/ota.js'
 import type { RolloutMember, RolloutRecord, WaveRecord } from '../store/repositories.js'
 import { evaluateWave, type EvaluationTimes, type MemberOutcome } from './wave-evaluation.js'
 

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
 import { CloudosError } from '../../shared/errors.js'
+import { alertsExchange, alertSeveritySchema, type AlertsBody } from '../../shared/protocol/alerts.js'
 import { deviceGuard } from '../auth/device-guard.js'
 import { actorOf } from '../auth/guards.js'
 import { keepRawJsonBody } from '../auth/raw-json-body.js'
@@ -10,30 +11,7 @@ import { iso } from './device-views.js'
 import { DeviceParams } from './devices.js'
 import type { HubRouteOptions } from './route-options.js'
 
-const Severity = Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')])
-
-const AlertIn = Type.Object(
-  {
-    seq: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: "The edge's own increasing alert sequence number: (device, seq) identifies an alert" }),
-    raisedAt: Type.Integer({ minimum: 0, description: 'When the edge raised it, epoch ms' }),
-    sensorId: Type.String({ minLength: 1, maxLength: 128 }),
-    metric: Type.String({ minLength: 1, maxLength: 128 }),
-    severity: Severity,
-    rule: Type.String({ minLength: 1, maxLength: 256, description: 'Which rule or model raised it' }),
-    // Null first: with type coercion on, ajv would turn null into 0 in a number branch tried first.
-    value: Type.Union([Type.Null(), Type.Number()]),
-    message: Type.String({ maxLength: 2000 }),
-  },
-  { additionalProperties: false },
-)
-
-const AlertsBody = Type.Object({ alerts: Type.Array(AlertIn, { minItems: 1, maxItems: 500 }) }, { additionalProperties: false })
-
-const AlertsAnswer = Type.Object({
-  accepted: Type.Integer({ description: 'Alerts stored by this request' }),
-  duplicates: Type.Integer({ description: 'Alerts already stored (same device and seq): not stored again' }),
-  lastSeq: Type.Integer({ description: 'The highest seq the hub holds for this device' }),
-})
+const Severity = alertSeveritySchema()
 
 const AlertView = Type.Object({
   id: Type.Integer(),
@@ -87,16 +65,16 @@ const alertView = (a: AlertRecord) => ({
 export const alertRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { context, guards }) => {
   await app.register(async (signed) => {
     keepRawJsonBody(signed)
-    signed.post<{ Body: Static<typeof AlertsBody> }>(
-      '/v1/devices/me/alerts',
+    signed.post<{ Body: AlertsBody }>(
+      alertsExchange.path,
       {
         preValidation: deviceGuard(context),
         schema: {
           tags: ['alerts'],
           summary: 'Forward alerts raised on the device (signed device request); idempotent by (device, seq), stored in one transaction',
           security: [{ deviceSignature: [] }],
-          body: AlertsBody,
-          response: responses({ 200: AlertsAnswer }),
+          body: alertsExchange.body,
+          response: responses({ [alertsExchange.status]: alertsExchange.answer }),
         },
       },
       async (request) => {

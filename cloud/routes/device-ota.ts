@@ -1,42 +1,12 @@
-import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
+import { otaReportExchange, otaTargetExchange, type OtaReport } from '../../shared/protocol/ota.js'
 import { deviceGuard } from '../auth/device-guard.js'
 import { keepRawJsonBody } from '../auth/raw-json-body.js'
 import { applyDeviceReport } from '../ota/device-reports.js'
 import { otaTargetFor } from '../ota/ota-target.js'
 import type { DeviceId, DeviceRecord } from '../store/repositories.js'
-import { Nullable, responses } from '../schemas.js'
-import { BundleKindSchema, DeviceOtaStateSchema } from './ota-views.js'
+import { responses } from '../schemas.js'
 import type { HubRouteOptions } from './route-options.js'
-
-const OtaTargetView = Type.Object({
-  release: Nullable(
-    Type.Object({
-      releaseId: Type.String(),
-      rolloutId: Type.String(),
-      name: Type.String(),
-      version: Type.String(),
-      kind: BundleKindSchema,
-      bundleBytes: Type.Integer(),
-      bundleSha256: Type.String(),
-      downloadPath: Type.String({ description: 'GET it signed; Range supported' }),
-      allowDowngrade: Type.Boolean(),
-    }),
-  ),
-})
-
-const ReportBody = Type.Object(
-  {
-    rolloutId: Type.String({ minLength: 1, maxLength: 64 }),
-    releaseId: Type.String({ minLength: 1, maxLength: 64 }),
-    state: DeviceOtaStateSchema,
-    code: Type.Optional(Type.String({ pattern: '^[A-Z][A-Z0-9_]{0,63}$', description: 'Stable error code (docs/errors.md) with failed / rolled-back' })),
-    reason: Type.Optional(Type.String({ maxLength: 2000 })),
-    runningVersion: Type.String({ minLength: 1, maxLength: 64 }),
-    at: Type.Integer({ minimum: 0, description: 'Device time of the step, epoch ms' }),
-  },
-  { additionalProperties: false },
-)
 
 /** What devices call (signed requests): their OTA target, and reports on their update. */
 export const deviceOtaRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { context }) => {
@@ -47,14 +17,14 @@ export const deviceOtaRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, 
   const pollGuard = deviceGuard(context, { touch: false })
 
   app.get(
-    '/v1/devices/me/ota',
+    otaTargetExchange.path,
     {
       preValidation: pollGuard,
       schema: {
         tags: ['devices', 'rollouts'],
         summary: 'The release this device should install now (from its latest rollout and wave), or {release: null} (signed device request)',
         security: [{ deviceSignature: [] }],
-        response: responses({ 200: OtaTargetView }),
+        response: responses({ [otaTargetExchange.status]: otaTargetExchange.answer }),
       },
     },
     async (request) => {
@@ -65,16 +35,16 @@ export const deviceOtaRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, 
     },
   )
 
-  app.post<{ Body: Static<typeof ReportBody> }>(
-    '/v1/devices/me/ota/report',
+  app.post<{ Body: OtaReport }>(
+    otaReportExchange.path,
     {
       preValidation: deviceGuard(context),
       schema: {
         tags: ['devices', 'rollouts'],
         summary: 'Report a step or the outcome of this device\'s update (signed device request; a repeated report changes nothing; a backward step is refused with ROLLOUT_ERR_INVALID_TRANSITION)',
         security: [{ deviceSignature: [] }],
-        body: ReportBody,
-        response: responses({ 200: Type.Object({ state: DeviceOtaStateSchema, changed: Type.Boolean() }) }),
+        body: otaReportExchange.body,
+        response: responses({ [otaReportExchange.status]: otaReportExchange.answer }),
       },
     },
     async (request) => applyDeviceReport({ rollouts: store.rollouts, engine: ota.engine, audit, clock }, (request.device as DeviceRecord).id as DeviceId, request.body),

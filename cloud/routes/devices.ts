@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
 import { decodePublicKey } from '../../shared/device-auth/index.js'
+import { EnrolBody, enrolExchange } from '../../shared/protocol/enrolment.js'
 import { CloudosError } from '../../shared/errors.js'
 import { hashBearerToken } from '../auth/bearer-token.js'
 import { deviceGuard } from '../auth/device-guard.js'
@@ -10,26 +11,8 @@ import { keepRawJsonBody } from '../auth/raw-json-body.js'
 import { unmetRequirements } from '../devices/requirements.js'
 import type { DeviceId, DeviceRecord, NewDevice } from '../store/repositories.js'
 import { bearerSecurity, GroupName, responses, TierSchema } from '../schemas.js'
-import { Device, Facts, publicDevice } from './device-views.js'
+import { Device, publicDevice } from './device-views.js'
 import type { HubRouteOptions } from './route-options.js'
-
-const EnrolBody = Type.Object(
-  {
-    enrolmentToken: Type.String({ minLength: 1, maxLength: 200 }),
-    publicKey: Type.String({ minLength: 1, maxLength: 100, description: 'The device\'s Ed25519 public key: 32 raw bytes, base64' }),
-    name: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-    facts: Facts,
-  },
-  { additionalProperties: false },
-)
-
-const Enrolled = Type.Object({
-  deviceId: Type.String(),
-  group: Type.String(),
-  tier: TierSchema,
-  hubId: Type.String(),
-  hubPublicKeyPem: Type.String({ description: 'The hub\'s Ed25519 key, for checking documents the hub signs' }),
-})
 
 const DeviceListQuery = Type.Object(
   {
@@ -69,13 +52,13 @@ const parseLabel = (label: string | undefined) => {
 
 export const deviceRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { context, guards }) => {
   app.post<{ Body: Static<typeof EnrolBody> }>(
-    '/v1/devices/enroll',
+    enrolExchange.path,
     {
       schema: {
         tags: ['devices'],
         summary: 'Enrol a device with a single-use enrolment token, its Ed25519 public key and its hardware facts',
-        body: EnrolBody,
-        response: responses({ 201: Enrolled }),
+        body: enrolExchange.body,
+        response: responses({ [enrolExchange.status]: enrolExchange.answer }),
       },
     },
     async (request, reply) => {

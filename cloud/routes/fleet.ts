@@ -1,18 +1,14 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
 import { CloudosError } from '../../shared/errors.js'
+import { heartbeatExchange, type HeartbeatBody } from '../../shared/protocol/heartbeat.js'
 import { deviceGuard } from '../auth/device-guard.js'
 import { keepRawJsonBody } from '../auth/raw-json-body.js'
 import type { DeviceId, DeviceRecord, FleetEventKind } from '../store/repositories.js'
 import { bearerSecurity, responses } from '../schemas.js'
-import { FleetStatusSchema, HealthView, healthView, HeartbeatBody } from './device-views.js'
+import { FleetStatusSchema, HealthView, healthView } from './device-views.js'
 import { DeviceParams } from './devices.js'
 import type { HubRouteOptions } from './route-options.js'
-
-const HeartbeatAnswer = Type.Object({
-  ok: Type.Literal(true),
-  heartbeatIntervalSeconds: Type.Integer({ description: 'Send the next heartbeat after this many seconds' }),
-})
 
 const HealthQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 100_000, default: 100 }) }, { additionalProperties: false })
 
@@ -44,16 +40,16 @@ const FleetEventView = Type.Object({
 export const fleetRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { context, guards }) => {
   await app.register(async (signed) => {
     keepRawJsonBody(signed)
-    signed.post<{ Body: Static<typeof HeartbeatBody> }>(
-      '/v1/devices/me/heartbeat',
+    signed.post<{ Body: HeartbeatBody }>(
+      heartbeatExchange.path,
       {
         preValidation: deviceGuard(context, { touch: false }),
         schema: {
           tags: ['fleet'],
           summary: 'Heartbeat with health (signed device request): updates last seen and health, brings an offline device back online',
           security: [{ deviceSignature: [] }],
-          body: HeartbeatBody,
-          response: responses({ 200: HeartbeatAnswer }),
+          body: heartbeatExchange.body,
+          response: responses({ [heartbeatExchange.status]: heartbeatExchange.answer }),
         },
       },
       async (request) => {

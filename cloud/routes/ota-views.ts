@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox'
-import { BUNDLE_KINDS, OTA_DEVICE_STATES } from '../../shared/ota/protocol.js'
+import { BundleKindSchema, OTA_DEVICE_STATES, OtaDeviceStateSchema } from '../../shared/protocol/ota.js'
 import type { MemberOutcome } from '../ota/wave-evaluation.js'
 import type { RolloutSummary } from '../ota/rollout-summary.js'
 import type { TrustedReleaseKey } from '../ota/trusted-release-keys.js'
@@ -9,8 +9,6 @@ import { iso } from './device-views.js'
 
 const literals = <T extends string>(values: readonly T[], description?: string) => Type.Union(values.map((v) => Type.Literal(v)), description === undefined ? {} : { description })
 
-export const BundleKindSchema = literals(BUNDLE_KINDS)
-export const DeviceOtaStateSchema = literals(OTA_DEVICE_STATES)
 export const RolloutStateSchema = literals(ROLLOUT_STATES, 'running, paused (by an admin), halted (the halt rule fired), aborted (by an admin), completed (every wave passed)')
 
 const counts = (keys: readonly string[]) => Type.Object(Object.fromEntries(keys.map((k) => [k, Type.Integer()])))
@@ -112,7 +110,7 @@ export const rolloutView = (r: RolloutRecord, summary: RolloutSummary) => ({
 export const RolloutDeviceView = Type.Object({
   deviceId: Type.String(),
   wave: Type.Integer(),
-  state: DeviceOtaStateSchema,
+  state: OtaDeviceStateSchema,
   outcome: literals(OUTCOMES),
   code: Nullable(Type.String()),
   reason: Nullable(Type.String()),

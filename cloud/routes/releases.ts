@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { CloudosError, isCloudosError } from '../../shared/errors.js'
+import { OTA_BUNDLE_ROUTE } from '../../shared/protocol/ota.js'
 import { deviceGuard } from '../auth/device-guard.js'
 import { actorOf } from '../auth/guards.js'
 import { receiveBundle, type ReceivedBundle } from '../ota/bundle-receiver.js'
@@ -156,7 +157,7 @@ export const releaseRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { 
 
   // The bundle download, for devices (signed requests): streamed from disk, with Range for resuming.
   app.get<{ Params: Static<typeof ReleaseParams> }>(
-    '/v1/releases/:releaseId/bundle',
+    OTA_BUNDLE_ROUTE,
     {
       // Like the target poll, a (possibly resumed) download does not write last-seen.
       preValidation: deviceGuard(context, { touch: false }),

@@ -9,7 +9,8 @@ import { memberOutcome } from '../ota/wave-evaluation.js'
 import { assignWaves, planWaves } from '../ota/wave-plan.js'
 import type { DeviceId, ReleaseId, RolloutId, RolloutRecord, RolloutTarget } from '../store/repositories.js'
 import { bearerSecurity, GroupName, responses } from '../schemas.js'
-import { DeviceOtaStateSchema, RolloutDeviceView, rolloutDeviceView, RolloutStateSchema, RolloutView, rolloutView } from './ota-views.js'
+import { OtaDeviceStateSchema } from '../../shared/protocol/ota.js'
+import { RolloutDeviceView, rolloutDeviceView, RolloutStateSchema, RolloutView, rolloutView } from './ota-views.js'
 import { ReleaseParams } from './releases.js'
 import type { HubRouteOptions } from './route-options.js'
 
@@ -46,7 +47,7 @@ const ListQuery = Type.Object(
 const DevicesQuery = Type.Object(
   {
     wave: Type.Optional(Type.Integer({ minimum: 0, maximum: 19 })),
-    state: Type.Optional(DeviceOtaStateSchema),
+    state: Type.Optional(OtaDeviceStateSchema),
     limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }),
     offset: Type.Integer({ minimum: 0, default: 0 }),
   },

@@ -1,6 +1,9 @@
-import type { ConfigReport } from '../../shared/config-crdt/sync-protocol.js'
-import type { AlertReport, AlertSeverity, DeviceFacts, HeartbeatHealth } from '../../shared/fleet-protocol.js'
-import type { BundleKind, BundleManifest, OtaDeviceState } from '../../shared/ota/protocol.js'
+import type { AlertReport, AlertSeverity } from '../../shared/protocol/alerts.js'
+import type { ConfigReport } from '../../shared/protocol/config-sync.js'
+import type { DeviceFacts } from '../../shared/protocol/enrolment.js'
+import type { HeartbeatBody } from '../../shared/protocol/heartbeat.js'
+import type { BundleKind, OtaDeviceState } from '../../shared/protocol/ota.js'
+import type { BundleManifest } from '../../shared/ota/manifest.js'
 /**
  * The hub's storage, behind small Promise interfaces (like automerge-repo's
  * StorageAdapterInterface): routes and services see only these, so a
@@ -116,7 +119,7 @@ export interface EnrolmentTokenRepository {
   list(): Promise<EnrolmentTokenRecord[]>
 }
 
-export type { DeviceFacts } from '../../shared/fleet-protocol.js'
+export type { DeviceFacts } from '../../shared/protocol/enrolment.js'
 
 export type DeviceStatus = 'active' | 'revoked'
 
@@ -129,7 +132,7 @@ export type FleetStatus = Liveness | 'revoked'
 export const fleetStatuses = ['online', 'offline', 'revoked', 'never-seen'] as const satisfies readonly FleetStatus[]
 
 /** What a device reports in each heartbeat; `versions` may be missing in entries stored by older hubs. */
-export type DeviceHealth = Omit<HeartbeatHealth, 'versions'> & { versions?: Record<string, string> }
+export type DeviceHealth = Omit<HeartbeatBody, 'versions'> & { versions?: Record<string, string> }
 
 /** One heartbeat's health, as kept in the history. */
 export interface HealthSample {
@@ -246,7 +249,7 @@ export interface FleetRepository {
   groups(): Promise<GroupSummary[]>
 }
 
-export type { AlertSeverity } from '../../shared/fleet-protocol.js'
+export type { AlertSeverity } from '../../shared/protocol/alerts.js'
 
 /** An alert as the edge sends it. */
 export type AlertInput = AlertReport

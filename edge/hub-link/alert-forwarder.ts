@@ -1,17 +1,9 @@
+import { alertsExchange, type AlertReport } from '../../shared/protocol/alerts.js'
 import type { AlertStore, StoredAlert } from '../store/alert-store.js'
 import type { HubClient } from './hub-client.js'
 
-/** The hub's answer to a batch of alerts. */
-export interface AlertBatchAnswer {
-  accepted: number
-  duplicates: number
-  lastSeq: number
-}
-
-export const ALERTS_PATH = '/v1/devices/me/alerts'
-
-/** One alert as the hub takes it (`POST /v1/devices/me/alerts`). */
-export const alertWire = (a: StoredAlert) => ({
+/** One alert as the hub takes it (shared/protocol/alerts.ts): the stored alert without the edge's own bookkeeping. */
+export const alertWire = (a: StoredAlert): AlertReport => ({
   seq: a.seq,
   raisedAt: a.raisedAt,
   sensorId: a.sensorId,
@@ -43,11 +35,10 @@ export async function forwardPendingAlerts(client: HubClient, alerts: AlertStore
     const first = batch[0]
     const last = batch.at(-1)
     if (first === undefined || last === undefined) return result
-    const { body } = await client.post(ALERTS_PATH, { alerts: batch.map(alertWire) })
-    const answer = body as Partial<AlertBatchAnswer>
+    const answer = await client.exchange(alertsExchange, { alerts: batch.map(alertWire) })
     alerts.markForwarded(first.seq, last.seq)
     result.sent += batch.length
-    result.accepted += answer.accepted ?? 0
-    result.duplicates += answer.duplicates ?? 0
+    result.accepted += answer.accepted
+    result.duplicates += answer.duplicates
   }
 }

@@ -1,52 +1,40 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { defineExchange } from './exchange.js'
+
+/** A signed heartbeat: last seen, health, and back online after missed ones. */
+export const HEARTBEAT_PATH = '/v1/devices/me/heartbeat'
+
+const Count = (description: string) => Type.Number({ minimum: 0, description })
+
 /**
- * What the edge sends the hub, defined once for both sides: the facts a
- * device reports at enrolment, the health in each heartbeat, and the alerts it
- * forwards. The hub validates the same shapes with TypeBox schemas
- * (cloud/schemas.ts, cloud/routes/*); docs/hub.md documents the routes.
+ * The health in each heartbeat, as edge/hub-link/health-sampler.ts builds it.
+ * Unknown keys are refused. `versions` is optional for the hub (an edge
+ * before versions were reported still heartbeats); today's edge always sends it.
  */
+export const HeartbeatBody = Type.Object(
+  {
+    uptimeSeconds: Count('Seconds since the edge process started'),
+    queueDepth: Count('Readings decoded by the edge\'s ingest and waiting for its next database commit (not the outbox: see the outbox counts on the edge)'),
+    dbSizeBytes: Count('Size of the edge database'),
+    readingsPerSecond: Count('Readings accepted per second since the previous heartbeat'),
+    rejectedPerSecond: Count('Readings rejected per second since the previous heartbeat'),
+    cpuPercent: Type.Number({ minimum: 0, maximum: 100_000, description: 'CPU time of the edge process over wall time since the previous heartbeat, as top shows it (100 = one core busy)' }),
+    memoryBytes: Count('Resident memory of the edge process'),
+    versions: Type.Optional(
+      Type.Object(
+        { runtime: Type.String({ minLength: 1, maxLength: 64, description: 'The CloudOS Lite version of the edge (its package.json version), e.g. 0.1.0' }) },
+        { additionalProperties: Type.String({ maxLength: 64 }), maxProperties: 16, description: 'runtime, and any other component versions (string values)' },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+)
+export type HeartbeatBody = Static<typeof HeartbeatBody>
 
-/** What a device reports about itself at enrolment (POST /v1/devices/enroll). */
-export interface DeviceFacts {
-  cpuCount: number
-  memoryBytes: number
-  /** Free space, for an unprivileged process, of the file system holding the data dir. */
-  freeDiskBytes: number
-  arch: string
-  os: string
-  /** Node.js version, e.g. v20.20.2. */
-  runtimeVersion: string
-}
+export const HeartbeatAnswer = Type.Object({
+  ok: Type.Literal(true),
+  heartbeatIntervalSeconds: Type.Integer({ minimum: 1, maximum: 3600, description: 'Send the next heartbeat after this many seconds' }),
+})
+export type HeartbeatAnswer = Static<typeof HeartbeatAnswer>
 
-/** The health in each heartbeat (POST /v1/devices/me/heartbeat). */
-export interface HeartbeatHealth {
-  uptimeSeconds: number
-  /** Readings decoded and waiting for the edge's next commit. */
-  queueDepth: number
-  dbSizeBytes: number
-  readingsPerSecond: number
-  rejectedPerSecond: number
-  /** Process CPU time over wall time since the last sample, as `top` shows it (100 = one core busy). */
-  cpuPercent: number
-  /** Resident set size. */
-  memoryBytes: number
-  /** `runtime` is the CloudOS Lite version; more entries may follow. */
-  versions: { runtime: string; [component: string]: string }
-}
-
-export const ALERT_SEVERITIES = ['info', 'warning', 'critical'] as const
-export type AlertSeverity = (typeof ALERT_SEVERITIES)[number]
-
-/** An alert as the edge forwards it (POST /v1/devices/me/alerts); `seq` is the hub's dedup key. */
-export interface AlertReport {
-  /** The device's own alert sequence number: increasing, never reused. */
-  seq: number
-  raisedAt: number
-  sensorId: string
-  metric: string
-  severity: AlertSeverity
-  /** Name of the rule (or model) that fired. */
-  rule: string
-  /** The value that triggered it (null when there is none, e.g. missing data). */
-  value: number | null
-  message: string
-}
+export const heartbeatExchange = defineExchange({ name: 'heartbeat', method: 'POST', path: HEARTBEAT_PATH, status: 200, body: HeartbeatBody, answer: HeartbeatAnswer })

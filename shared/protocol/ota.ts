@@ -1,83 +1,60 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { defineExchange } from './exchange.js'
+
 /**
- * OTA wire shapes shared by the hub and the edge updater (issue: OTA update
- * channel). The bundle format itself is documented in docs/formats/ota.md;
- * firmware/ holds the tooling that builds, signs and verifies bundles.
+ * OTA exchanges between the edge updater and the hub: the target poll, the
+ * bundle download (bytes, with Range) and the progress report. The bundle
+ * format itself is docs/formats/ota.md and shared/ota/manifest.ts.
  */
+export const OTA_TARGET_PATH = '/v1/devices/me/ota'
+export const OTA_REPORT_PATH = '/v1/devices/me/ota/report'
+/** The bundle download route (GET, signed, Range); a target's `downloadPath` is `otaBundlePath(releaseId)`. */
+export const OTA_BUNDLE_ROUTE = '/v1/releases/:releaseId/bundle'
+export const otaBundlePath = (releaseId: string): string => OTA_BUNDLE_ROUTE.replace(':releaseId', releaseId)
+
+const literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((value) => Type.Literal(value)))
 
 export const BUNDLE_KINDS = ['runtime', 'firmware', 'model'] as const
 export type BundleKind = (typeof BUNDLE_KINDS)[number]
+export const BundleKindSchema = literals(BUNDLE_KINDS)
 
-/** One payload file of a bundle, as listed in the manifest. */
-export interface BundleFileEntry {
-  /** Relative POSIX path inside the bundle, no `..`, no leading `/`. */
-  path: string
-  size: number
-  /** Hex sha256 of the file's bytes. */
-  sha256: string
-}
-
-/** The manifest (manifest.json inside the bundle); the release key signs its canonical JSON. */
-export interface BundleManifest {
-  formatVersion: 1
-  /** Random id of this bundle; every file entry belongs to it (no mixing of bundles). */
-  bundleId: string
-  name: string
-  /** Semver. */
-  version: string
-  kind: BundleKind
-  /** Glob-like patterns the device must match (e.g. arch "x64", tier "standard"). */
-  target: { arch?: string[]; tier?: string[]; hardware?: string[] }
-  /** Lowest installed version this bundle may update from (semver), if any. */
-  minFromVersion?: string
-  /** ISO 8601; a bundle past it is refused (freeze attack). */
-  expiresAt: string
-  createdAt: string
-  files: BundleFileEntry[]
-  /** Total bytes of the payload files. */
-  payloadBytes: number
-}
-
-/** The hub's answer to GET /v1/devices/me/ota: what the device should run now. */
-export interface OtaTarget {
-  /** null when the device has nothing to install. */
-  release: null | {
-    releaseId: string
-    rolloutId: string
-    name: string
-    version: string
-    kind: BundleKind
-    /** Bytes of the whole bundle file (for the disk-space check and Range resume). */
-    bundleBytes: number
-    /** Hex sha256 of the whole bundle file. */
-    bundleSha256: string
-    /** Path on the hub (GET, supports Range, device-signed). */
-    downloadPath: string
-    /** Admin allowed installing this even if it is a lower version than installed. */
-    allowDowngrade: boolean
-  }
-}
-
-export const OTA_DEVICE_STATES = [
-  'pending',
-  'downloading',
-  'verifying',
-  'installing',
-  'trial',
-  'committed',
-  'rolled-back',
-  'failed',
-] as const
+export const OTA_DEVICE_STATES = ['pending', 'downloading', 'verifying', 'installing', 'trial', 'committed', 'rolled-back', 'failed'] as const
 export type OtaDeviceState = (typeof OTA_DEVICE_STATES)[number]
+export const OtaDeviceStateSchema = literals(OTA_DEVICE_STATES)
 
-/** POST /v1/devices/me/ota/report: the edge reports progress and the outcome. */
-export interface OtaReport {
-  rolloutId: string
-  releaseId: string
-  state: OtaDeviceState
-  /** Stable error code (shared/errors.ts) when state is failed or rolled-back. */
-  code?: string
-  reason?: string
-  /** Version running after this step. */
-  runningVersion: string
-  at: number
-}
+const OtaRelease = Type.Object({
+  releaseId: Type.String({ minLength: 1 }),
+  rolloutId: Type.String({ minLength: 1 }),
+  name: Type.String(),
+  version: Type.String({ description: 'Semver' }),
+  kind: BundleKindSchema,
+  bundleBytes: Type.Integer({ minimum: 0, description: 'Bytes of the whole bundle file (for the disk-space check and Range resume)' }),
+  bundleSha256: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'Hex sha256 of the whole bundle file' }),
+  downloadPath: Type.String({ minLength: 1, description: 'Path on the hub: GET it signed; Range supported' }),
+  allowDowngrade: Type.Boolean({ description: 'An admin allowed installing this even if it is a lower version than installed' }),
+})
+
+/** What the device should run now; `release` null: nothing to install. */
+export const OtaTarget = Type.Object({ release: Type.Union([Type.Null(), OtaRelease]) })
+export type OtaTarget = Static<typeof OtaTarget>
+
+/** The edge reports progress and the outcome of its update. */
+export const OtaReport = Type.Object(
+  {
+    rolloutId: Type.String({ minLength: 1, maxLength: 64 }),
+    releaseId: Type.String({ minLength: 1, maxLength: 64 }),
+    state: OtaDeviceStateSchema,
+    code: Type.Optional(Type.String({ pattern: '^[A-Z][A-Z0-9_]{0,63}$', description: 'Stable error code (docs/errors.md) with failed / rolled-back' })),
+    reason: Type.Optional(Type.String({ maxLength: 2000 })),
+    runningVersion: Type.String({ minLength: 1, maxLength: 64, description: 'Version running after this step' }),
+    at: Type.Integer({ minimum: 0, description: 'Device time of the step, epoch ms' }),
+  },
+  { additionalProperties: false },
+)
+export type OtaReport = Static<typeof OtaReport>
+
+export const OtaReportAnswer = Type.Object({ state: OtaDeviceStateSchema, changed: Type.Boolean({ description: 'false: a repeated report that changed nothing' }) })
+export type OtaReportAnswer = Static<typeof OtaReportAnswer>
+
+export const otaTargetExchange = defineExchange({ name: 'OTA target', method: 'GET', path: OTA_TARGET_PATH, status: 200, body: null, answer: OtaTarget })
+export const otaReportExchange = defineExchange({ name: 'OTA report', method: 'POST', path: OTA_REPORT_PATH, status: 200, body: OtaReport, answer: OtaReportAnswer })

@@ -1,4 +1,4 @@
-import type { ConfigReport } from '../../../shared/config-crdt/sync-protocol.js'
+import type { ConfigReport } from '../../../shared/protocol/config-sync.js'
 import type { ConfigDocKind, ConfigRepository, DeviceId, StoredConfigDocument } from '../repositories.js'
 import type { SqliteDatabase } from '../../../shared/sqlite/database.js'
 

@@ -1,5 +1,6 @@
 import { CloudosError } from '../../../shared/errors.js'
-import type { BundleKind, BundleManifest } from '../../../shared/ota/protocol.js'
+import type { BundleKind } from '../../../shared/protocol/ota.js'
+import type { BundleManifest } from '../../../shared/ota/manifest.js'
 import type { ReleaseId, ReleaseKeyRecord, ReleaseKeyRepository, ReleaseRecord, ReleaseRepository } from '../repositories.js'
 import type { SqliteDatabase } from '../../../shared/sqlite/database.js'
 

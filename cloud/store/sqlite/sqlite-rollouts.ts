@@ -1,4 +1,4 @@
-import type { OtaDeviceState } from '../../../shared/ota/protocol.js'
+import type { OtaDeviceState } from '../../../shared/protocol/ota.js'
 import {
   ACTIVE_ROLLOUT_STATES,
   type DeviceId,

@@ -1,18 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { forwardPendingAlerts } from '../../edge/hub-link/alert-forwarder.js'
 import { openEdgeDatabase } from '../../edge/store/database.js'
 import { AlertStore } from '../../edge/store/alert-store.js'
 import { alertsExchange } from '../../shared/protocol/alerts.js'
-import { startContractSetup, type ContractSetup } from './contract-fixture.js'
+import { useContractSetup } from './contract-fixture.js'
 
 describe('contract: alerts forwarding (POST /v1/devices/me/alerts)', () => {
-  let setup: ContractSetup
-  beforeAll(async () => {
-    setup = await startContractSetup()
-  })
-  afterAll(async () => {
-    await setup.dispose()
-  })
+  const setup = useContractSetup()
 
   it('the forwarder sends alerts in batches to the real hub; every answer matches the shared schema; a re-sent alert is counted a duplicate', async () => {
     const edge = await setup.enrolEdge()

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { ConfigAgent } from '../../edge/config-sync/config-agent.js'
 import { ConfigReplicaStore } from '../../edge/config-sync/config-replica-store.js'
 import { ConfigSyncLoop } from '../../edge/config-sync/config-sync-loop.js'
@@ -8,18 +8,12 @@ import { openEdgeDatabase } from '../../edge/store/database.js'
 import { generateDeviceKeyPair } from '../../shared/device-auth/index.js'
 import { CONFIG_SYNC_PATH, configReportExchange, configSyncExchange } from '../../shared/protocol/config-sync.js'
 import { waitFor } from '../helpers/wait.js'
-import { quietLogger, startContractSetup, startMisbehavingHub, type ContractSetup } from './contract-fixture.js'
+import { quietLogger, startMisbehavingHub, useContractSetup } from './contract-fixture.js'
 
 const settings = () => ({ longPollSeconds: 1, requestTimeoutMs: 3000, backoffInitialMs: 20, backoffMaxMs: 100 })
 
 describe('contract: config sync (POST /v1/devices/me/config/sync) and report (POST /v1/devices/me/config/report)', () => {
-  let setup: ContractSetup
-  beforeAll(async () => {
-    setup = await startContractSetup()
-  })
-  afterAll(async () => {
-    await setup.dispose()
-  })
+  const setup = useContractSetup()
 
   it('the sync loop brings a hub edit to the edge and reports it applied; every answer matches the shared schema', async () => {
     const edge = await setup.enrolEdge({ group: 'contract-config' })

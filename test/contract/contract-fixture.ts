@@ -1,7 +1,7 @@
 import type { Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import Fastify, { type FastifyInstance } from 'fastify'
-import { expect } from 'vitest'
+import { afterAll, beforeAll, expect } from 'vitest'
 import { ensureEnrolled } from '../../edge/hub-link/enrolment.js'
 import type { DeviceIdentity } from '../../edge/hub-link/device-identity.js'
 import { HubClient, type ExchangeOptions, type ExchangeSend } from '../../edge/hub-link/hub-client.js'
@@ -89,6 +89,31 @@ export async function startContractSetup(): Promise<ContractSetup> {
       await hub.dispose()
       tmp.remove()
     },
+  }
+}
+
+/** One contract setup for the calling test file: started before its tests, disposed after them. */
+export function useContractSetup(): ContractSetup {
+  let live: ContractSetup | undefined
+  beforeAll(async () => {
+    live = await startContractSetup()
+  })
+  afterAll(async () => {
+    await live?.dispose()
+  })
+  const current = (): ContractSetup => {
+    if (live === undefined) throw new Error('the contract setup starts in beforeAll')
+    return live
+  }
+  return {
+    get hub() {
+      return current().hub
+    },
+    get tmp() {
+      return current().tmp
+    },
+    enrolEdge: (options) => current().enrolEdge(options),
+    dispose: () => current().dispose(),
   }
 }
 

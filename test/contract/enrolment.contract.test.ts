@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { hasDeviceIdentity } from '../../edge/hub-link/device-identity.js'
 import { ensureEnrolled } from '../../edge/hub-link/enrolment.js'
 import { CloudosError } from '../../shared/errors.js'
 import { ENROL_PATH, enrolExchange } from '../../shared/protocol/enrolment.js'
-import { expectMatches, quietLogger, startContractSetup, startMisbehavingHub, type ContractSetup } from './contract-fixture.js'
+import { expectMatches, quietLogger, startMisbehavingHub, useContractSetup } from './contract-fixture.js'
 
 /** Records the raw JSON answers a fetch receives (ensureEnrolled builds its own client). */
 function recordingFetch(): { fetch: typeof fetch; answers: unknown[] } {
@@ -17,13 +17,7 @@ function recordingFetch(): { fetch: typeof fetch; answers: unknown[] } {
 }
 
 describe('contract: enrolment (POST /v1/devices/enroll)', () => {
-  let setup: ContractSetup
-  beforeAll(async () => {
-    setup = await startContractSetup()
-  })
-  afterAll(async () => {
-    await setup.dispose()
-  })
+  const setup = useContractSetup()
 
   it('the edge enrols with the real hub; the answer matches the shared schema and becomes the stored identity', async () => {
     const { token } = await setup.hub.createEnrolmentToken({ group: 'contract-enrol', tier: 'lite' })

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { HealthSampler } from '../../edge/hub-link/health-sampler.js'
 import { HubClient } from '../../edge/hub-link/hub-client.js'
 import { HubLink } from '../../edge/hub-link/hub-link.js'
@@ -8,19 +8,13 @@ import { generateDeviceKeyPair } from '../../shared/device-auth/index.js'
 import { HEARTBEAT_PATH, heartbeatExchange, type HeartbeatBody } from '../../shared/protocol/heartbeat.js'
 import { resolveEdgeConfigForTest } from '../edge-hub/link-fixtures.js'
 import { waitFor } from '../helpers/wait.js'
-import { quietLogger, startContractSetup, startMisbehavingHub, type ContractSetup } from './contract-fixture.js'
+import { quietLogger, startMisbehavingHub, useContractSetup } from './contract-fixture.js'
 
 const health = () =>
   new HealthSampler({ readingsStored: () => 0, readingsRejected: () => 0, queueDepth: () => 3, dbSizeBytes: () => 4096, uptimeSeconds: () => 12, runtimeVersion: '9.9.9' })
 
 describe('contract: heartbeat (POST /v1/devices/me/heartbeat)', () => {
-  let setup: ContractSetup
-  beforeAll(async () => {
-    setup = await startContractSetup()
-  })
-  afterAll(async () => {
-    await setup.dispose()
-  })
+  const setup = useContractSetup()
 
   it('the hub link heartbeats the real hub: the hub stores the body as sent, the answer matches the shared schema', async () => {
     const edge = await setup.enrolEdge()

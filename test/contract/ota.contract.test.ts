@@ -1,7 +1,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { loadEdgeConfig } from '../../edge/config/load.js'
 import { HubClient } from '../../edge/hub-link/hub-client.js'
 import { OtaUpdater } from '../../edge/ota/updater.js'
@@ -10,16 +10,10 @@ import { CloudosError } from '../../shared/errors.js'
 import { buildBundle } from '../../shared/ota/bundle.js'
 import { OTA_TARGET_PATH, otaBundlePath, otaReportExchange, otaTargetExchange } from '../../shared/protocol/ota.js'
 import { inOneYear, newReleaseKey } from '../hub/ota-helper.js'
-import { quietLogger, startContractSetup, startMisbehavingHub, type ContractSetup } from './contract-fixture.js'
+import { quietLogger, startMisbehavingHub, useContractSetup } from './contract-fixture.js'
 
 describe('contract: OTA target (GET /v1/devices/me/ota), bundle download and report (POST /v1/devices/me/ota/report)', () => {
-  let setup: ContractSetup
-  beforeAll(async () => {
-    setup = await startContractSetup()
-  })
-  afterAll(async () => {
-    await setup.dispose()
-  })
+  const setup = useContractSetup()
 
   const updaterFor = (dataDir: string, client: HubClient, hubUrl: string, deviceId: string, privateKey: KeyObject, trustedKeyPem: string | undefined) =>
     new OtaUpdater({

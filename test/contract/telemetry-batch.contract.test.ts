@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { fillOfflineBacklog } from '../../bench/edge/sync-setup.js'
 import { OutboxStore } from '../../edge/outbox/outbox-store.js'
 import { OutboxUploader } from '../../edge/outbox/uploader.js'
@@ -8,18 +8,12 @@ import { CloudosError } from '../../shared/errors.js'
 import { TELEMETRY_BATCHES_PATH, batchUploadExchange } from '../../shared/protocol/telemetry.js'
 import { HubClient } from '../../edge/hub-link/hub-client.js'
 import { generateDeviceKeyPair } from '../../shared/device-auth/index.js'
-import { quietLogger, startContractSetup, startMisbehavingHub, type ContractSetup } from './contract-fixture.js'
+import { quietLogger, startMisbehavingHub, useContractSetup } from './contract-fixture.js'
 
 class CrashAfterAck extends Error {}
 
 describe('contract: telemetry batch upload (POST /v1/telemetry/batches)', () => {
-  let setup: ContractSetup
-  beforeAll(async () => {
-    setup = await startContractSetup()
-  })
-  afterAll(async () => {
-    await setup.dispose()
-  })
+  const setup = useContractSetup()
 
   const backlogDb = (name: string) => {
     const dir = `${setup.tmp.path}/${name}`

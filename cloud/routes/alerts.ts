@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
 import { CloudosError } from '../../shared/errors.js'
-import { alertsExchange, alertSeveritySchema, type AlertsBody } from '../../shared/protocol/alerts.js'
+import { alertReportOf, alertsExchange, alertSeveritySchema, type AlertsBody } from '../../shared/protocol/alerts.js'
 import { deviceGuard } from '../auth/device-guard.js'
 import { actorOf } from '../auth/guards.js'
 import { keepRawJsonBody } from '../auth/raw-json-body.js'
@@ -47,15 +47,9 @@ const AlertParams = Type.Object({ alertId: Type.Integer({ minimum: 1 }) })
 const alertView = (a: AlertRecord) => ({
   id: a.id,
   deviceId: a.deviceId,
-  seq: a.seq,
+  ...alertReportOf(a),
   raisedAt: new Date(a.raisedAt).toISOString(),
   receivedAt: new Date(a.receivedAt).toISOString(),
-  sensorId: a.sensorId,
-  metric: a.metric,
-  severity: a.severity,
-  rule: a.rule,
-  value: a.value,
-  message: a.message,
   acknowledged: a.acknowledgedAt !== null,
   acknowledgedAt: iso(a.acknowledgedAt),
   acknowledgedBy: a.acknowledgedBy,

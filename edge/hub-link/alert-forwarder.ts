@@ -1,18 +1,6 @@
-import { alertsExchange, type AlertReport } from '../../shared/protocol/alerts.js'
-import type { AlertStore, StoredAlert } from '../store/alert-store.js'
+import { alertReportOf, alertsExchange } from '../../shared/protocol/alerts.js'
+import type { AlertStore } from '../store/alert-store.js'
 import type { HubClient } from './hub-client.js'
-
-/** One alert as the hub takes it (shared/protocol/alerts.ts): the stored alert without the edge's own bookkeeping. */
-export const alertWire = (a: StoredAlert): AlertReport => ({
-  seq: a.seq,
-  raisedAt: a.raisedAt,
-  sensorId: a.sensorId,
-  metric: a.metric,
-  severity: a.severity,
-  rule: a.rule,
-  value: a.value,
-  message: a.message,
-})
 
 export interface ForwardResult {
   sent: number
@@ -35,7 +23,7 @@ export async function forwardPendingAlerts(client: HubClient, alerts: AlertStore
     const first = batch[0]
     const last = batch.at(-1)
     if (first === undefined || last === undefined) return result
-    const answer = await client.exchange(alertsExchange, { alerts: batch.map(alertWire) })
+    const answer = await client.exchange(alertsExchange, { alerts: batch.map(alertReportOf) })
     alerts.markForwarded(first.seq, last.seq)
     result.sent += batch.length
     result.accepted += answer.accepted

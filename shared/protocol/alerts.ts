@@ -28,6 +28,18 @@ export const AlertReport = Type.Object(
 )
 export type AlertReport = Static<typeof AlertReport>
 
+/** The wire fields of an alert, taken from any record that carries them (the edge's stored alert, the hub's record): bookkeeping stays behind. */
+export const alertReportOf = (alert: AlertReport): AlertReport => ({
+  seq: alert.seq,
+  raisedAt: alert.raisedAt,
+  sensorId: alert.sensorId,
+  metric: alert.metric,
+  severity: alert.severity,
+  rule: alert.rule,
+  value: alert.value,
+  message: alert.message,
+})
+
 export const AlertsBody = Type.Object({ alerts: Type.Array(AlertReport, { minItems: 1, maxItems: 500 }) }, { additionalProperties: false })
 export type AlertsBody = Static<typeof AlertsBody>
 

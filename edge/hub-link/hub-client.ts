@@ -136,11 +136,6 @@ export class HubClient {
     return this.#send(method, path, body === undefined ? undefined : { bytes: JSON.stringify(body), contentType: 'application/json' }, options)
   }
 
-  /** POSTs raw bytes (e.g. a telemetry batch), signed over exactly those bytes; the answer is JSON. */
-  postBytes(path: string, bytes: Buffer, contentType = 'application/octet-stream'): Promise<HubResponse<unknown>> {
-    return this.#send('POST', path, { bytes, contentType })
-  }
-
   async #send(
     method: 'GET' | 'POST',
     path: string,

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto'
 import * as Automerge from '@automerge/automerge'
 import type { TSchema } from '@sinclair/typebox'
 import { applyEdit, newConfigDoc, type ConfigDoc, type ConfigEdit } from '../../shared/config-crdt/config-document.js'
-import { decodeSyncMessageText, receiveSync, resetSyncState, SYNCED_DOCS, toBase64, type ConfigSyncRequest, type ConfigSyncResponse, type SyncedDoc } from '../../shared/config-crdt/sync-protocol.js'
+import { decodeSyncMessageText, receiveSync, resetSyncState, toBase64 } from '../../shared/config-crdt/sync-protocol.js'
+import { SYNCED_DOCS, type ConfigSyncAnswer, type ConfigSyncRequest, type SyncedDoc } from '../../shared/protocol/config-sync.js'
 
 /**
  * An edge's two replicas and its sync states with the hub, without the rest
@@ -42,7 +43,7 @@ export class EdgeReplica {
   }
 
   /** Takes the hub's answer; true when it changed a replica. */
-  receive(response: ConfigSyncResponse): boolean {
+  receive(response: ConfigSyncAnswer): boolean {
     let changed = false
     for (const which of SYNCED_DOCS) {
       const text = response.messages[which]

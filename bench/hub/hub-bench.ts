@@ -11,6 +11,7 @@ import { HUB_DB_FILE } from '../../cloud/store/sqlite-database.js'
 import { enrolBenchDevices, initBenchHub, loginAdmin, registerFleetDirectly, startHubProcess } from './hub-bench-setup.js'
 import type { BenchDevice, FromLoadGenerator, FromPlainServer, LoadOutcome } from './hub-bench-ipc.js'
 import { measureVerification, type VerificationResult } from './verification-bench.js'
+import { HEARTBEAT_PATH } from '../../shared/protocol/heartbeat.js'
 
 export interface HubBenchSettings {
   quick: boolean
@@ -190,7 +191,7 @@ export async function runHubBench(settings: HubBenchSettings, hooks: HubBenchHoo
     const plainFull = await startPlainServer(reaper, await plainDb('plain-full'), 'FULL')
     const plainNormal = await startPlainServer(reaper, await plainDb('plain-normal'), 'NORMAL')
     const targets: Record<SystemId, { url: string; path: string; devices: BenchDevice[]; token?: string }> = {
-      hub: { url: hubProcess.url, path: '/v1/devices/me/heartbeat', devices, token },
+      hub: { url: hubProcess.url, path: HEARTBEAT_PATH, devices, token },
       'plain-full': { url: plainFull.url, path: '/v1/devices/{deviceId}/heartbeat', devices: devices.map((d) => ({ ...d, privateKeyPem: null })) },
       'plain-normal': { url: plainNormal.url, path: '/v1/devices/{deviceId}/heartbeat', devices: devices.map((d) => ({ ...d, privateKeyPem: null })) },
     }

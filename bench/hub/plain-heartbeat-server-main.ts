@@ -8,9 +8,9 @@
  */
 import Database from 'better-sqlite3'
 import Fastify from 'fastify'
-import { HeartbeatBody } from '../../cloud/devices/device-views.js'
 import type { PlainServerJob, FromPlainServer } from './hub-bench-ipc.js'
 import { sendToParent } from '../processes/child-ipc.js'
+import { HeartbeatBody } from '../../shared/protocol/heartbeat.js'
 
 process.on('disconnect', () => process.exit(0))
 process.on('message', (message: { type: 'job'; job: PlainServerJob } | { type: 'exit' }) => {

@@ -1,4 +1,5 @@
 import { encodePublicKey, decodePublicKey, generateDeviceKeyPair, signDeviceRequest, readDeviceAuthHeaders, verifyDeviceRequest, verifyDeviceRequestAsync } from '../../shared/device-auth/index.js'
+import { HEARTBEAT_PATH } from '../../shared/protocol/heartbeat.js'
 
 export interface VerificationResult {
   requests: number
@@ -18,14 +19,14 @@ export async function measureVerification(requests: number): Promise<Verificatio
     const pair = keys[i % keys.length] as (typeof keys)[number]
     const body = Buffer.from(`{"uptimeSeconds":${i},"queueDepth":0,"dbSizeBytes":1,"readingsPerSecond":1,"rejectedPerSecond":0,"cpuPercent":1,"memoryBytes":1}`)
     const deviceId = `dev-bench-${i % keys.length}`
-    const headers = readDeviceAuthHeaders(signDeviceRequest(pair.privateKey, { deviceId, method: 'POST', path: '/v1/devices/me/heartbeat', body, timestamp: now }))
+    const headers = readDeviceAuthHeaders(signDeviceRequest(pair.privateKey, { deviceId, method: 'POST', path: HEARTBEAT_PATH, body, timestamp: now }))
     if (headers === undefined) throw new Error('unreadable signed headers')
     return { publicKey: decodePublicKey(encodePublicKey(pair.publicKey)), body, headers }
   })
   const options = (s: (typeof signed)[number]) => ({
     publicKey: s.publicKey,
     method: 'POST',
-    path: '/v1/devices/me/heartbeat',
+    path: HEARTBEAT_PATH,
     body: s.body,
     headers: s.headers,
     now,

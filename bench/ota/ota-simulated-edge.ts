@@ -1,7 +1,8 @@
 import { createHash, type KeyObject } from 'node:crypto'
 import { Agent, request } from 'node:http'
 import { signDeviceRequest } from '../../shared/device-auth/index.js'
-import type { OtaReport, OtaTarget } from '../../shared/ota/protocol.js'
+import { OTA_REPORT_PATH, OTA_TARGET_PATH, type OtaReport, type OtaTarget } from '../../shared/protocol/ota.js'
+import { HEARTBEAT_PATH } from '../../shared/protocol/heartbeat.js'
 
 /**
  * A simulated edge for the OTA benchmark and tests: what the edge updater
@@ -43,13 +44,13 @@ export class SimulatedEdge {
 
   /** Asks for the target; downloads, verifies and reports if there is a new one. Resolves what happened. */
   async pollOnce(): Promise<'idle' | 'updated' | 'failed'> {
-    const answer = await this.signedJson('GET', '/v1/devices/me/ota')
+    const answer = await this.signedJson('GET', OTA_TARGET_PATH)
     if (answer.status !== 200) throw new Error(`GET /v1/devices/me/ota answered ${answer.status}: ${JSON.stringify(answer.body)}`)
     const target = (answer.body as OtaTarget).release
     if (target === null || this.handled.has(target.rolloutId)) return 'idle'
     const report = async (state: OtaReport['state'], extra: Partial<OtaReport> = {}) => {
       const body: OtaReport = { rolloutId: target.rolloutId, releaseId: target.releaseId, state, runningVersion: state === 'committed' ? target.version : (this.options.installedVersion ?? '1.0.0'), at: Date.now(), ...extra }
-      const sent = await this.signedJson('POST', '/v1/devices/me/ota/report', body)
+      const sent = await this.signedJson('POST', OTA_REPORT_PATH, body)
       if (sent.status !== 200) throw new Error(`report ${state} answered ${sent.status}: ${JSON.stringify(sent.body)}`)
     }
     await report('downloading')
@@ -73,7 +74,7 @@ export class SimulatedEdge {
 
   async heartbeat(): Promise<number> {
     const body = { uptimeSeconds: 60, queueDepth: 0, dbSizeBytes: 1_000_000, readingsPerSecond: 10, rejectedPerSecond: 0, cpuPercent: 5, memoryBytes: 50_000_000, versions: { runtime: process.version } }
-    return (await this.signedJson('POST', '/v1/devices/me/heartbeat', body)).status
+    return (await this.signedJson('POST', HEARTBEAT_PATH, body)).status
   }
 
   private signedJson(method: 'GET' | 'POST', path: string, body?: unknown): Promise<JsonAnswer> {

@@ -62,7 +62,7 @@ export function registerFirmwareCommand(program: Command): void {
     .action(async (flags: BuildFlags) => {
       const [{ buildBundle }, { BUNDLE_KINDS }, { expiryFromFlags }, keys] = await Promise.all([
         import('../../shared/ota/bundle.js'),
-        import('../../shared/ota/protocol.js'),
+        import('../../shared/protocol/ota.js'),
         import('../../firmware/expiry.js'),
         import('../../firmware/release-key-files.js'),
       ])

@@ -1,4 +1,4 @@
-import type { AlertReport, AlertSeverity } from '../../shared/fleet-protocol.js'
+import type { AlertReport, AlertSeverity } from '../../shared/protocol/alerts.js'
 import type { DeviceId } from '../devices/device-repository.js'
 
 /** An alert as the edge sends it. */

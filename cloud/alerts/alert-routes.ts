@@ -4,36 +4,13 @@ import { CloudosError } from '../../shared/errors.js'
 import { actorOf } from '../http/auth-guards.js'
 import type { AlertRecord } from './alert-repository.js'
 import type { DeviceId, DeviceRecord } from '../devices/device-repository.js'
-import type { AlertSeverity } from '../../shared/fleet-protocol.js'
 import { bearerSecurity, responses } from '../http/schemas.js'
 import { iso } from '../devices/device-views.js'
 import { DeviceParams } from '../devices/device-routes.js'
 import type { HubRouteOptions } from '../http/route-options.js'
+import { alertReportOf, alertsExchange, alertSeveritySchema, type AlertSeverity, type AlertsBody } from '../../shared/protocol/alerts.js'
 
-const Severity = Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')])
-
-const AlertIn = Type.Object(
-  {
-    seq: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: "The edge's own increasing alert sequence number: (device, seq) identifies an alert" }),
-    raisedAt: Type.Integer({ minimum: 0, description: 'When the edge raised it, epoch ms' }),
-    sensorId: Type.String({ minLength: 1, maxLength: 128 }),
-    metric: Type.String({ minLength: 1, maxLength: 128 }),
-    severity: Severity,
-    rule: Type.String({ minLength: 1, maxLength: 256, description: 'Which rule or model raised it' }),
-    // Null first: with type coercion on, ajv would turn null into 0 in a number branch tried first.
-    value: Type.Union([Type.Null(), Type.Number()]),
-    message: Type.String({ maxLength: 2000 }),
-  },
-  { additionalProperties: false },
-)
-
-const AlertsBody = Type.Object({ alerts: Type.Array(AlertIn, { minItems: 1, maxItems: 500 }) }, { additionalProperties: false })
-
-const AlertsAnswer = Type.Object({
-  accepted: Type.Integer({ description: 'Alerts stored by this request' }),
-  duplicates: Type.Integer({ description: 'Alerts already stored (same device and seq): not stored again' }),
-  lastSeq: Type.Integer({ description: 'The highest seq the hub holds for this device' }),
-})
+const Severity = alertSeveritySchema()
 
 const AlertView = Type.Object({
   id: Type.Integer(),
@@ -69,15 +46,9 @@ const AlertParams = Type.Object({ alertId: Type.Integer({ minimum: 1 }) })
 const alertView = (a: AlertRecord) => ({
   id: a.id,
   deviceId: a.deviceId,
-  seq: a.seq,
+  ...alertReportOf(a),
   raisedAt: new Date(a.raisedAt).toISOString(),
   receivedAt: new Date(a.receivedAt).toISOString(),
-  sensorId: a.sensorId,
-  metric: a.metric,
-  severity: a.severity,
-  rule: a.rule,
-  value: a.value,
-  message: a.message,
   acknowledged: a.acknowledgedAt !== null,
   acknowledgedAt: iso(a.acknowledgedAt),
   acknowledgedBy: a.acknowledgedBy,
@@ -86,15 +57,15 @@ const alertView = (a: AlertRecord) => ({
 /** Alerts forwarded by devices (registered in the device-signed scope: cloud/device-scope/device-signed-routes.ts). */
 export const deviceAlertRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { context }) => {
   await app.register(async (signed) => {
-    signed.post<{ Body: Static<typeof AlertsBody> }>(
-      '/v1/devices/me/alerts',
+    signed.post<{ Body: AlertsBody }>(
+      alertsExchange.path,
       {
         schema: {
           tags: ['alerts'],
           summary: 'Forward alerts raised on the device (signed device request); idempotent by (device, seq), stored in one transaction',
           security: [{ deviceSignature: [] }],
-          body: AlertsBody,
-          response: responses({ 200: AlertsAnswer }),
+          body: alertsExchange.body,
+          response: responses({ [alertsExchange.status]: alertsExchange.answer }),
         },
       },
       async (request) => {

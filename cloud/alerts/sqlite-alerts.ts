@@ -1,6 +1,6 @@
 import type { AlertFilter, AlertInput, AlertRecord, AlertRepository } from './alert-repository.js'
 import type { DeviceId } from '../devices/device-repository.js'
-import type { AlertSeverity } from '../../shared/fleet-protocol.js'
+import type { AlertSeverity } from '../../shared/protocol/alerts.js'
 import type { SqliteDatabase } from '../../shared/sqlite/database.js'
 
 interface AlertRow {

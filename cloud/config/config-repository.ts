@@ -1,4 +1,4 @@
-import type { ConfigReport } from '../../shared/config-crdt/sync-protocol.js'
+import type { ConfigReport } from '../../shared/protocol/config-sync.js'
 import type { DeviceId } from '../devices/device-repository.js'
 
 export type ConfigDocKind = 'group' | 'device'

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
-import { MAX_SYNC_WAIT_MS, CONFIG_REPORT_PATH, CONFIG_SYNC_PATH, type ConfigReport } from '../../shared/config-crdt/sync-protocol.js'
+import { configReportExchange, configSyncExchange, type ConfigReport, type ConfigSyncRequest } from '../../shared/protocol/config-sync.js'
 import { CloudosError } from '../../shared/errors.js'
 import { actorOf } from '../http/auth-guards.js'
 import type { ConfigDocKind } from './config-repository.js'
@@ -41,42 +41,6 @@ const HistoryQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 10
 const GroupParams = Type.Object({ group: GroupName })
 
 const HistoryAnswer = Type.Object({ kind: Type.String(), name: Type.String(), count: Type.Integer(), changes: Type.Array(AnyObject) })
-
-const SyncBody = Type.Object(
-  {
-    session: Type.String({ minLength: 8, maxLength: 64 }),
-    messages: Type.Object(
-      {
-        device: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 8 * 1024 * 1024 })])),
-        group: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 8 * 1024 * 1024 })])),
-      },
-      { additionalProperties: false },
-    ),
-    waitMs: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_SYNC_WAIT_MS })),
-  },
-  { additionalProperties: false },
-)
-
-const SyncAnswer = Type.Object({
-  deviceId: Type.String(),
-  group: Type.String(),
-  messages: Type.Object({ device: Type.Union([Type.Null(), Type.String()]), group: Type.Union([Type.Null(), Type.String()]) }),
-  heads: Type.Object({ device: Heads, group: Heads }),
-})
-
-const Problem = Type.Object({ key: Type.String({ maxLength: 300 }), code: Type.String({ maxLength: 64 }), reason: Type.String({ maxLength: 2000 }), layer: Type.Optional(Type.String({ maxLength: 16 })) })
-const ReportBody = Type.Object(
-  {
-    group: Type.String({ maxLength: 64 }),
-    appliedHeads: Type.Object({ device: Heads, group: Heads }),
-    appliedAt: Type.Union([Type.Null(), Type.Integer({ minimum: 0 })]),
-    currentHeads: Type.Object({ device: Heads, group: Heads }),
-    status: Type.Union([Type.Literal('applied'), Type.Literal('rejected')]),
-    errors: Type.Array(Problem, { maxItems: 1000 }),
-    pendingRestart: Type.Array(Type.String({ maxLength: 300 }), { maxItems: 1000 }),
-  },
-  { additionalProperties: false },
-)
 
 const wantsEffective = (q: Static<typeof EffectiveQuery>) => q.effective === '1' || q.effective === 'true'
 
@@ -177,15 +141,15 @@ export const deviceConfigRoutes: FastifyPluginAsync<HubRouteOptions> = async (ap
   const docs = context.configDocs
 
   await app.register(async (signed) => {
-    signed.post<{ Body: Static<typeof SyncBody> }>(
-      CONFIG_SYNC_PATH,
+    signed.post<{ Body: ConfigSyncRequest }>(
+      configSyncExchange.path,
       {
         schema: {
           tags: ['config'],
           summary: 'Automerge sync of the calling device\'s own config document and its group\'s (base64 messages); with waitMs, held open until there is something to send (long-poll)',
           security: [{ deviceSignature: [] }],
-          body: SyncBody,
-          response: responses({ 200: SyncAnswer }),
+          body: configSyncExchange.body,
+          response: responses({ [configSyncExchange.status]: configSyncExchange.answer }),
         },
       },
       async (request) => {
@@ -204,10 +168,10 @@ export const deviceConfigRoutes: FastifyPluginAsync<HubRouteOptions> = async (ap
         return answer
       },
     )
-    signed.post<{ Body: Static<typeof ReportBody> }>(
-      CONFIG_REPORT_PATH,
+    signed.post<{ Body: ConfigReport }>(
+      configReportExchange.path,
       {
-        schema: { tags: ['config'], summary: 'The device reports the config it applied: heads, errors (key and reason), keys waiting for a restart', security: [{ deviceSignature: [] }], body: ReportBody, response: responses({ 200: Type.Object({ inSync: Type.Boolean() }) }) },
+        schema: { tags: ['config'], summary: 'The device reports the config it applied: heads, errors (key and reason), keys waiting for a restart', security: [{ deviceSignature: [] }], body: configReportExchange.body, response: responses({ [configReportExchange.status]: configReportExchange.answer }) },
       },
       async (request) => {
         const device = request.device as DeviceRecord

@@ -16,17 +16,8 @@ import {
   type HistoryEntry,
 } from '../../shared/config-crdt/config-document.js'
 import { effectiveConfig, type ConfigProblem, type LayerName } from '../../shared/config-crdt/layers.js'
-import {
-  decodeSyncMessageText,
-  MAX_SYNC_WAIT_MS,
-  receiveSync,
-  SYNCED_DOCS,
-  toBase64,
-  type ConfigReport,
-  type ConfigSyncRequest,
-  type ConfigSyncResponse,
-  type SyncedDoc,
-} from '../../shared/config-crdt/sync-protocol.js'
+import { decodeSyncMessageText, receiveSync, toBase64 } from '../../shared/config-crdt/sync-protocol.js'
+import { MAX_SYNC_WAIT_MS, SYNCED_DOCS, type ConfigReport, type ConfigSyncAnswer, type ConfigSyncRequest, type SyncedDoc } from '../../shared/protocol/config-sync.js'
 import { CloudosError, type ErrorCode } from '../../shared/errors.js'
 import type { ConfigDocKind, ConfigRepository } from './config-repository.js'
 import type { DeviceId } from '../devices/device-repository.js'
@@ -175,7 +166,7 @@ export class HubConfigDocuments {
    * device may not write it) and answers the hub's. When neither side has
    * anything to say and `waitMs` > 0, waits for a change to either document.
    */
-  async sync(device: { id: DeviceId; group: string }, request: ConfigSyncRequest, aborted?: AbortSignal): Promise<ConfigSyncResponse> {
+  async sync(device: { id: DeviceId; group: string }, request: ConfigSyncRequest, aborted?: AbortSignal): Promise<ConfigSyncAnswer> {
     const ids: Record<SyncedDoc, string> = { device: docIdOf('device', device.id), group: docIdOf('group', device.group) }
     try {
       for (const which of SYNCED_DOCS) {
@@ -238,7 +229,7 @@ export class HubConfigDocuments {
     }
   }
 
-  async #answer(peer: string, session: string, ids: Record<SyncedDoc, string>): Promise<Omit<ConfigSyncResponse, 'deviceId' | 'group'>> {
+  async #answer(peer: string, session: string, ids: Record<SyncedDoc, string>): Promise<Omit<ConfigSyncAnswer, 'deviceId' | 'group'>> {
     const messages = { device: null, group: null } as Record<SyncedDoc, string | null>
     const heads = { device: [], group: [] } as Record<SyncedDoc, string[]>
     for (const which of SYNCED_DOCS) {

@@ -1,6 +1,6 @@
-import type { ConfigReport } from '../../shared/config-crdt/sync-protocol.js'
 import type { ConfigRepository, StoredConfigDocument } from './config-repository.js'
 import type { DeviceId } from '../devices/device-repository.js'
+import type { ConfigReport } from '../../shared/protocol/config-sync.js'
 
 /** An in-memory ConfigRepository: for the property test and the config benchmark's simulated fleet. */
 export class MemoryConfigRepository implements ConfigRepository {

@@ -1,7 +1,7 @@
-import type { ConfigReport } from '../../shared/config-crdt/sync-protocol.js'
 import type { ConfigDocKind, ConfigRepository, StoredConfigDocument } from './config-repository.js'
 import type { DeviceId } from '../devices/device-repository.js'
 import type { SqliteDatabase } from '../../shared/sqlite/database.js'
+import type { ConfigReport } from '../../shared/protocol/config-sync.js'
 
 interface DocumentRow {
   doc_id: string

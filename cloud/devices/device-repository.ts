@@ -1,4 +1,5 @@
-import type { DeviceFacts, HeartbeatHealth } from '../../shared/fleet-protocol.js'
+import type { DeviceFacts } from '../../shared/protocol/enrolment.js'
+import type { HeartbeatBody } from '../../shared/protocol/heartbeat.js'
 
 export type DeviceId = string & { readonly __deviceId: true }
 export type Tier = 'edge' | 'lite'
@@ -14,7 +15,7 @@ export type FleetStatus = Liveness | 'revoked'
 export const fleetStatuses = ['online', 'offline', 'revoked', 'never-seen'] as const satisfies readonly FleetStatus[]
 
 /** What a device reports in each heartbeat; `versions` may be missing in entries stored by older hubs. */
-export type DeviceHealth = Omit<HeartbeatHealth, 'versions'> & { versions?: Record<string, string> }
+export type DeviceHealth = Omit<HeartbeatBody, 'versions'> & { versions?: Record<string, string> }
 
 /** One heartbeat's health, as kept in the history. */
 export interface HealthSample {

@@ -4,26 +4,9 @@ import { CloudosError } from '../../shared/errors.js'
 import { actorOf } from '../http/auth-guards.js'
 import type { DeviceId, DeviceRecord } from './device-repository.js'
 import { bearerSecurity, GroupName, responses, TierSchema } from '../http/schemas.js'
-import { Device, Facts, publicDevice } from './device-views.js'
+import { Device, publicDevice } from './device-views.js'
 import type { HubRouteOptions } from '../http/route-options.js'
-
-const EnrolBody = Type.Object(
-  {
-    enrolmentToken: Type.String({ minLength: 1, maxLength: 200 }),
-    publicKey: Type.String({ minLength: 1, maxLength: 100, description: 'The device\'s Ed25519 public key: 32 raw bytes, base64' }),
-    name: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-    facts: Facts,
-  },
-  { additionalProperties: false },
-)
-
-const Enrolled = Type.Object({
-  deviceId: Type.String(),
-  group: Type.String(),
-  tier: TierSchema,
-  hubId: Type.String(),
-  hubPublicKeyPem: Type.String({ description: 'The hub\'s Ed25519 key, for checking documents the hub signs' }),
-})
+import { EnrolBody, enrolExchange } from '../../shared/protocol/enrolment.js'
 
 const DeviceListQuery = Type.Object(
   {
@@ -63,13 +46,13 @@ const parseLabel = (label: string | undefined) => {
 
 export const deviceRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { context, guards }) => {
   app.post<{ Body: Static<typeof EnrolBody> }>(
-    '/v1/devices/enroll',
+    enrolExchange.path,
     {
       schema: {
         tags: ['devices'],
         summary: 'Enrol a device with a single-use enrolment token, its Ed25519 public key and its hardware facts',
-        body: EnrolBody,
-        response: responses({ 201: Enrolled }),
+        body: enrolExchange.body,
+        response: responses({ [enrolExchange.status]: enrolExchange.answer }),
       },
     },
     async (request, reply) => {

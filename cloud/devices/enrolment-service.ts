@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { decodePublicKey } from '../../shared/device-auth/index.js'
 import { CloudosError } from '../../shared/errors.js'
-import type { DeviceFacts } from '../../shared/fleet-protocol.js'
+import type { DeviceFacts } from '../../shared/protocol/enrolment.js'
 import type { AuditLog } from '../audit/audit-log.js'
 import type { HubConfig } from '../hub-config.js'
 import { hashBearerToken, newBearerToken } from '../http/bearer-token.js'

@@ -1,5 +1,5 @@
 import type { HubConfig } from '../hub-config.js'
-import type { DeviceFacts } from '../../shared/fleet-protocol.js'
+import type { DeviceFacts } from '../../shared/protocol/enrolment.js'
 
 /** One requirement a device did not meet, in words an operator can act on. */
 export interface UnmetRequirement {

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3'
 import { CloudosError } from '../../shared/errors.js'
 import type { DeviceHealth, DeviceId, DeviceListFilter, DeviceRecord, DeviceRepository, DeviceStatus, Liveness, NewDevice, Tier } from './device-repository.js'
 import type { EnrolmentTokenRecord, EnrolmentTokenRepository } from './enrolment-token-repository.js'
-import type { DeviceFacts } from '../../shared/fleet-protocol.js'
+import type { DeviceFacts } from '../../shared/protocol/enrolment.js'
 import type { SqliteDatabase } from '../../shared/sqlite/database.js'
 import { insertFleetEvent, insertTransition } from '../fleet/sqlite-fleet.js'
 

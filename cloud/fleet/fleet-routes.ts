@@ -4,14 +4,10 @@ import { CloudosError } from '../../shared/errors.js'
 import type { DeviceId, DeviceRecord } from '../devices/device-repository.js'
 import type { FleetEventKind } from './fleet-repository.js'
 import { bearerSecurity, responses } from '../http/schemas.js'
-import { FleetStatusSchema, HealthView, healthView, HeartbeatBody } from '../devices/device-views.js'
+import { FleetStatusSchema, HealthView, healthView } from '../devices/device-views.js'
 import { DeviceParams } from '../devices/device-routes.js'
 import type { HubRouteOptions } from '../http/route-options.js'
-
-const HeartbeatAnswer = Type.Object({
-  ok: Type.Literal(true),
-  heartbeatIntervalSeconds: Type.Integer({ description: 'Send the next heartbeat after this many seconds' }),
-})
+import { heartbeatExchange, type HeartbeatBody } from '../../shared/protocol/heartbeat.js'
 
 const HealthQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 100_000, default: 100 }) }, { additionalProperties: false })
 
@@ -42,16 +38,16 @@ const FleetEventView = Type.Object({
 /** Heartbeats from devices (registered in the device-signed scope: cloud/device-scope/device-signed-routes.ts). */
 export const heartbeatRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { context }) => {
   await app.register(async (signed) => {
-    signed.post<{ Body: Static<typeof HeartbeatBody> }>(
-      '/v1/devices/me/heartbeat',
+    signed.post<{ Body: HeartbeatBody }>(
+      heartbeatExchange.path,
       {
         config: { touchLastSeen: false },
         schema: {
           tags: ['fleet'],
           summary: 'Heartbeat with health (signed device request): updates last seen and health, brings an offline device back online',
           security: [{ deviceSignature: [] }],
-          body: HeartbeatBody,
-          response: responses({ 200: HeartbeatAnswer }),
+          body: heartbeatExchange.body,
+          response: responses({ [heartbeatExchange.status]: heartbeatExchange.answer }),
         },
       },
       async (request) => {

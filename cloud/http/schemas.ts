@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { DeviceTier } from '../../shared/protocol/enrolment.js'
 
 /** The body of every error answer (see docs/errors.md). */
 export const ErrorBody = Type.Object(
@@ -21,7 +22,8 @@ export const bearerSecurity = [{ bearerAuth: [] as string[] }]
 
 export const Username = Type.String({ pattern: '^[a-z][a-z0-9._-]{1,63}$', description: '2-64 characters of a-z 0-9 . _ - starting with a letter' })
 export const RoleSchema = Type.Union([Type.Literal('admin'), Type.Literal('viewer')])
-export const TierSchema = Type.Union([Type.Literal('edge'), Type.Literal('lite')], { description: 'edge: full runtime; lite: constrained device' })
+/** The device tier, as the enrolment answer carries it (shared/protocol/enrolment.ts). */
+export const TierSchema = DeviceTier
 export const GroupName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', description: 'Fleet group, 1-64 characters of A-Z a-z 0-9 . _ -' })
 
 /**

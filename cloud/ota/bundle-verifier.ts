@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto'
-import type { BundleManifest } from '../../shared/ota/protocol.js'
+import type { BundleManifest } from '../../shared/ota/manifest.js'
 
 export interface VerifiedUpload {
   manifest: BundleManifest

@@ -1,5 +1,5 @@
 import { CloudosError } from '../../shared/errors.js'
-import type { OtaDeviceState, OtaReport } from '../../shared/ota/protocol.js'
+import type { OtaDeviceState, OtaReport } from '../../shared/protocol/ota.js'
 import type { AuditLog } from '../audit/audit-log.js'
 import type { DeviceId } from '../devices/device-repository.js'
 import type { RolloutId, RolloutRepository } from './rollout-repository.js'

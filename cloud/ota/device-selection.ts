@@ -1,6 +1,6 @@
-import type { BundleManifest } from '../../shared/ota/protocol.js'
 import type { DeviceRecord, DeviceRepository } from '../devices/device-repository.js'
 import type { RolloutTarget } from './rollout-repository.js'
+import type { BundleManifest } from '../../shared/ota/manifest.js'
 
 function globMatches(pattern: string, value: string): boolean {
   return new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(value)

@@ -1,5 +1,5 @@
 import { CloudosError } from '../../shared/errors.js'
-import type { OtaDeviceState } from '../../shared/ota/protocol.js'
+import type { OtaDeviceState } from '../../shared/protocol/ota.js'
 
 /** The forward path of an update; a device may skip steps (a simple updater reports only the outcome). */
 const PATH: readonly OtaDeviceState[] = ['pending', 'downloading', 'verifying', 'installing', 'trial', 'committed']

@@ -1,9 +1,7 @@
-import type { OtaTarget } from '../../shared/ota/protocol.js'
 import type { ReleaseRecord } from './release-repository.js'
 import type { RolloutDeviceRecord, RolloutRecord } from './rollout-repository.js'
+import { otaBundlePath, type OtaTarget } from '../../shared/protocol/ota.js'
 import { FINAL_DEVICE_STATES } from './device-transitions.js'
-
-export const bundleDownloadPath = (releaseId: string) => `/v1/releases/${releaseId}/bundle`
 
 /**
  * What a device should install now, given its latest rollout:
@@ -29,7 +27,7 @@ export function otaTargetFor(rollout: RolloutRecord, member: RolloutDeviceRecord
       kind: release.kind,
       bundleBytes: release.bundleBytes,
       bundleSha256: release.bundleSha256,
-      downloadPath: bundleDownloadPath(release.id),
+      downloadPath: otaBundlePath(release.id),
       allowDowngrade: rollout.allowDowngrade,
     },
   }

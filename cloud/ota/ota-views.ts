@@ -1,5 +1,4 @@
 import { Type } from '@sinclair/typebox'
-import { BUNDLE_KINDS, OTA_DEVICE_STATES } from '../../shared/ota/protocol.js'
 import type { MemberOutcome } from './wave-evaluation.js'
 import type { RolloutSummary } from './rollout-summary.js'
 import type { TrustedReleaseKey } from './trusted-release-keys.js'
@@ -8,11 +7,10 @@ import { type ReleaseRecord } from './release-repository.js'
 import { ROLLOUT_STATES, type RolloutMember, type RolloutRecord } from './rollout-repository.js'
 import { Nullable } from '../http/schemas.js'
 import { iso } from '../devices/device-views.js'
+import { BundleKindSchema, OTA_DEVICE_STATES, OtaDeviceStateSchema } from '../../shared/protocol/ota.js'
 
 const literals = <T extends string>(values: readonly T[], description?: string) => Type.Union(values.map((v) => Type.Literal(v)), description === undefined ? {} : { description })
 
-export const BundleKindSchema = literals(BUNDLE_KINDS)
-export const DeviceOtaStateSchema = literals(OTA_DEVICE_STATES)
 export const RolloutStateSchema = literals(ROLLOUT_STATES, 'running, paused (by an admin), halted (the halt rule fired), aborted (by an admin), completed (every wave passed)')
 
 const counts = (keys: readonly string[]) => Type.Object(Object.fromEntries(keys.map((k) => [k, Type.Integer()])))
@@ -114,7 +112,7 @@ export const rolloutView = (r: RolloutRecord, summary: RolloutSummary) => ({
 export const RolloutDeviceView = Type.Object({
   deviceId: Type.String(),
   wave: Type.Integer(),
-  state: DeviceOtaStateSchema,
+  state: OtaDeviceStateSchema,
   outcome: literals(OUTCOMES),
   code: Nullable(Type.String()),
   reason: Nullable(Type.String()),

@@ -1,4 +1,5 @@
-import type { BundleKind, BundleManifest } from '../../shared/ota/protocol.js'
+import type { BundleKind } from '../../shared/protocol/ota.js'
+import type { BundleManifest } from '../../shared/ota/manifest.js'
 
 export type ReleaseId = string & { readonly __releaseId: true }
 

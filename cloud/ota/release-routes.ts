@@ -11,6 +11,7 @@ import { parseByteRange } from './byte-range.js'
 import type { DeviceId, DeviceRecord } from '../devices/device-repository.js'
 import type { ReleaseId, ReleaseRecord } from './release-repository.js'
 import { bearerSecurity, responses } from '../http/schemas.js'
+import { OTA_BUNDLE_ROUTE } from '../../shared/protocol/ota.js'
 import { ReleaseView, releaseView } from './ota-views.js'
 import type { HubRouteOptions } from '../http/route-options.js'
 import type { HubStore } from '../store/hub-store.js'
@@ -165,7 +166,7 @@ export const releaseBundleRoutes: FastifyPluginAsync<HubRouteOptions> = async (a
   const findRelease = releaseFinder(store)
 
   app.get<{ Params: Static<typeof ReleaseParams> }>(
-    '/v1/releases/:releaseId/bundle',
+    OTA_BUNDLE_ROUTE,
     {
       // Like the target poll, a (possibly resumed) download does not write last-seen.
       config: { touchLastSeen: false },

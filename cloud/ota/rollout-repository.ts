@@ -1,4 +1,4 @@
-import type { OtaDeviceState } from '../../shared/ota/protocol.js'
+import type { OtaDeviceState } from '../../shared/protocol/ota.js'
 import type { DeviceId, Liveness } from '../devices/device-repository.js'
 import type { ReleaseId } from './release-repository.js'
 

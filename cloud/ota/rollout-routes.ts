@@ -11,9 +11,10 @@ import type { DeviceId } from '../devices/device-repository.js'
 import type { ReleaseId } from './release-repository.js'
 import type { RolloutId, RolloutRecord, RolloutTarget } from './rollout-repository.js'
 import { bearerSecurity, GroupName, responses } from '../http/schemas.js'
-import { DeviceOtaStateSchema, RolloutDeviceView, rolloutDeviceView, RolloutStateSchema, RolloutView, rolloutView } from './ota-views.js'
+import { RolloutDeviceView, rolloutDeviceView, RolloutStateSchema, RolloutView, rolloutView } from './ota-views.js'
 import { ReleaseParams } from './release-routes.js'
 import type { HubRouteOptions } from '../http/route-options.js'
+import { OtaDeviceStateSchema } from '../../shared/protocol/ota.js'
 
 const LabelKey = Type.String({ pattern: '^[A-Za-z0-9._/-]{1,64}$' })
 
@@ -48,7 +49,7 @@ const ListQuery = Type.Object(
 const DevicesQuery = Type.Object(
   {
     wave: Type.Optional(Type.Integer({ minimum: 0, maximum: 19 })),
-    state: Type.Optional(DeviceOtaStateSchema),
+    state: Type.Optional(OtaDeviceStateSchema),
     limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }),
     offset: Type.Integer({ minimum: 0, default: 0 }),
   },

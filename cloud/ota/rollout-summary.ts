@@ -1,5 +1,5 @@
-import { OTA_DEVICE_STATES, type OtaDeviceState } from '../../shared/ota/protocol.js'
 import type { RolloutMember, RolloutRecord, WaveRecord } from './rollout-repository.js'
+import { OTA_DEVICE_STATES, type OtaDeviceState } from '../../shared/protocol/ota.js'
 import { evaluateWave, type EvaluationTimes, type MemberOutcome } from './wave-evaluation.js'
 
 export interface WaveSummary extends WaveRecord {

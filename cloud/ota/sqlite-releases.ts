@@ -1,8 +1,9 @@
 import { CloudosError } from '../../shared/errors.js'
-import type { BundleKind, BundleManifest } from '../../shared/ota/protocol.js'
 import type { ReleaseKeyRecord, ReleaseKeyRepository } from './release-key-repository.js'
 import type { ReleaseId, ReleaseRecord, ReleaseRepository } from './release-repository.js'
 import type { SqliteDatabase } from '../../shared/sqlite/database.js'
+import type { BundleKind } from '../../shared/protocol/ota.js'
+import type { BundleManifest } from '../../shared/ota/manifest.js'
 
 interface ReleaseKeyRow {
   id: string

@@ -1,4 +1,4 @@
-import type { OtaDeviceState } from '../../shared/ota/protocol.js'
+import type { OtaDeviceState } from '../../shared/protocol/ota.js'
 import { type DeviceId, type Liveness } from '../devices/device-repository.js'
 import { type ReleaseId } from './release-repository.js'
 import { ACTIVE_ROLLOUT_STATES, type RolloutChange, type RolloutDeviceChange, type RolloutDeviceRecord, type RolloutId, type RolloutMember, type RolloutRecord, type RolloutRepository, type RolloutState, type RolloutTarget, type WaveRecord } from './rollout-repository.js'

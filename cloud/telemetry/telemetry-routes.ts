@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
 import { CloudosError } from '../../shared/errors.js'
+import { batchUploadExchange, BatchUploadQuery } from '../../shared/protocol/telemetry.js'
 import { IDENTIFIER_PATTERN } from '../../shared/telemetry.js'
 import { decodeBatch } from '../../shared/telemetry-batch/index.js'
 import type { DeviceId, DeviceRecord } from '../devices/device-repository.js'
@@ -9,23 +10,6 @@ import { acceptBatch, batchRecord } from './accept-batch.js'
 import { downsample, seriesPoints } from './series-query.js'
 import { DeviceParams } from '../devices/device-routes.js'
 import type { HubRouteOptions } from '../http/route-options.js'
-
-const UploadQuery = Type.Object(
-  {
-    previousSeq: Type.Optional(
-      Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'The last seq the hub confirmed to this device: batches between it and this one were dropped at the edge (a declared gap)' }),
-    ),
-    droppedReadings: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: "Readings the device dropped before upload (its lifetime total; the hub keeps the largest reported)" })),
-  },
-  { additionalProperties: false },
-)
-
-const UploadAnswer = Type.Object({
-  seq: Type.Integer({ description: 'The batch seq (from the batch header)' }),
-  duplicate: Type.Boolean({ description: 'true: this (device, seq) was already stored; nothing stored again' }),
-  readings: Type.Integer({ description: 'Readings in the batch' }),
-  lastSeq: Type.Integer({ description: 'The last seq the hub holds for this device' }),
-})
 
 const TelemetryQuery = Type.Object(
   {
@@ -88,8 +72,8 @@ export const telemetryUploadRoutes: FastifyPluginAsync<HubRouteOptions> = async 
       done(null, NOT_A_BATCH)
     }
     for (const type of ['application/json', 'text/plain', '*']) signed.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: limits.maxBatchBytes }, notABatch)
-    signed.post<{ Querystring: Static<typeof UploadQuery>; Body: Buffer | typeof NOT_A_BATCH }>(
-      '/v1/telemetry/batches',
+    signed.post<{ Querystring: BatchUploadQuery; Body: Buffer | typeof NOT_A_BATCH }>(
+      batchUploadExchange.path,
       {
         bodyLimit: limits.maxBatchBytes,
         schema: {
@@ -97,9 +81,9 @@ export const telemetryUploadRoutes: FastifyPluginAsync<HubRouteOptions> = async 
           summary:
             'Upload one telemetry batch (codec bytes, application/octet-stream; signed device request). Idempotent by (device, seq): a repeat answers duplicate: true and stores nothing. In order: seq must be lastSeq + 1, or any later seq with previousSeq = lastSeq (batches dropped at the edge); otherwise 409 TELEMETRY_ERR_SEQ_OUT_OF_ORDER with details.expectedSeq and details.lastSeq.',
           security: [{ deviceSignature: [] }],
-          querystring: UploadQuery,
+          querystring: BatchUploadQuery,
           consumes: ['application/octet-stream'],
-          response: responses({ 200: UploadAnswer }),
+          response: responses({ [batchUploadExchange.status]: batchUploadExchange.answer }),
         },
       },
       async (request) => {

@@ -12,7 +12,7 @@ import {
   type HistoryEntry,
 } from '../../shared/config-crdt/config-document.js'
 import { changedKeys, effectiveConfig, nonDefaultLeaves, type ConfigProblem, type LayerName } from '../../shared/config-crdt/layers.js'
-import { SYNCED_DOCS, type ConfigReport, type SyncedDoc } from '../../shared/config-crdt/sync-protocol.js'
+import { SYNCED_DOCS, type ConfigReport, type SyncedDoc } from '../../shared/protocol/config-sync.js'
 import { CloudosError, type ErrorCode } from '../../shared/errors.js'
 import type { Logger } from '../../shared/log/logger.js'
 import { extraConfigChecks } from '../../shared/config/extra-checks.js'

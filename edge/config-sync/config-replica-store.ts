@@ -1,4 +1,4 @@
-import type { SyncedDoc } from '../../shared/config-crdt/sync-protocol.js'
+import type { SyncedDoc } from '../../shared/protocol/config-sync.js'
 import type { SqliteDatabase } from '../../shared/sqlite/database.js'
 
 export interface AppliedRecord {

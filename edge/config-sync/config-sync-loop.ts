@@ -1,16 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import * as Automerge from '@automerge/automerge'
-import {
-  CONFIG_REPORT_PATH,
-  CONFIG_SYNC_PATH,
-  decodeSyncMessageText,
-  receiveSync,
-  resetSyncState,
-  SYNCED_DOCS,
-  toBase64,
-  type ConfigSyncResponse,
-  type SyncedDoc,
-} from '../../shared/config-crdt/sync-protocol.js'
+import { decodeSyncMessageText, receiveSync, resetSyncState, toBase64 } from '../../shared/config-crdt/sync-protocol.js'
+import { configReportExchange, configSyncExchange, SYNCED_DOCS, type SyncedDoc } from '../../shared/protocol/config-sync.js'
 import { CloudosError, type ErrorCode } from '../../shared/errors.js'
 import type { Logger } from '../../shared/log/logger.js'
 import { backoffDelayMs } from '../hub-link/backoff.js'
@@ -138,7 +129,7 @@ export class ConfigSyncLoop {
   async #sendReport(): Promise<void> {
     const report = this.#options.agent.report()
     if (JSON.stringify(report) === this.#lastReport) return
-    await this.#options.client.request('POST', CONFIG_REPORT_PATH, report)
+    await this.#options.client.exchange(configReportExchange, report)
     this.#lastReport = JSON.stringify(report)
   }
 
@@ -158,17 +149,16 @@ export class ConfigSyncLoop {
     const body = { session: this.#session, messages, waitMs }
     this.#poll = new AbortController()
     const sent = JSON.stringify(body).length
-    const { body: answer } = await client.request('POST', CONFIG_SYNC_PATH, body, { timeoutMs: waitMs + settings.requestTimeoutMs, signal: this.#poll.signal })
+    const response = await client.exchange(configSyncExchange, body, { timeoutMs: waitMs + settings.requestTimeoutMs, signal: this.#poll.signal })
     this.#status.bytesSent += sent
-    const response = answer as ConfigSyncResponse
     this.#status.bytesReceived += JSON.stringify(response).length
-    if (response.group !== agent.groupName && response.group !== undefined) {
+    if (response.group !== agent.groupName) {
       agent.switchGroup(response.group)
       this.#states.group = Automerge.initSyncState()
     }
     for (const which of SYNCED_DOCS) {
-      const text = response.messages?.[which]
-      if (text === null || text === undefined) continue
+      const text = response.messages[which]
+      if (text === null) continue
       const message = decodeSyncMessageText(text, `hub message for the ${which} document`)
       let outcome: ReturnType<typeof receiveSync>
       try {

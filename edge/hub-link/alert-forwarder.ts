@@ -1,26 +1,6 @@
-import type { AlertStore, StoredAlert } from '../store/alert-store.js'
+import { alertReportOf, alertsExchange } from '../../shared/protocol/alerts.js'
+import type { AlertStore } from '../store/alert-store.js'
 import type { HubClient } from './hub-client.js'
-
-/** The hub's answer to a batch of alerts. */
-export interface AlertBatchAnswer {
-  accepted: number
-  duplicates: number
-  lastSeq: number
-}
-
-export const ALERTS_PATH = '/v1/devices/me/alerts'
-
-/** One alert as the hub takes it (`POST /v1/devices/me/alerts`). */
-export const alertWire = (a: StoredAlert) => ({
-  seq: a.seq,
-  raisedAt: a.raisedAt,
-  sensorId: a.sensorId,
-  metric: a.metric,
-  severity: a.severity,
-  rule: a.rule,
-  value: a.value,
-  message: a.message,
-})
 
 export interface ForwardResult {
   sent: number
@@ -43,11 +23,10 @@ export async function forwardPendingAlerts(client: HubClient, alerts: AlertStore
     const first = batch[0]
     const last = batch.at(-1)
     if (first === undefined || last === undefined) return result
-    const { body } = await client.post(ALERTS_PATH, { alerts: batch.map(alertWire) })
-    const answer = body as Partial<AlertBatchAnswer>
+    const answer = await client.exchange(alertsExchange, { alerts: batch.map(alertReportOf) })
     alerts.markForwarded(first.seq, last.seq)
     result.sent += batch.length
-    result.accepted += answer.accepted ?? 0
-    result.duplicates += answer.duplicates ?? 0
+    result.accepted += answer.accepted
+    result.duplicates += answer.duplicates
   }
 }

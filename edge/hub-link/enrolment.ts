@@ -2,6 +2,7 @@ import { hostname } from 'node:os'
 import { mkdirSync } from 'node:fs'
 import { encodePublicKey, generateDeviceKeyPair } from '../../shared/device-auth/index.js'
 import { CloudosError } from '../../shared/errors.js'
+import { enrolExchange, type EnrolAnswer } from '../../shared/protocol/enrolment.js'
 import type { Logger } from '../../shared/log/logger.js'
 import { hasDeviceIdentity, loadDeviceIdentity, saveDeviceIdentity, type DeviceIdentity } from './device-identity.js'
 import { collectHardwareFacts, type HardwareFacts } from './hardware-facts.js'
@@ -19,14 +20,6 @@ export interface EnsureEnrolledOptions {
   /** Injected for tests. */
   facts?: (dataDir: string) => HardwareFacts
   fetch?: typeof fetch
-}
-
-interface EnrolAnswer {
-  deviceId: string
-  group: string
-  tier: string
-  hubId: string
-  hubPublicKeyPem: string
 }
 
 /**
@@ -61,13 +54,12 @@ export async function ensureEnrolled(options: EnsureEnrolledOptions): Promise<De
   const client = new HubClient({ url: options.hubUrl, timeoutMs: options.timeoutMs, ...(options.fetch ? { fetch: options.fetch } : {}) })
   let answer: EnrolAnswer
   try {
-    const response = await client.post('/v1/devices/enroll', {
+    answer = await client.exchange(enrolExchange, {
       enrolmentToken: options.enrolmentToken,
       publicKey: encodedPublicKey,
       name: (options.deviceName ?? hostname()).slice(0, 128) || 'edge',
       facts,
     })
-    answer = response.body as EnrolAnswer
   } catch (err) {
     throw enrolmentError(err, options.hubUrl)
   }

@@ -1,6 +1,6 @@
 import { statfsSync } from 'node:fs'
 import { arch, cpus, release, totalmem, type as osType } from 'node:os'
-import type { DeviceFacts } from '../../shared/fleet-protocol.js'
+import type { DeviceFacts } from '../../shared/protocol/enrolment.js'
 
 /** What the device reports at enrolment; the hub checks its minimums against it. */
 export type HardwareFacts = DeviceFacts

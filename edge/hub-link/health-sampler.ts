@@ -1,7 +1,7 @@
-import type { HeartbeatHealth } from '../../shared/fleet-protocol.js'
+import type { HeartbeatBody } from '../../shared/protocol/heartbeat.js'
 
-/** The health a heartbeat carries (the hub's heartbeat body). */
-export type DeviceHealth = HeartbeatHealth
+/** The health a heartbeat carries (the heartbeat body of shared/protocol/heartbeat.ts). */
+export type DeviceHealth = HeartbeatBody
 
 /** Counters and gauges read at each sample. */
 export interface HealthSources {

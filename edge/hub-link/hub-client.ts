@@ -1,5 +1,9 @@
 import type { KeyObject } from 'node:crypto'
+import type { Static, TSchema } from '@sinclair/typebox'
 import { signDeviceRequest } from '../../shared/device-auth/index.js'
+import { CloudosError } from '../../shared/errors.js'
+import type { AnyExchange } from '../../shared/protocol/exchange.js'
+import { checkAnswer } from './answer-check.js'
 
 /** Why a hub request did not give a usable answer. */
 export type HubFailureKind =
@@ -63,6 +67,14 @@ export interface HubRequestOptions {
   signal?: AbortSignal
 }
 
+export interface ExchangeOptions extends HubRequestOptions {
+  /** Appended to the exchange's path as a query string (values are encoded). */
+  query?: Record<string, string | number>
+}
+
+/** What an exchange sends: its JSON body, codec bytes when it has no JSON body schema, nothing for a GET. */
+export type ExchangeSend<E extends AnyExchange> = E['body'] extends TSchema ? Static<E['body']> : Buffer | undefined
+
 export class HubClient {
   readonly #base: URL
   readonly #options: HubClientOptions
@@ -93,17 +105,35 @@ export class HubClient {
   }
 
   /**
+   * One exchange of the wire contract (shared/protocol): sends `body` (JSON,
+   * or bytes for an exchange without a JSON body schema) and resolves with the
+   * answer once it matches the exchange's answer schema. An answer that does
+   * not match is EDGE_ERR_HUB_ANSWER_INVALID (a CloudosError, which the link
+   * treats like a 5xx: retried with backoff), never a half-read object.
+   */
+  async exchange<E extends AnyExchange>(exchange: E, body: ExchangeSend<E>, options: ExchangeOptions = {}): Promise<Static<E['answer']>> {
+    const query = options.query === undefined ? '' : `?${new URLSearchParams(Object.entries(options.query).map(([k, v]): [string, string] => [k, String(v)])).toString()}`
+    const path = `${exchange.path}${query}`
+    const sent = Buffer.isBuffer(body) ? { bytes: body, contentType: 'application/octet-stream' } : body === undefined ? undefined : { bytes: JSON.stringify(body), contentType: 'application/json' }
+    const response = await this.#send(exchange.method, path, sent, options)
+    const problems = checkAnswer(exchange.answer, response.body)
+    if (problems !== undefined) {
+      throw new CloudosError('EDGE_ERR_HUB_ANSWER_INVALID', `the hub's answer to ${exchange.name} (${exchange.method} ${exchange.path}, HTTP ${response.status}) does not match the wire contract: ${problems}`, {
+        exchange: exchange.name,
+        path: exchange.path,
+        status: response.status,
+      })
+    }
+    return response.body as Static<E['answer']>
+  }
+
+  /**
    * Sends one request with a JSON body; resolves on 2xx, rejects with a HubRequestError otherwise.
    * `options.timeoutMs` replaces the client's timeout (a long-poll waits longer);
    * `options.signal` abandons the request (it fails as 'unreachable').
    */
   request(method: 'GET' | 'POST', path: string, body?: unknown, options: HubRequestOptions = {}): Promise<HubResponse<unknown>> {
     return this.#send(method, path, body === undefined ? undefined : { bytes: JSON.stringify(body), contentType: 'application/json' }, options)
-  }
-
-  /** POSTs raw bytes (e.g. a telemetry batch), signed over exactly those bytes; the answer is JSON. */
-  postBytes(path: string, bytes: Buffer, contentType = 'application/octet-stream'): Promise<HubResponse<unknown>> {
-    return this.#send('POST', path, { bytes, contentType })
   }
 
   async #send(

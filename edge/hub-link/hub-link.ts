@@ -1,4 +1,5 @@
 import type { HubLinkConfig } from '../../shared/config/edge-config-schema.js'
+import { heartbeatExchange, type HeartbeatAnswer } from '../../shared/protocol/heartbeat.js'
 import type { AlertStore } from '../store/alert-store.js'
 import type { Logger } from '../../shared/log/logger.js'
 import { forwardPendingAlerts } from './alert-forwarder.js'
@@ -40,8 +41,6 @@ export interface HubLinkOutbox {
   onSealed(listener: () => void): () => void
   uploadIntervalMs: number
 }
-
-export const HEARTBEAT_PATH = '/v1/devices/me/heartbeat'
 
 export interface HubLinkOptions {
   client: HubClient
@@ -162,9 +161,9 @@ export class HubLink {
     this.#nudged = false
     try {
       if (Date.now() >= this.#nextHeartbeatAt) {
-        const { body } = await client.post(HEARTBEAT_PATH, health.sample())
+        const answer = await client.exchange(heartbeatExchange, health.sample())
         this.#lastHeartbeatAt = Date.now()
-        this.#adoptInterval(body)
+        this.#adoptInterval(answer)
         this.#nextHeartbeatAt = this.#lastHeartbeatAt + this.#intervalSeconds * 1000
       }
       const forwardAlerts = async () => {
@@ -220,10 +219,10 @@ export class HubLink {
     this.#schedule(delayMs)
   }
 
-  /** The hub may ask for another interval (within the config schema's bounds). */
-  #adoptInterval(body: unknown): void {
-    const asked = (body as { heartbeatIntervalSeconds?: unknown } | undefined)?.heartbeatIntervalSeconds
-    if (typeof asked !== 'number' || !Number.isInteger(asked) || asked < 1 || asked > 3600 || asked === this.#intervalSeconds) return
+  /** The hub may ask for another interval (the answer schema bounds it as the config schema does). */
+  #adoptInterval(answer: HeartbeatAnswer): void {
+    const asked = answer.heartbeatIntervalSeconds
+    if (asked === this.#intervalSeconds) return
     this.#log.info(`the hub set the heartbeat interval to ${asked} s (was ${this.#intervalSeconds} s)`)
     this.#intervalSeconds = asked
   }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { writeFileAtomic } from '../../shared/atomic-file.js'
-import type { OtaReport } from '../../shared/ota/protocol.js'
+import type { OtaReport } from '../../shared/protocol/ota.js'
 import { otaPaths } from './ota-paths.js'
 
 /**

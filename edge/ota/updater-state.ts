@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { writeFileAtomic } from '../../shared/atomic-file.js'
-import type { OtaDeviceState } from '../../shared/ota/protocol.js'
+import type { OtaDeviceState } from '../../shared/protocol/ota.js'
 import { otaPaths } from './ota-paths.js'
 
 export type UpdaterStage = 'downloading' | 'verifying' | 'installing' | 'switching'

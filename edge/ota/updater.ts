@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { CloudosError, isCloudosError, type ErrorCode } from '../../shared/errors.js'
 import type { Logger } from '../../shared/log/logger.js'
 import { verifyBundle, type DeviceTarget } from '../../shared/ota/bundle.js'
-import type { OtaDeviceState, OtaReport, OtaTarget } from '../../shared/ota/protocol.js'
+import { otaReportExchange, otaTargetExchange, type OtaDeviceState, type OtaReport, type OtaTarget } from '../../shared/protocol/ota.js'
 import type { OtaConfig } from '../../shared/config/edge-config-schema.js'
 import type { DeviceCredentials, HubClient } from '../hub-link/hub-client.js'
 import { runtimeVersion } from '../hub-link/runtime-version.js'
@@ -16,9 +16,6 @@ import { otaPaths } from './ota-paths.js'
 import { ReportOutbox } from './report-outbox.js'
 import { readRolledBack } from './rolled-back.js'
 import { readUpdaterState, writeUpdaterState, type UpdaterStage } from './updater-state.js'
-
-export const OTA_TARGET_PATH = '/v1/devices/me/ota'
-export const OTA_REPORT_PATH = '/v1/devices/me/ota/report'
 
 type Release = NonNullable<OtaTarget['release']>
 
@@ -128,8 +125,7 @@ export class OtaUpdater {
   /** One round: send pending reports, ask for the target, act on it. */
   async poll(): Promise<void> {
     await this.flushReports()
-    const { body } = await this.#o.client.get(OTA_TARGET_PATH)
-    const release = (body as OtaTarget | undefined)?.release ?? null
+    const { release } = await this.#o.client.exchange(otaTargetExchange, undefined)
     if (release === null || this.#stopped || !this.#shouldInstall(release)) return
     if (this.#o.trustedKeys.length === 0 && !this.#saidNoTrustedKeys) {
       this.#saidNoTrustedKeys = true
@@ -143,7 +139,7 @@ export class OtaUpdater {
   async flushReports(): Promise<void> {
     for (const { name, report } of this.#outbox.pending()) {
       try {
-        await this.#o.client.post(OTA_REPORT_PATH, report)
+        await this.#o.client.exchange(otaReportExchange, report)
       } catch (err) {
         const refused = (err as { kind?: string }).kind === 'refused'
         if (!refused) return

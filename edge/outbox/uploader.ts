@@ -1,19 +1,10 @@
 import { CloudosError } from '../../shared/errors.js'
 import type { Logger } from '../../shared/log/logger.js'
+import { batchUploadExchange, type BatchUploadAnswer } from '../../shared/protocol/telemetry.js'
 import { HubRequestError, type HubClient } from '../hub-link/hub-client.js'
 import type { CountersStore } from '../store/counters-store.js'
 import type { SqliteDatabase } from '../../shared/sqlite/database.js'
 import type { OutboxStore } from './outbox-store.js'
-
-export const TELEMETRY_BATCHES_PATH = '/v1/telemetry/batches'
-
-/** The hub's answer to one batch (`POST /v1/telemetry/batches`). */
-export interface BatchUploadAnswer {
-  seq: number
-  duplicate: boolean
-  readings: number
-  lastSeq: number
-}
 
 export interface UploadResult {
   batches: number
@@ -75,10 +66,9 @@ export class OutboxUploader {
       const batch = outbox.firstUnsent()
       if (batch === undefined) return result
       const previousSeq = outbox.confirmedSeq()
-      const path = `${TELEMETRY_BATCHES_PATH}?previousSeq=${previousSeq}&droppedReadings=${this.#options.droppedReadings()}`
       let answer: BatchUploadAnswer
       try {
-        answer = (await client.postBytes(path, batch.bytes)).body as BatchUploadAnswer
+        answer = await client.exchange(batchUploadExchange, batch.bytes, { query: { previousSeq, droppedReadings: this.#options.droppedReadings() } })
       } catch (err) {
         if (!(err instanceof HubRequestError) || err.kind !== 'refused') throw err
         if (err.hubCode === 'TELEMETRY_ERR_SEQ_OUT_OF_ORDER') {
@@ -103,7 +93,7 @@ export class OutboxUploader {
       result.batches++
       result.readings += batch.readingCount
       result.bytes += batch.byteSize
-      if (answer.duplicate === true) result.duplicates++
+      if (answer.duplicate) result.duplicates++
     }
   }
 

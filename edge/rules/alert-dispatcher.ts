@@ -2,6 +2,7 @@ import { alertTopic } from '../../shared/telemetry.js'
 import { silentLogger, type Logger } from '../../shared/log/logger.js'
 import type { AlertStore } from '../store/alert-store.js'
 import type { ConditionKind } from '../../shared/rules/compiled-rule.js'
+import type { AlertSeverity } from '../../shared/protocol/alerts.js'
 import type { RuleEvent } from './rules-engine.js'
 
 /**
@@ -15,7 +16,7 @@ export interface AlertMessage {
   seq: number | null
   rule: string
   condition: ConditionKind
-  severity: 'info' | 'warning' | 'critical'
+  severity: AlertSeverity
   sensorId: string
   metric: string
   /** The latest reading's value (null if the series never sent one). */

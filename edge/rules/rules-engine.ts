@@ -1,5 +1,5 @@
 import type { RuleActionConfig, RulesConfig } from '../../shared/config/edge-config-schema.js'
-import type { AlertSeverity } from '../store/alert-store.js'
+import type { AlertSeverity } from '../../shared/protocol/alerts.js'
 import { compileRules, type CompiledRule, type ConditionKind } from '../../shared/rules/compiled-rule.js'
 
 /** A rule's incident on one series starting (`raised`, an alert) or ending (`cleared`). */

@@ -1,10 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { IDENTIFIER_PATTERN } from '../../shared/telemetry.js'
 import type { SqliteDatabase } from '../../shared/sqlite/database.js'
-
-import { ALERT_SEVERITIES, type AlertReport, type AlertSeverity } from '../../shared/fleet-protocol.js'
-
-export { ALERT_SEVERITIES, type AlertSeverity }
+import { ALERT_SEVERITIES, type AlertReport, type AlertSeverity } from '../../shared/protocol/alerts.js'
 
 /** What the rules engine raises. */
 export interface NewAlert {

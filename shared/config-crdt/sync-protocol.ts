@@ -3,56 +3,10 @@ import { CloudosError } from '../errors.js'
 import type { ConfigDoc } from './config-document.js'
 
 /**
- * The wire format of config sync between an edge and the hub
- * (`POST /v1/devices/me/config/sync`, a signed device request). Each side
- * runs Automerge's sync protocol per document with a sync state per peer;
- * messages travel base64 in JSON so the device signature covers them like any
- * other body.
- *
- * `session` names one connection of the edge: when it changes (the edge
- * restarted, or an exchange failed or was abandoned), the hub forgets what it
- * believes it sent in the previous session and starts from the persisted
- * sync state (its shared heads), as Automerge's protocol requires after a
- * lost message.
+ * Automerge sync messages as config sync carries them (the exchanges
+ * themselves are shared/protocol/config-sync.ts): base64 in JSON, decoded and
+ * applied with coded refusals, and sync states reset after a lost message.
  */
-export const CONFIG_SYNC_PATH = '/v1/devices/me/config/sync'
-export const CONFIG_REPORT_PATH = '/v1/devices/me/config/report'
-
-/** The two documents a device syncs: its own and its group's. */
-export const SYNCED_DOCS = ['device', 'group'] as const
-export type SyncedDoc = (typeof SYNCED_DOCS)[number]
-
-/** Longest long-poll the hub holds a sync request open. */
-export const MAX_SYNC_WAIT_MS = 30_000
-
-export interface ConfigSyncRequest {
-  session: string
-  /** Sync messages (base64) for each document; null: nothing to say. */
-  messages: Partial<Record<SyncedDoc, string | null>>
-  /** Hold the request up to this long when neither side has anything to send (long-poll). */
-  waitMs?: number
-}
-
-export interface ConfigSyncResponse {
-  deviceId: string
-  group: string
-  messages: Record<SyncedDoc, string | null>
-  /** The hub's heads after this exchange (desired state). */
-  heads: Record<SyncedDoc, string[]>
-}
-
-/** What the edge reports after each apply attempt (device twin: reported state). */
-export interface ConfigReport {
-  group: string
-  /** Heads of the documents whose merged result is in effect. */
-  appliedHeads: Record<SyncedDoc, string[]>
-  appliedAt: number | null
-  /** Heads of the documents the edge holds now (applied unless status is 'rejected'). */
-  currentHeads: Record<SyncedDoc, string[]>
-  status: 'applied' | 'rejected'
-  errors: { key: string; code: string; reason: string; layer?: string }[]
-  pendingRestart: string[]
-}
 
 export const toBase64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')
 

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
+import { alertSeveritySchema } from '../protocol/alerts.js'
 
 /**
  * The edge runtime's configuration: one TypeBox schema gives the type, the
@@ -147,7 +148,7 @@ export const RuleSchema = Type.Object(
     scoreMin: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Fires when the anomaly score of a reading is at or above this (0..1; needs anomaly.enabled).' })),
     clearScoreMin: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Hysteresis: a score incident ends when a score is below this (<= scoreMin; default scoreMin).' })),
     missingSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 30 * 86_400, description: 'Fires when a matching series has sent no reading for this many seconds; ends with its next reading.' })),
-    severity: Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')], { default: 'warning', description: 'Severity of the alert.' }),
+    severity: alertSeveritySchema({ default: 'warning', description: 'Severity of the alert.' }),
     cooldownSeconds: Type.Number({ minimum: 0, maximum: 30 * 86_400, default: 60, description: 'Least time between two alerts of this rule for the same series, even across incidents.' }),
     message: Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: 'Text put in front of the alert message (default: the rule name).' })),
     action: Type.Optional(RuleActionSchema),

@@ -19,7 +19,7 @@ import {
   type TarHeader,
 } from './bundle-stream.js'
 import { MAX_MANIFEST_BYTES, MAX_SIGNATURE_BYTES, checkExpiry, checkTarget, checkVersion, isSafeBundlePath, parseManifest, type DeviceTarget } from './manifest.js'
-import type { BundleFileEntry, BundleManifest } from './protocol.js'
+import type { BundleFileEntry, BundleManifest } from './manifest.js'
 import { parseManifestSignature, verifyManifestSignature, type ManifestSignature } from './release-keys.js'
 
 /** Default cap on a bundle file (compressed). */

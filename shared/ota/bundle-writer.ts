@@ -9,7 +9,8 @@ import { CompressStream } from 'zstd-napi'
 import { CloudosError } from '../errors.js'
 import { BUNDLE_ID_PAX_KEY, MANIFEST_ENTRY, PAYLOAD_PREFIX, SIGNATURE_ENTRY } from './bundle-stream.js'
 import { parseManifest } from './manifest.js'
-import type { BundleFileEntry, BundleKind, BundleManifest } from './protocol.js'
+import type { BundleFileEntry, BundleManifest } from './manifest.js'
+import type { BundleKind } from '../protocol/ota.js'
 import { signManifest, type ManifestSignature } from './release-keys.js'
 
 /** One tar entry to write: bytes in memory or a stream opened when its turn comes. */

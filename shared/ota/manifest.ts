@@ -1,6 +1,36 @@
 import semver from 'semver'
 import { CloudosError } from '../errors.js'
-import { BUNDLE_KINDS, type BundleManifest } from './protocol.js'
+import { BUNDLE_KINDS, type BundleKind } from '../protocol/ota.js'
+
+/** One payload file of a bundle, as listed in the manifest. */
+export interface BundleFileEntry {
+  /** Relative POSIX path inside the bundle, no `..`, no leading `/`. */
+  path: string
+  size: number
+  /** Hex sha256 of the file's bytes. */
+  sha256: string
+}
+
+/** The manifest (manifest.json inside the bundle); the release key signs its canonical JSON. */
+export interface BundleManifest {
+  formatVersion: 1
+  /** Random id of this bundle; every file entry belongs to it (no mixing of bundles). */
+  bundleId: string
+  name: string
+  /** Semver. */
+  version: string
+  kind: BundleKind
+  /** Glob-like patterns the device must match (e.g. arch "x64", tier "standard"). */
+  target: { arch?: string[]; tier?: string[]; hardware?: string[] }
+  /** Lowest installed version this bundle may update from (semver), if any. */
+  minFromVersion?: string
+  /** ISO 8601; a bundle past it is refused (freeze attack). */
+  expiresAt: string
+  createdAt: string
+  files: BundleFileEntry[]
+  /** Total bytes of the payload files. */
+  payloadBytes: number
+}
 
 /** Largest manifest.json accepted (a bundle of ~10k files fits). */
 export const MAX_MANIFEST_BYTES = 2 * 1024 * 1024

@@ -1,7 +1,7 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto'
 import { canonicalJson } from '../canonical-json.js'
 import { CloudosError } from '../errors.js'
-import type { BundleManifest } from './protocol.js'
+import type { BundleManifest } from './manifest.js'
 
 /** The detached signature stored as manifest.sig in a bundle. */
 export interface ManifestSignature {

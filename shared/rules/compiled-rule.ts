@@ -1,7 +1,7 @@
 import { CloudosError } from '../errors.js'
 import { Value } from '@sinclair/typebox/value'
 import { RuleSchema, type RuleActionConfig, type RuleConfig, type RulesConfig } from '../config/edge-config-schema.js'
-import type { AlertSeverity } from '../fleet-protocol.js'
+import type { AlertSeverity } from '../protocol/alerts.js'
 import { compileGlob, type GlobMatcher } from './glob.js'
 
 /** What a rule watches; one rule may combine several. */

@@ -2,7 +2,10 @@ import { createHash, generateKeyPairSync } from 'node:crypto'
 import { createReadStream, readFileSync, statSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { decodePublicKey, readDeviceAuthHeaders, ReplayCache, verifyDeviceRequest } from '../../shared/device-auth/index.js'
-import type { BundleKind, OtaReport, OtaTarget } from '../../shared/ota/protocol.js'
+import type { AlertsAnswer } from '../../shared/protocol/alerts.js'
+import type { EnrolAnswer } from '../../shared/protocol/enrolment.js'
+import type { HeartbeatAnswer } from '../../shared/protocol/heartbeat.js'
+import type { BundleKind, OtaReport, OtaReportAnswer, OtaTarget } from '../../shared/protocol/ota.js'
 
 /**
  * A tiny real HTTP hub for the OTA tests: enrolment, heartbeats, alerts, and
@@ -103,19 +106,20 @@ export async function startOtaTestHub(): Promise<OtaTestHub> {
         const enrol = JSON.parse(raw.toString('utf8')) as { publicKey: string }
         const deviceId = `dev-${++counter}`
         devices.set(deviceId, enrol.publicKey)
-        return json(response, 201, { deviceId, group: 'default', tier: 'standard', hubId: 'test-hub', hubPublicKeyPem: hubKey })
+        return json(response, 201, { deviceId, group: 'default', tier: 'edge', hubId: 'test-hub', hubPublicKeyPem: hubKey } satisfies EnrolAnswer)
       }
       if (!authenticated(request, raw)) return json(response, 401, { code: 'HUB_ERR_DEVICE_UNAUTHENTICATED', message: 'bad signature' })
       if (request.method === 'POST' && url === '/v1/devices/me/heartbeat') {
         const sample = JSON.parse(raw.toString('utf8')) as { versions?: { runtime?: string } }
         state.runtimeVersions.push(sample.versions?.runtime ?? '?')
-        return json(response, 200, { ok: true, heartbeatIntervalSeconds: 1 })
+        return json(response, 200, { ok: true, heartbeatIntervalSeconds: 1 } satisfies HeartbeatAnswer)
       }
-      if (request.method === 'POST' && url === '/v1/devices/me/alerts') return json(response, 200, { accepted: 0, duplicates: 0 })
+      if (request.method === 'POST' && url === '/v1/devices/me/alerts') return json(response, 200, { accepted: 0, duplicates: 0, lastSeq: 0 } satisfies AlertsAnswer)
       if (request.method === 'GET' && url === '/v1/devices/me/ota') return json(response, 200, target)
       if (request.method === 'POST' && url === '/v1/devices/me/ota/report') {
-        state.reports.push(JSON.parse(raw.toString('utf8')) as OtaReport)
-        return json(response, 200, { ok: true })
+        const report = JSON.parse(raw.toString('utf8')) as OtaReport
+        state.reports.push(report)
+        return json(response, 200, { state: report.state, changed: true } satisfies OtaReportAnswer)
       }
       if (request.method === 'GET' && url.startsWith('/v1/devices/me/ota/bundle/')) return serveBundle(request, response)
       return json(response, 404, { code: 'HUB_ERR_NOT_FOUND', message: url })

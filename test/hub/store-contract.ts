@@ -6,7 +6,7 @@ import type { ReleaseId, ReleaseRecord } from '../../cloud/ota/release-repositor
 import type { RolloutId, RolloutRecord } from '../../cloud/ota/rollout-repository.js'
 import type { ConfigRepository } from '../../cloud/config/config-repository.js'
 import type { HubStore } from '../../cloud/store/hub-store.js'
-import type { ConfigReport } from '../../shared/config-crdt/sync-protocol.js'
+import type { ConfigReport } from '../../shared/protocol/config-sync.js'
 
 /**
  * The contract every HubStore backend passes (like automerge-repo's storage

@@ -2,7 +2,7 @@ import { createHash, createPrivateKey, type KeyObject } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { buildBundle, generateReleaseKey, parseReleasePublicKey, signManifest, writeBundleEntries, type BundleEntrySource } from '../../shared/ota/bundle.js'
-import type { BundleFileEntry, BundleManifest } from '../../shared/ota/protocol.js'
+import type { BundleFileEntry, BundleManifest } from '../../shared/ota/manifest.js'
 
 export interface ReleaseKeyFixture {
   privateKey: KeyObject

@@ -5,7 +5,7 @@ import { evaluateWave, memberOutcome } from '../../cloud/ota/wave-evaluation.js'
 import { assignWaves, planWaves } from '../../cloud/ota/wave-plan.js'
 import type { DeviceId } from '../../cloud/devices/device-repository.js'
 import type { RolloutId, RolloutMember, WaveRecord } from '../../cloud/ota/rollout-repository.js'
-import type { OtaDeviceState } from '../../shared/ota/protocol.js'
+import type { OtaDeviceState } from '../../shared/protocol/ota.js'
 
 const defaults = { healthyAfterSeconds: 60, maxFailureRate: 0.2, timeoutSeconds: 600 }
 const ids = (n: number) => Array.from({ length: n }, (_, i) => `dev-${String(i).padStart(4, '0')}` as DeviceId)

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
 import type { EdgeApiContext } from '../context.js'
-import { alertWire } from '../../hub-link/alert-forwarder.js'
+import { alertReportOf } from '../../../shared/protocol/alerts.js'
 
 const AlertsQuerySchema = Type.Object(
   {
@@ -14,7 +14,7 @@ const AlertsQuerySchema = Type.Object(
 export const alertRoutes: FastifyPluginAsync<{ context: EdgeApiContext }> = async (app, { context }) => {
   app.get<{ Querystring: Static<typeof AlertsQuerySchema> }>('/v1/alerts', { schema: { querystring: AlertsQuerySchema } }, async (request) => {
     const alerts = context.alerts.list(request.query.limit).map((a) => ({
-      ...alertWire(a),
+      ...alertReportOf(a),
       raisedAt: new Date(a.raisedAt).toISOString(),
       forwarded: a.forwardedAt !== null,
       forwardedAt: a.forwardedAt === null ? null : new Date(a.forwardedAt).toISOString(),

@@ -56,27 +56,25 @@ const alertView = (a: AlertRecord) => ({
 
 /** Alerts forwarded by devices (registered in the device-signed scope: cloud/device-scope/device-signed-routes.ts). */
 export const deviceAlertRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { context }) => {
-  await app.register(async (signed) => {
-    signed.post<{ Body: AlertsBody }>(
-      alertsExchange.path,
-      {
-        schema: {
-          tags: ['alerts'],
-          summary: 'Forward alerts raised on the device (signed device request); idempotent by (device, seq), stored in one transaction',
-          security: [{ deviceSignature: [] }],
-          body: alertsExchange.body,
-          response: responses({ [alertsExchange.status]: alertsExchange.answer }),
-        },
+  app.post<{ Body: AlertsBody }>(
+    alertsExchange.path,
+    {
+      schema: {
+        tags: ['alerts'],
+        summary: 'Forward alerts raised on the device (signed device request); idempotent by (device, seq), stored in one transaction',
+        security: [{ deviceSignature: [] }],
+        body: alertsExchange.body,
+        response: responses({ [alertsExchange.status]: alertsExchange.answer }),
       },
-      async (request) => {
-        const device = request.device as DeviceRecord
-        const result = await context.store.alerts.ingest(device.id, request.body.alerts, context.clock())
-        context.metrics.alertsReceived.inc({ outcome: 'accepted' }, result.accepted)
-        context.metrics.alertsReceived.inc({ outcome: 'duplicate' }, result.duplicates)
-        return result
-      },
-    )
-  })
+    },
+    async (request) => {
+      const device = request.device as DeviceRecord
+      const result = await context.store.alerts.ingest(device.id, request.body.alerts, context.clock())
+      context.metrics.alertsReceived.inc({ outcome: 'accepted' }, result.accepted)
+      context.metrics.alertsReceived.inc({ outcome: 'duplicate' }, result.duplicates)
+      return result
+    },
+  )
 }
 
 /** Alerts listed and acknowledged by operators. */

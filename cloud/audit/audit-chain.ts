@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { AuditEntry, SignedAuditHead } from './audit-repository.js'
-import { canonicalJson } from './canonical-json.js'
+import { canonicalJson } from '../../shared/canonical-json.js'
 
 /** The previous-hash of the first entry. */
 export const GENESIS_HASH = '0'.repeat(64)

@@ -140,44 +140,42 @@ export const configRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { c
 export const deviceConfigRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { context }) => {
   const docs = context.configDocs
 
-  await app.register(async (signed) => {
-    signed.post<{ Body: ConfigSyncRequest }>(
-      configSyncExchange.path,
-      {
-        schema: {
-          tags: ['config'],
-          summary: 'Automerge sync of the calling device\'s own config document and its group\'s (base64 messages); with waitMs, held open until there is something to send (long-poll)',
-          security: [{ deviceSignature: [] }],
-          body: configSyncExchange.body,
-          response: responses({ [configSyncExchange.status]: configSyncExchange.answer }),
-        },
+  app.post<{ Body: ConfigSyncRequest }>(
+    configSyncExchange.path,
+    {
+      schema: {
+        tags: ['config'],
+        summary: 'Automerge sync of the calling device\'s own config document and its group\'s (base64 messages); with waitMs, held open until there is something to send (long-poll)',
+        security: [{ deviceSignature: [] }],
+        body: configSyncExchange.body,
+        response: responses({ [configSyncExchange.status]: configSyncExchange.answer }),
       },
-      async (request) => {
-        const device = request.device as DeviceRecord
-        // The edge gave up (a local edit ends its long-poll): stop waiting for it.
-        const closed = new AbortController()
-        const onClose = () => closed.abort()
-        request.socket.once('close', onClose)
-        let answer
-        try {
-          answer = await docs.sync({ id: device.id, group: device.group }, request.body, closed.signal)
-        } finally {
-          request.socket.off('close', onClose)
-        }
-        context.metrics.configSyncs.inc()
-        return answer
-      },
-    )
-    signed.post<{ Body: ConfigReport }>(
-      configReportExchange.path,
-      {
-        schema: { tags: ['config'], summary: 'The device reports the config it applied: heads, errors (key and reason), keys waiting for a restart', security: [{ deviceSignature: [] }], body: configReportExchange.body, response: responses({ [configReportExchange.status]: configReportExchange.answer }) },
-      },
-      async (request) => {
-        const device = request.device as DeviceRecord
-        await docs.report(device.id, request.body as ConfigReport)
-        return { inSync: (await docs.twin(device.id, device.group)).inSync }
-      },
-    )
-  })
+    },
+    async (request) => {
+      const device = request.device as DeviceRecord
+      // The edge gave up (a local edit ends its long-poll): stop waiting for it.
+      const closed = new AbortController()
+      const onClose = () => closed.abort()
+      request.socket.once('close', onClose)
+      let answer
+      try {
+        answer = await docs.sync({ id: device.id, group: device.group }, request.body, closed.signal)
+      } finally {
+        request.socket.off('close', onClose)
+      }
+      context.metrics.configSyncs.inc()
+      return answer
+    },
+  )
+  app.post<{ Body: ConfigReport }>(
+    configReportExchange.path,
+    {
+      schema: { tags: ['config'], summary: 'The device reports the config it applied: heads, errors (key and reason), keys waiting for a restart', security: [{ deviceSignature: [] }], body: configReportExchange.body, response: responses({ [configReportExchange.status]: configReportExchange.answer }) },
+    },
+    async (request) => {
+      const device = request.device as DeviceRecord
+      await docs.report(device.id, request.body as ConfigReport)
+      return { inSync: (await docs.twin(device.id, device.group)).inSync }
+    },
+  )
 }

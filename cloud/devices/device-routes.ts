@@ -143,18 +143,16 @@ export const deviceRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { c
 
 /** The device's own record, for the device itself (registered in the device-signed scope: cloud/device-scope/device-signed-routes.ts). */
 export const deviceSelfRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { context }) => {
-  await app.register(async (signed) => {
-    signed.get(
-      '/v1/devices/me',
-      {
-        schema: {
-          tags: ['devices'],
-          summary: 'The calling device\'s own record (signed device request; checks the device credentials)',
-          security: [{ deviceSignature: [] }],
-          response: responses({ 200: Device }),
-        },
+  app.get(
+    '/v1/devices/me',
+    {
+      schema: {
+        tags: ['devices'],
+        summary: 'The calling device\'s own record (signed device request; checks the device credentials)',
+        security: [{ deviceSignature: [] }],
+        response: responses({ 200: Device }),
       },
-      async (request) => publicDevice({ ...(request.device as DeviceRecord), lastSeenAt: context.clock() }),
-    )
-  })
+    },
+    async (request) => publicDevice({ ...(request.device as DeviceRecord), lastSeenAt: context.clock() }),
+  )
 }

@@ -37,31 +37,29 @@ const FleetEventView = Type.Object({
 
 /** Heartbeats from devices (registered in the device-signed scope: cloud/device-scope/device-signed-routes.ts). */
 export const heartbeatRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { context }) => {
-  await app.register(async (signed) => {
-    signed.post<{ Body: HeartbeatBody }>(
-      heartbeatExchange.path,
-      {
-        config: { touchLastSeen: false },
-        schema: {
-          tags: ['fleet'],
-          summary: 'Heartbeat with health (signed device request): updates last seen and health, brings an offline device back online',
-          security: [{ deviceSignature: [] }],
-          body: heartbeatExchange.body,
-          response: responses({ [heartbeatExchange.status]: heartbeatExchange.answer }),
-        },
+  app.post<{ Body: HeartbeatBody }>(
+    heartbeatExchange.path,
+    {
+      config: { touchLastSeen: false },
+      schema: {
+        tags: ['fleet'],
+        summary: 'Heartbeat with health (signed device request): updates last seen and health, brings an offline device back online',
+        security: [{ deviceSignature: [] }],
+        body: heartbeatExchange.body,
+        response: responses({ [heartbeatExchange.status]: heartbeatExchange.answer }),
       },
-      async (request) => {
-        const device = request.device as DeviceRecord
-        const outcome = await context.heartbeats.record({ deviceId: device.id, at: context.clock(), health: request.body })
-        if (outcome.revoked) {
-          // Revoked between the guard's check and the commit.
-          throw new CloudosError('HUB_ERR_DEVICE_REVOKED', `device ${device.id} was revoked`)
-        }
-        if (outcome.previous === 'offline') request.log.info({ deviceId: device.id }, 'device back online')
-        return { ok: true as const, heartbeatIntervalSeconds: context.config.fleet.heartbeatIntervalSeconds }
-      },
-    )
-  })
+    },
+    async (request) => {
+      const device = request.device as DeviceRecord
+      const outcome = await context.heartbeats.record({ deviceId: device.id, at: context.clock(), health: request.body })
+      if (outcome.revoked) {
+        // Revoked between the guard's check and the commit.
+        throw new CloudosError('HUB_ERR_DEVICE_REVOKED', `device ${device.id} was revoked`)
+      }
+      if (outcome.previous === 'offline') request.log.info({ deviceId: device.id }, 'device back online')
+      return { ok: true as const, heartbeatIntervalSeconds: context.config.fleet.heartbeatIntervalSeconds }
+    },
+  )
 }
 
 /** Health history, liveness transitions, groups and fleet events. */

@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, sig
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { CloudosError } from '../../shared/errors.js'
-import { writeFileAtomic } from '../bootstrap/atomic-file.js'
+import { writeFileAtomic } from '../../shared/atomic-file.js'
 
 export const HUB_IDENTITY_FILE = 'hub-identity.json'
 export const HUB_PRIVATE_KEY_FILE = 'hub-key.pem'

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { auditHeadMessage, chainAuditEntry, GENESIS_HASH, hashAuditEntry, verifyAuditChain } from '../../cloud/audit/audit-chain.js'
-import { canonicalJson } from '../../cloud/audit/canonical-json.js'
+import { canonicalJson } from '../../shared/canonical-json.js'
 import type { AuditEntry } from '../../cloud/audit/audit-repository.js'
 import { bearer, build, type TestHub } from './helper.js'
 

@@ -32,7 +32,7 @@ function wavesFlag(value: string): number[] {
 
 /** Lazily loaded: the hub client is only needed by these commands. */
 async function clientOf(flags: ConnectionFlags) {
-  const { HubAdminClient } = await import('../../cloud/ota/hub-admin-client.js')
+  const { HubAdminClient } = await import('../hub-admin-client.js')
   const hub = flags.hub ?? process.env.CLOUDOS_HUB_URL
   const token = flags.token ?? process.env.CLOUDOS_HUB_TOKEN
   if (hub === undefined) throw new CloudosError('CLI_ERR_INVALID_FLAG', 'give the hub URL with --hub URL (or CLOUDOS_HUB_URL)')

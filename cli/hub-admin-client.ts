@@ -1,7 +1,7 @@
 import { createReadStream, statSync } from 'node:fs'
 import { request } from 'node:http'
 import { request as requestTls } from 'node:https'
-import { CloudosError, errorCatalogue, type ErrorCode } from '../../shared/errors.js'
+import { CloudosError, errorCatalogue, type ErrorCode } from '../shared/errors.js'
 
 /**
  * A small admin client of the hub's OTA API for the CLI (`cloudos hub release

@@ -2,11 +2,13 @@ import { silentLogger, type Logger } from '../shared/log/logger.js'
 import { EdgeConfigSchema, type AnomalyConfig, type EdgeConfig, type RulesConfig } from '../shared/config/edge-config-schema.js'
 import { applyModeOf } from '../shared/config-crdt/apply-modes.js'
 import { changedKeys } from '../shared/config-crdt/layers.js'
-import { databaseSizeBytes } from '../shared/sqlite/database.js'
+import { databaseSizeBytes, type SqliteDatabase } from '../shared/sqlite/database.js'
 import type { EdgeApiContext } from './api/context.js'
+import type { TelemetryBroker } from './broker/telemetry-broker.js'
 import { ConfigAgent } from './config-sync/config-agent.js'
 import { ConfigReplicaStore } from './config-sync/config-replica-store.js'
 import { noFaultPoints, type FaultPoints } from './fault-points.js'
+import type { DeviceIdentity } from './hub-link/device-identity.js'
 import type { HubLinkStatus } from './hub-link/hub-link.js'
 import type { InferenceLoop } from './inference/inference-loop.js'
 import type { IngestPipeline } from './ingest/ingest-pipeline.js'
@@ -53,6 +55,13 @@ export interface EdgeEndpoints {
 }
 
 /** The services of a started runtime that its getters and live updates reach. */
+/** What `start` needs of the assembled services once they run. */
+interface Assembled {
+  mqtt: TelemetryBroker
+  api: ApiService
+  agent: ConfigAgent
+}
+
 interface Running {
   services: EdgeServices
   ingest: IngestService
@@ -181,7 +190,6 @@ export class EdgeRuntime {
   async start(): Promise<EdgeEndpoints> {
     const { dataDir } = this.#options
     const log = this.#log
-    const faults = this.#options.faults ?? noFaultPoints
     // Enrolment comes first: when it fails (hub unreachable, token refused)
     // the edge stops before opening anything. Once enrolled, no hub is needed.
     const hubUrl = this.#options.config.hub.url
@@ -195,6 +203,33 @@ export class EdgeRuntime {
       log,
     })
     const db = openEdgeDatabase({ dataDir, synchronous: this.#options.config.storage.synchronous })
+    let assembled: Assembled
+    try {
+      assembled = await this.#assemble(db, identity, connect)
+    } catch (err) {
+      // Nothing has started yet: only the database is open.
+      db.close()
+      throw err
+    }
+    const { mqtt, api, agent } = assembled
+    try {
+      await this.#started().services.start()
+    } catch (err) {
+      await this.stop()
+      throw err
+    }
+    const mqttEndpoint = mqtt.endpoint()
+    this.#endpoints = { mqttUrl: mqttEndpoint.url, mqttPort: mqttEndpoint.port, httpUrl: api.url, httpPort: api.port, dataDir }
+    agent.attach((next) => this.applyConfig(next))
+    log.info(`edge runtime started: ${mqtt.describe()}, HTTP API ${this.#endpoints.httpUrl}, data in ${dataDir}`)
+    return this.#endpoints
+  }
+
+  /** Builds every service over the open database and registers them in dependency order (nothing starts here). */
+  async #assemble(db: SqliteDatabase, identity: DeviceIdentity | undefined, connect: typeof import('./hub-link/connect.js') | undefined): Promise<Assembled> {
+    const { dataDir } = this.#options
+    const log = this.#log
+    const faults = this.#options.faults ?? noFaultPoints
     const services = new EdgeServices(log)
     services.register(new DatabaseService(db))
     const counters = new CountersStore(db)
@@ -307,17 +342,7 @@ export class EdgeRuntime {
       )
     }
     this.#running = { services, ingest, rules, inference, hubLink: hub?.hubLink, alerts, agent }
-    try {
-      await services.start()
-    } catch (err) {
-      await this.stop()
-      throw err
-    }
-    const mqttEndpoint = mqtt.endpoint()
-    this.#endpoints = { mqttUrl: mqttEndpoint.url, mqttPort: mqttEndpoint.port, httpUrl: api.url, httpPort: api.port, dataDir }
-    agent.attach((next) => this.applyConfig(next))
-    log.info(`edge runtime started: ${mqtt.describe()}, HTTP API ${this.#endpoints.httpUrl}, data in ${dataDir}`)
-    return this.#endpoints
+    return { mqtt, api, agent }
   }
 
   /** Graceful stop: the services in reverse start order (see the class comment). Idempotent. */

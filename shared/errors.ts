@@ -251,7 +251,7 @@ export const errorCatalogue = {
     hint: 'Check --mqtt: is the edge (or broker) running and listening at that address?',
   },
 
-  // --- anomaly models (models/, edge/anomaly) ---
+  // --- anomaly models (models/, shared/anomaly) ---
   MODEL_ERR_FILE_UNREADABLE: {
     status: 400,
     summary: 'The model file or its card cannot be read.',

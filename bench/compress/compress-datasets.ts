@@ -53,7 +53,7 @@ export interface SimulatorShape {
 }
 
 /**
- * The simulator's signal models (edge/simulator) sampled on a regular clock,
+ * The simulator's signal models (shared/simulator) sampled on a regular clock,
  * as `cloudos simulate` would publish them: one device with `sensors` sensors.
  */
 export function simulatorDataset(shape: SimulatorShape, startTs = Date.UTC(2026, 0, 5, 6)): Dataset {
@@ -74,7 +74,7 @@ export function simulatorDataset(shape: SimulatorShape, startTs = Date.UTC(2026,
   })
   return {
     name: 'simulator',
-    description: `${shape.sensors} simulated sensors x ${shape.readingsPerSecond}/s for ${shape.seconds} s (seed ${shape.seed}, edge/simulator signal models)`,
+    description: `${shape.sensors} simulated sensors x ${shape.readingsPerSecond}/s for ${shape.seconds} s (seed ${shape.seed}, shared/simulator signal models)`,
     devices: [{ device: 'sim', series }],
   }
 }

@@ -29,7 +29,7 @@ export interface BacklogResult {
 }
 
 /**
- * Writes `durationMs` of simulated sensors (edge/simulator: daily cycles,
+ * Writes `durationMs` of simulated sensors (shared/simulator: daily cycles,
  * drift, noise, rounded to each kind's resolution, occasional anomalies and
  * dropouts) through the edge's commit path on an accelerated clock, sealing
  * as the runtime would. What an edge collects while offline, minus the MQTT

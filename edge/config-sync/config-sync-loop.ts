@@ -11,13 +11,21 @@ import type { ConfigReplicaStore } from './config-replica-store.js'
 
 export const HUB_PEER = 'hub'
 
+/** What the sync loop reads before every exchange with the hub (live config changes are taken on the next one). */
+export interface ConfigSyncSettings {
+  longPollSeconds: number
+  requestTimeoutMs: number
+  backoffInitialMs: number
+  backoffMaxMs: number
+}
+
 export interface ConfigSyncLoopOptions {
   client: HubClient
   agent: ConfigAgent
   store: ConfigReplicaStore
   log: Logger
   /** Read on every exchange, so a live config change takes effect. */
-  settings: () => { longPollSeconds: number; requestTimeoutMs: number; backoffInitialMs: number; backoffMaxMs: number }
+  settings: () => ConfigSyncSettings
   onRefused?: (code: ErrorCode) => void
 }
 

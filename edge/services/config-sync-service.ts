@@ -1,14 +1,6 @@
 import type { EdgeConfig } from '../../shared/config/edge-config-schema.js'
-import type { ConfigSyncLoop, ConfigSyncStatus } from '../config-sync/config-sync-loop.js'
+import type { ConfigSyncLoop, ConfigSyncSettings, ConfigSyncStatus } from '../config-sync/config-sync-loop.js'
 import type { EdgeService } from './edge-service.js'
-
-/** What the sync loop reads before every exchange with the hub. */
-export interface ConfigSyncSettings {
-  longPollSeconds: number
-  requestTimeoutMs: number
-  backoffInitialMs: number
-  backoffMaxMs: number
-}
 
 /**
  * The config sync loop with the hub (long-poll of the config documents).

@@ -14,8 +14,7 @@ import type { TelemetryRepository } from '../telemetry/telemetry-repository.js'
 /**
  * Everything the hub stores: one repository per domain, each behind its
  * domain's small Promise interface (like automerge-repo's
- * StorageAdapterInterface). The hub's storage, behind small Promise interfaces (like automerge-repo's
- * StorageAdapterInterface): routes and services see only these, so a
+ * StorageAdapterInterface). Routes and services see only these, so a
  * PostgreSQL backend can be added beside the SQLite one without touching them.
  * Each method is atomic on its own; where several writes must commit together
  * (an audit entry and the signed head) one method does them.

@@ -15,7 +15,11 @@ import * as x509 from '@peculiar/x509'
 import { createHash, randomBytes, webcrypto, X509Certificate, createPrivateKey } from 'node:crypto'
 import { isIP } from 'node:net'
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto)
+// @peculiar/x509 is typed against the DOM's WebCrypto types; Node's are the
+// same objects under other names, so the keys are passed through these aliases.
+type X509Key = Parameters<typeof x509.X509CertificateGenerator.create>[0]['signingKey']
+type X509KeyPair = Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]['keys']
+x509.cryptoProvider.set(webcrypto as Parameters<typeof x509.cryptoProvider.set>[0])
 
 const EC_P256 = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const
 const DAY_MS = 24 * 60 * 60 * 1000
@@ -49,12 +53,12 @@ export async function createCertificateAuthority(options: CaOptions): Promise<Ce
     name: distinguishedName(options.commonName),
     notBefore,
     notAfter: new Date(notBefore.getTime() + (options.validDays ?? 3650) * DAY_MS),
-    keys: keys as unknown as CryptoKeyPair,
+    keys: keys as unknown as X509KeyPair,
     signingAlgorithm: EC_P256,
     extensions: [
       new x509.BasicConstraintsExtension(true, 0, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey as unknown as CryptoKey),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey as unknown as X509Key),
     ],
   })
   return { certPem: cert.toString('pem') + '\n', keyPem: await exportKeyPem(keys.privateKey) }
@@ -109,7 +113,7 @@ async function issueLeaf(ca: CertifiedKey, options: LeafOptions, usage: string):
     issuer: caCert.subject,
     notBefore,
     notAfter: new Date(notBefore.getTime() + (options.validDays ?? 825) * DAY_MS),
-    publicKey: keys.publicKey as unknown as CryptoKey,
+    publicKey: keys.publicKey as unknown as X509Key,
     signingKey: caKey,
     signingAlgorithm: EC_P256,
     extensions,
@@ -141,7 +145,7 @@ async function exportKeyPem(key: webcrypto.CryptoKey): Promise<string> {
   return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }).export({ type: 'pkcs8', format: 'pem' }).toString()
 }
 
-async function importKeyPem(pem: string): Promise<CryptoKey> {
+async function importKeyPem(pem: string): Promise<X509Key> {
   const der = createPrivateKey(pem).export({ type: 'pkcs8', format: 'der' })
-  return (await webcrypto.subtle.importKey('pkcs8', der, EC_P256, false, ['sign'])) as unknown as CryptoKey
+  return (await webcrypto.subtle.importKey('pkcs8', der, EC_P256, false, ['sign'])) as unknown as X509Key
 }

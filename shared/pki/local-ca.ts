@@ -17,9 +17,9 @@ import { isIP } from 'node:net'
 
 // @peculiar/x509 is typed against the DOM's WebCrypto types; Node's are the
 // same objects under other names, so the keys are passed through these aliases.
-type X509Key = Parameters<typeof x509.X509CertificateGenerator.create>[0]['signingKey']
+type X509Key = Parameters<typeof x509.SubjectKeyIdentifierExtension.create>[0] & { algorithm: unknown }
 type X509KeyPair = Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]['keys']
-x509.cryptoProvider.set(webcrypto as Parameters<typeof x509.cryptoProvider.set>[0])
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[1] & object)
 
 const EC_P256 = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const
 const DAY_MS = 24 * 60 * 60 * 1000

@@ -125,6 +125,11 @@ export const errorCatalogue = {
     summary: 'The config has a key the schema does not know.',
     hint: 'Remove or correct the key; `docs/configuration.md` lists every key.',
   },
+  CONFIG_ERR_DEVICE_LOCAL_KEY: {
+    status: 403,
+    summary: 'A config document from the hub or the local API sets a key that only the device\'s own config file may set (it grants trust or runs code).',
+    hint: 'Set it in the edge config file on the device itself (--config); the rest of the document still applies.',
+  },
   CONFIG_ERR_INVALID_VALUE: {
     status: 400,
     summary: 'A config value has the wrong type or is out of range.',

@@ -31,3 +31,8 @@ export function verifierChildMeasured(mode: 'hub' | 'edge', bundle: string, publ
 }
 
 export const MiB = 1024 * 1024
+
+/** test/harness/batch-decode-child.ts (built): the hub's decode of an uploaded telemetry batch. */
+export function batchChildMeasured(batchPath: string, limits: { maxDecompressedBytes: number; maxReadingsPerBatch: number }): Promise<MeasuredRun> {
+  return runMeasured(built('test/harness/batch-decode-child.js'), [batchPath, String(limits.maxDecompressedBytes), String(limits.maxReadingsPerBatch)])
+}

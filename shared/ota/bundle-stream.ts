@@ -14,10 +14,10 @@ export const PAYLOAD_PREFIX = 'payload/'
 export const BUNDLE_ID_PAX_KEY = 'CLOUDOS.bundleId'
 
 /**
- * Passes bytes through, counting them, and fails with
- * OTA_ERR_BUNDLE_TOO_LARGE as soon as the count exceeds `limit`: reading
- * stops there, whatever the source would still send (endless data). The
- * limit may be tightened while reading, once the manifest is known.
+ * Passes the compressed bytes through, counting (and hashing) them, and
+ * fails with OTA_ERR_BUNDLE_TOO_LARGE as soon as the count exceeds `limit`:
+ * reading stops there, whatever the source would still send (endless data).
+ * The decompressed side is bounded by BoundedDecompressor.
  */
 export class ByteLimit extends Transform {
   count = 0

@@ -589,6 +589,21 @@ export const errorCatalogue = {
     summary: 'The bundle is larger than declared or than allowed (endless data); reading stopped at the limit.',
     hint: 'Do not install it; if the bundle is genuine, raise the size limit (ota.maxBundleBytes or the hub\'s upload limit).',
   },
+  OTA_ERR_ZSTD_WINDOW_TOO_LARGE: {
+    status: 413,
+    summary: 'A zstd frame of the bundle asks for a window larger than 8 MiB: refused before decompressing it.',
+    hint: 'Build bundles with `cloudos firmware build` (zstd levels up to 19, without --long or --ultra).',
+  },
+  OTA_ERR_TAR_HEADER_TOO_LARGE: {
+    status: 413,
+    summary: 'A tar entry of the bundle carries an oversized header (name, link name or pax records over 64 KiB).',
+    hint: 'Do not install it; bundles from `cloudos firmware build` carry short headers: rebuild it.',
+  },
+  OTA_ERR_ENTRY_NOT_A_FILE: {
+    status: 400,
+    summary: 'The bundle holds a tar entry that is not a regular file (a symlink, a hard link, a device or a fifo).',
+    hint: 'Do not install it; bundles carry regular files only (`cloudos firmware build` refuses links): rebuild it from a plain directory.',
+  },
   OTA_ERR_DOWNGRADE: {
     status: 409,
     summary: 'The bundle\'s version is lower than the installed one (possible rollback attack).',

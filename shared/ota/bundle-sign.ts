@@ -20,7 +20,7 @@ export async function signBundle(bundlePath: string, outputPath: string, private
       throw new CloudosError('OTA_ERR_MANIFEST_INVALID', `${bundlePath}: the first entry must be ${MANIFEST_ENTRY}`)
     }
     const manifest = parseManifest(await readSmallEntry(first, MAX_MANIFEST_BYTES, 'OTA_ERR_MANIFEST_INVALID'))
-    opened.tarBytes.limit = declaredTarBytes(manifest, opened.tarBytes.count) + MAX_SIGNATURE_BYTES
+    opened.tarBytes.tighten(declaredTarBytes(manifest, opened.tarBytes.count) + MAX_SIGNATURE_BYTES)
     const signature = signManifest(manifest, privateKey)
     const [manifestEntry, signatureEntry] = bundleEntries(manifest, signature, () => Buffer.alloc(0))
     async function* entries(): AsyncGenerator<BundleEntrySource> {

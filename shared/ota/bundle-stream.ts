@@ -3,8 +3,8 @@ import { createReadStream } from 'node:fs'
 import { Transform, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import tar, { type ExtractEvents, type Header } from 'tar-stream'
-import { DecompressStream } from 'zstd-napi'
 import { CloudosError, isCloudosError } from '../errors.js'
+import { BoundedDecompressor } from '../zstd/bounded-decompressor.js'
 
 /** Entry names inside a bundle (docs/formats/ota.md). */
 export const MANIFEST_ENTRY = 'manifest.json'
@@ -14,10 +14,10 @@ export const PAYLOAD_PREFIX = 'payload/'
 export const BUNDLE_ID_PAX_KEY = 'CLOUDOS.bundleId'
 
 /**
- * Passes bytes through, counting them, and fails with
- * OTA_ERR_BUNDLE_TOO_LARGE as soon as the count exceeds `limit`: reading
- * stops there, whatever the source would still send (endless data). The
- * limit may be tightened while reading, once the manifest is known.
+ * Passes the compressed bytes through, counting (and hashing) them, and
+ * fails with OTA_ERR_BUNDLE_TOO_LARGE as soon as the count exceeds `limit`:
+ * reading stops there, whatever the source would still send (endless data).
+ * The decompressed side is bounded by BoundedDecompressor.
  */
 export class ByteLimit extends Transform {
   count = 0
@@ -51,8 +51,8 @@ export interface OpenedBundle {
   entries: AsyncIterator<TarEntry>
   /** Compressed bytes read so far and their sha256 (at the end: the whole file). */
   compressed: ByteLimit
-  /** Decompressed tar bytes read so far; set `.limit` to bound what follows. */
-  tarBytes: ByteLimit
+  /** Decompressed tar bytes read so far; `tighten()` sets the final bound once the manifest is known. */
+  tarBytes: BoundedDecompressor
   /** Settles when the whole pipeline has finished (or failed). */
   finished: Promise<void>
   /** Stops reading (early exit). */
@@ -60,16 +60,23 @@ export interface OpenedBundle {
 }
 
 /**
- * Opens a bundle for streaming: file -> byte limit -> zstd -> byte limit ->
- * tar entries. Nothing is buffered whole; memory stays bounded by the
- * stream buffers whatever the bundle's size.
+ * Opens a bundle for streaming: file -> byte limit -> bounded zstd -> tar
+ * entries. Nothing is buffered whole: zstd writes into one 128 KiB window at
+ * a time, pulled by the tar reader, and stops as soon as `maxTarBytes` (the
+ * head's limit, until the manifest sets the final one) is passed; a frame
+ * asking for a window over 8 MiB is refused before it is inflated.
  */
 export function openBundle(bundlePath: string, maxCompressedBytes: number, maxTarBytes: number): OpenedBundle {
   const source = createReadStream(bundlePath)
   const compressed = new ByteLimit(maxCompressedBytes, 'the bundle file', true)
-  const tarBytes = new ByteLimit(maxTarBytes, 'the decompressed bundle')
+  const tarBytes = new BoundedDecompressor({
+    maxOutputBytes: maxTarBytes,
+    provisionalLimit: true,
+    what: 'the decompressed bundle',
+    codes: { tooLarge: 'OTA_ERR_BUNDLE_TOO_LARGE', windowTooLarge: 'OTA_ERR_ZSTD_WINDOW_TOO_LARGE', unreadable: 'OTA_ERR_BUNDLE_UNREADABLE' },
+  })
   const extract = tar.extract()
-  const finished = pipeline(source, compressed, new DecompressStream(), tarBytes, extract)
+  const finished = pipeline(source, compressed, tarBytes.decompress, extract)
   finished.catch(() => undefined)
   return {
     entries: extract[Symbol.asyncIterator](),
@@ -80,22 +87,56 @@ export function openBundle(bundlePath: string, maxCompressedBytes: number, maxTa
   }
 }
 
+/**
+ * Most bytes of metadata one entry may carry (name, link name, pax records).
+ * An honest entry needs a path of at most 1,024 bytes and one pax record.
+ */
+export const MAX_ENTRY_METADATA_BYTES = 64 * 1024
+/**
+ * tar-stream (3.x) buffers a pax or GNU long-name header whole before the
+ * entry it describes, and refuses one over its own 4 MiB cap with this
+ * message: that cap bounds the memory, our limit above gives the code.
+ */
+const TAR_STREAM_HEADER_CAP_MESSAGE = 'Header exceeds max size'
+
 /** Maps a stream failure to a coded error: limits keep theirs, the rest is an unreadable bundle. */
 export function bundleReadError(err: unknown, bundlePath: string): CloudosError {
   if (isCloudosError(err)) return err
   const e = err as NodeJS.ErrnoException
   if (e.code === 'ENOENT') return new CloudosError('OTA_ERR_BUNDLE_UNREADABLE', `${bundlePath}: no such file`)
+  if (e.message === TAR_STREAM_HEADER_CAP_MESSAGE) {
+    return new CloudosError('OTA_ERR_TAR_HEADER_TOO_LARGE', `${bundlePath}: a tar entry's extended header is over 4 MiB; reading stopped before it`, { limit: MAX_ENTRY_METADATA_BYTES })
+  }
   return new CloudosError('OTA_ERR_BUNDLE_UNREADABLE', `${bundlePath}: ${e.message} (not a zstd-compressed tar, or truncated)`)
 }
 
-/** The next entry; a pipeline failure surfaces as its coded error. */
+/** The next entry, its metadata within bounds; a pipeline failure surfaces as its coded error. */
 export async function nextEntry(opened: OpenedBundle, bundlePath: string): Promise<TarEntry | undefined> {
+  let entry: TarEntry | undefined
   try {
     const next = await opened.entries.next()
-    return next.done === true ? undefined : next.value
+    entry = next.done === true ? undefined : next.value
   } catch (err) {
     throw bundleReadError(await pipelineError(opened, err), bundlePath)
   }
+  if (entry !== undefined) {
+    const metadataBytes = entryMetadataBytes(entry.header as TarHeader)
+    if (metadataBytes > MAX_ENTRY_METADATA_BYTES) {
+      entry.resume()
+      throw new CloudosError('OTA_ERR_TAR_HEADER_TOO_LARGE', `a tar entry carries ${metadataBytes} bytes of name and extended header, more than the ${MAX_ENTRY_METADATA_BYTES} allowed`, {
+        bytes: metadataBytes,
+        limit: MAX_ENTRY_METADATA_BYTES,
+      })
+    }
+  }
+  return entry
+}
+
+/** Name, link name and pax records of an entry, in bytes. */
+function entryMetadataBytes(header: TarHeader): number {
+  let bytes = Buffer.byteLength(header.name) + Buffer.byteLength(header.linkname ?? '')
+  for (const [key, value] of Object.entries(header.pax ?? {})) bytes += Buffer.byteLength(key) + Buffer.byteLength(value)
+  return bytes
 }
 
 /** The pipeline's own error explains an iteration failure best (a limit, zstd). */

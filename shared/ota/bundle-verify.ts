@@ -36,7 +36,7 @@ export function declaredTarBytes(manifest: BundleManifest, headBytes: number): n
 
 async function readHead(opened: OpenedBundle, bundlePath: string): Promise<{ manifest: BundleManifest; signature: ManifestSignature | null; next: TarEntry | undefined }> {
   const first = await nextEntry(opened, bundlePath)
-  if (first === undefined || first.header.name !== MANIFEST_ENTRY) {
+  if (first === undefined || first.header.name !== MANIFEST_ENTRY || first.header.type !== 'file') {
     first?.resume()
     throw new CloudosError('OTA_ERR_MANIFEST_INVALID', `${bundlePath}: the first entry must be ${MANIFEST_ENTRY}, found ${first === undefined ? 'none' : JSON.stringify(first.header.name)}`)
   }
@@ -125,7 +125,7 @@ export async function verifyBundle(bundlePath: string, options: VerifyBundleOpti
     checkExpiry(manifest, options.now ?? Date.now())
     if (options.device !== undefined) checkTarget(manifest, options.device)
     if (options.installedVersion !== undefined) checkVersion(manifest, options.installedVersion, options.allowDowngrade ?? false)
-    opened.tarBytes.limit = declaredTarBytes(manifest, opened.tarBytes.count)
+    opened.tarBytes.tighten(declaredTarBytes(manifest, opened.tarBytes.count))
 
     await verifyPayload(opened, bundlePath, manifest, next, options.extractTo)
     try {
@@ -169,18 +169,12 @@ async function verifyPayload(
       entry.resume()
       continue
     }
-    if (!header.name.startsWith(PAYLOAD_PREFIX)) {
+    let path: string
+    try {
+      path = payloadPath(header)
+    } catch (err) {
       entry.resume()
-      throw new CloudosError('OTA_ERR_FILE_UNLISTED', `entry ${JSON.stringify(header.name)} is not under ${PAYLOAD_PREFIX}`)
-    }
-    const path = header.name.slice(PAYLOAD_PREFIX.length)
-    if (!isSafeBundlePath(path)) {
-      entry.resume()
-      throw new CloudosError('OTA_ERR_PATH_UNSAFE', `entry ${JSON.stringify(header.name)} has an unsafe path`)
-    }
-    if (header.type !== 'file') {
-      entry.resume()
-      throw new CloudosError('OTA_ERR_PATH_UNSAFE', `entry ${JSON.stringify(header.name)} is a ${header.type}, only regular files are allowed`)
+      throw err
     }
     const bundleId = header.pax?.[BUNDLE_ID_PAX_KEY]
     if (bundleId !== manifest.bundleId) {
@@ -206,6 +200,26 @@ async function verifyPayload(
   if (missing.length > 0) {
     throw new CloudosError('OTA_ERR_FILE_MISSING', `${missing.length} listed files are missing, first ${missing[0]?.path}`, { missing: missing.slice(0, 10).map((f) => f.path) })
   }
+}
+
+/**
+ * The payload path of an entry, or its refusal: links and special files
+ * first (a link would let a later entry write through it, outside the
+ * staging directory), then names that escape (`..`, absolute: whatever the
+ * prefix), then anything outside payload/.
+ */
+function payloadPath(header: TarHeader): string {
+  if (header.type !== 'file') {
+    const target = header.linkname ? ` to ${JSON.stringify(header.linkname)}` : ''
+    throw new CloudosError('OTA_ERR_ENTRY_NOT_A_FILE', `entry ${JSON.stringify(header.name)} is a ${header.type ?? 'special entry'}${target}; only regular files are allowed`, {
+      type: header.type ?? null,
+    })
+  }
+  if (!isSafeBundlePath(header.name)) throw new CloudosError('OTA_ERR_PATH_UNSAFE', `entry ${JSON.stringify(header.name)} has an unsafe path`)
+  if (!header.name.startsWith(PAYLOAD_PREFIX)) throw new CloudosError('OTA_ERR_FILE_UNLISTED', `entry ${JSON.stringify(header.name)} is not under ${PAYLOAD_PREFIX}`)
+  const path = header.name.slice(PAYLOAD_PREFIX.length)
+  if (!isSafeBundlePath(path)) throw new CloudosError('OTA_ERR_PATH_UNSAFE', `entry ${JSON.stringify(header.name)} has an unsafe path`)
+  return path
 }
 
 /** Hashes an entry's bytes, writing them to `target` when given (flushed to disk). */

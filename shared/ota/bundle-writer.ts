@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises'
 import tar from 'tar-stream'
 import { CompressStream } from 'zstd-napi'
 import { CloudosError } from '../errors.js'
+import { DEFAULT_MAX_WINDOW_BYTES } from '../zstd/bounded-decompressor.js'
 import { BUNDLE_ID_PAX_KEY, MANIFEST_ENTRY, PAYLOAD_PREFIX, SIGNATURE_ENTRY } from './bundle-stream.js'
 import { parseManifest } from './manifest.js'
 import type { BundleFileEntry, BundleManifest } from './manifest.js'
@@ -32,7 +33,9 @@ export async function writeBundleEntries(
 ): Promise<void> {
   const temp = `${outputPath}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`
   const pack = tar.pack()
-  const compress = new CompressStream({ compressionLevel: options.compressionLevel ?? 9 })
+  const level = options.compressionLevel ?? 9
+  // Verifiers refuse windows over 8 MiB (shared/zstd): levels 20-22 would ask for up to 128 MiB.
+  const compress = new CompressStream({ compressionLevel: level, ...(level > 19 ? { windowLog: Math.log2(DEFAULT_MAX_WINDOW_BYTES) } : {}) })
   const written = pipeline(pack, compress, createWriteStream(temp, { flush: true }))
   written.catch(() => undefined)
   try {

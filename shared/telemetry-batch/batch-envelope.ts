@@ -2,6 +2,7 @@ import { crc32 } from 'node:zlib'
 import { Compressor } from 'zstd-napi'
 import binding from 'zstd-napi/binding.js'
 import { CloudosError } from '../errors.js'
+import { readFrameHeader } from '../zstd/frame-header.js'
 import { corrupt } from './byte-io.js'
 
 /**
@@ -119,9 +120,11 @@ const preparedDictionaries = new WeakMap<Uint8Array, InstanceType<typeof binding
  * Single-shot decompression into a buffer of exactly the declared size: zstd
  * stops with "destination buffer too small" rather than write past it, so a
  * lying header cannot make us allocate more than the limit allows, and the
- * one-shot API decodes straight into that buffer without a window buffer.
+ * one-shot API decodes straight into that buffer without a window buffer
+ * (so the frame's window size does not matter here).
  */
 function inflate(payload: Uint8Array, bodyLength: number, dictionaryId: number, dictionaries: Map<number, Uint8Array> | undefined): Uint8Array {
+  checkSingleFrame(payload, bodyLength)
   let dictionary: InstanceType<typeof binding.DDict> | undefined
   if (dictionaryId !== 0) {
     const bytes = dictionaries?.get(dictionaryId)
@@ -146,6 +149,31 @@ function inflate(payload: Uint8Array, bodyLength: number, dictionaryId: number, 
   }
   if (produced !== bodyLength) throw corrupt(`the zstd payload decompresses to ${produced} bytes, the header declares ${bodyLength}`)
   return body
+}
+
+/**
+ * Before anything is allocated: the payload is exactly one Zstandard frame
+ * (docs/formats/batch.md; found by walking its block headers, RFC 8878
+ * section 3.1.1.2, without decompressing), and a content size the frame
+ * declares (section 3.1.1.1.4) is the header's body length. A second frame,
+ * a skippable frame or bytes after the frame are refused, as is a frame that
+ * announces more (or less) than the body.
+ */
+function checkSingleFrame(payload: Uint8Array, bodyLength: number): void {
+  const header = readFrameHeader(payload)
+  if (header.kind !== 'frame') {
+    throw corrupt(header.kind === 'invalid' ? `the payload is ${header.reason}` : header.kind === 'skippable' ? 'the payload starts with a skippable frame' : 'the zstd frame header is cut short')
+  }
+  if (header.contentBytes !== null && header.contentBytes !== bodyLength) {
+    throw corrupt(`the zstd frame declares ${header.contentBytes} bytes of content, the header ${bodyLength}; refused before inflating`)
+  }
+  let frameBytes: number
+  try {
+    frameBytes = binding.findFrameCompressedSize(payload)
+  } catch (err) {
+    throw corrupt(`the zstd frame is malformed (${(err as Error).message})`)
+  }
+  if (frameBytes !== payload.length) throw corrupt(`${payload.length - frameBytes} bytes follow the zstd frame (one frame per batch)`)
 }
 
 function truncated(message: string): CloudosError {

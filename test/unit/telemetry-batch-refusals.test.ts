@@ -106,6 +106,17 @@ describe('telemetry batch codec: refusals', () => {
     expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(16 * 1024 * 1024)
   })
 
+  it('refuses a payload that is not exactly one zstd frame (skippable frame first, bytes after it), before inflating', () => {
+    const body = Buffer.from([12, 0])
+    const frame = compress(body, { contentSizeFlag: false })
+    const skippable = Buffer.concat([Buffer.of(0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0), Buffer.alloc(4)])
+    expect(decodeBatch(handmade({ bodyLength: 2, payload: frame, body }))).toEqual({ seq: 12, series: [] })
+    expect(codeOf(() => decodeBatch(handmade({ bodyLength: 2, payload: Buffer.concat([skippable, frame]), body })))).toBe('BATCH_ERR_CORRUPT')
+    expect(codeOf(() => decodeBatch(handmade({ bodyLength: 2, payload: Buffer.concat([frame, skippable]), body })))).toBe('BATCH_ERR_CORRUPT')
+    const withContentSize = compress(body, { contentSizeFlag: true })
+    expect(decodeBatch(handmade({ bodyLength: 2, payload: withContentSize, body }))).toEqual({ seq: 12, series: [] })
+  })
+
   it('refuses more readings than maxReadings with BATCH_ERR_TOO_LARGE', () => {
     expect(codeOf(() => decodeBatch(encoded, { maxReadings: 201 }))).toBe('BATCH_ERR_TOO_LARGE')
     expect(decodeBatch(encoded, { maxReadings: 202 }).series).toHaveLength(2)

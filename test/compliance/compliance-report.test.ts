@@ -200,3 +200,17 @@ describe('compliance report (GET /v1/compliance/report) against a real hub on SQ
     expect((await hub.app.inject({ url: '/v1/compliance/report' })).statusCode).toBe(401)
   })
 })
+
+describe('compliance routes in the OpenAPI description', () => {
+  it('documents the report (JSON schema and HTML) and the hub alerts list, behind the bearer token', async () => {
+    const hub = await build()
+    const spec = (await hub.app.inject({ url: '/docs/json' })).json() as any
+    const report = spec.paths['/v1/compliance/report'].get
+    expect(report.security).toEqual([{ bearerAuth: [] }])
+    expect(report.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['format', 'since'])
+    expect(Object.keys(report.responses['200'].content).sort()).toEqual(['application/json', 'text/html'])
+    const ref = String(report.responses['200'].content['application/json'].schema.$ref).replace('#/components/schemas/', '')
+    expect(spec.components.schemas[ref]).toMatchObject({ title: 'ComplianceReport', properties: { controls: { properties: { auditChain: expect.any(Object) } } } })
+    expect(spec.paths['/v1/hub-alerts'].get.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['limit', 'open', 'source'])
+  })
+})

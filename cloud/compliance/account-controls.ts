@@ -4,17 +4,21 @@ import { statusOf, type ComplianceControls, type Finding } from './report-schema
 
 const iso = (ms: number) => new Date(ms).toISOString()
 
+/** A disabled account cannot log in at all, so it needs no second factor (hubs with account disabling set `disabledAt`). */
+const isDisabled = (user: UserRecord) => 'disabledAt' in user && user.disabledAt !== null && user.disabledAt !== undefined
+
 /**
  * MFA on every admin (UC-005: "multi-factor authentication required for all
  * administrative access"). Every account gets a TOTP secret at creation, so
  * the question is whether its owner proved they hold it: `confirmed` once a
  * login passed a TOTP code (the account's last accepted step is recorded),
  * `unconfirmed` while the secret was only handed out, `missing` when the
- * account has no secret at all (edited in storage).
+ * account has no secret at all (edited in storage). Disabled accounts are
+ * left out.
  */
 export function adminMfaControl(users: readonly UserRecord[]): ComplianceControls['adminMfa'] {
   const admins = users
-    .filter((u) => u.role === 'admin')
+    .filter((u) => u.role === 'admin' && !isDisabled(u))
     .map((u) => ({ username: u.username, mfa: u.totpSecret.trim() === '' ? ('missing' as const) : u.totpLastStep === null ? ('unconfirmed' as const) : ('confirmed' as const), createdAt: iso(u.createdAt) }))
   const findings: Finding[] = admins
     .filter((a) => a.mfa !== 'confirmed')
@@ -36,10 +40,10 @@ export function adminMfaControl(users: readonly UserRecord[]): ComplianceControl
   }
 }
 
-/** The audit actions read as failed authentications, and how each names its source and kind. */
+/** Failed authentications read from one audit entry: from one source, counted per kind. */
 interface FailureRecord {
   source: string
-  kind: string
+  kinds: Record<string, number>
   count: number
   firstAt: number
   lastAt: number
@@ -53,24 +57,46 @@ const time = (value: unknown, fallback: number): number => {
   return Number.isNaN(parsed) ? fallback : parsed
 }
 
+/** A summary's per-code counts as kinds (`login:bad_password`); the whole count under its kind when it has none. */
+function summaryKinds(kind: string, codes: unknown, total: number): Record<string, number> {
+  const kinds: Record<string, number> = {}
+  let counted = 0
+  if (typeof codes === 'object' && codes !== null && !Array.isArray(codes)) {
+    for (const [code, n] of Object.entries(codes as Record<string, unknown>)) {
+      const c = Math.min(count(n), total - counted)
+      if (c === 0) continue
+      kinds[`${kind}:${code}`] = (kinds[`${kind}:${code}`] ?? 0) + c
+      counted += c
+    }
+  }
+  if (counted < total) kinds[kind] = total - counted
+  return kinds
+}
+
+const single = (source: string, kind: string, ts: number): FailureRecord => ({ source, kinds: { [kind]: 1 }, count: 1, firstAt: ts, lastAt: ts })
+
 /**
  * Reads one audit entry as failed authentications, if it is one:
- * - `auth.failures`: the summary row (one per source per window) with
- *   details {source, kind, count, windowStart, windowEnd};
+ * - `auth.failures`: the summary row the hub writes per source per window
+ *   (cloud/audit/auth-failure-summary.ts), details {source, kind, count,
+ *   windowStart, windowEnd, codes};
  * - `auth.login_failed`, `device.auth_failed`, `device.enrol_refused`: one
  *   row per failure, as hubs before the summaries wrote them.
+ * Kinds read `login:<reason>`, `device:<code>`, `enrolment:<code>` either way.
  */
 export function failuresIn(entry: AuditEntry): FailureRecord | undefined {
   const d = entry.details
   switch (entry.action) {
-    case 'auth.failures':
-      return { source: text(d.source) ?? 'unknown', kind: text(d.kind) ?? 'unknown', count: count(d.count), firstAt: time(d.windowStart, entry.ts), lastAt: time(d.windowEnd, entry.ts) }
+    case 'auth.failures': {
+      const total = count(d.count)
+      return { source: text(d.source) ?? (text(entry.target) ?? 'unknown'), kinds: summaryKinds(text(d.kind) ?? 'unknown', d.codes, total), count: total, firstAt: time(d.windowStart, entry.ts), lastAt: time(d.windowEnd, entry.ts) }
+    }
     case 'auth.login_failed':
-      return { source: text(d.ip) ?? `account:${entry.target}`, kind: `login:${text(d.reason) ?? 'unknown'}`, count: 1, firstAt: entry.ts, lastAt: entry.ts }
+      return single(text(d.ip) ?? `account:${entry.target}`, `login:${text(d.reason) ?? 'unknown'}`, entry.ts)
     case 'device.auth_failed':
-      return { source: text(d.ip) ?? `device:${entry.target}`, kind: `device:${text(d.code) ?? 'unknown'}`, count: 1, firstAt: entry.ts, lastAt: entry.ts }
+      return single(text(d.ip) ?? `device:${entry.target}`, `device:${text(d.code) ?? 'unknown'}`, entry.ts)
     case 'device.enrol_refused':
-      return { source: text(d.ip) ?? 'unknown', kind: `enrol:${text(d.code) ?? 'unknown'}`, count: 1, firstAt: entry.ts, lastAt: entry.ts }
+      return single(text(d.ip) ?? 'unknown', `enrolment:${text(d.code) ?? 'unknown'}`, entry.ts)
     default:
       return undefined
   }
@@ -88,7 +114,7 @@ export function failedLoginsControl(entries: readonly AuditEntry[], since: numbe
     const failure = failuresIn(entry)
     if (failure === undefined || failure.count === 0) continue
     const summary = bySource.get(failure.source) ?? { kinds: {}, count: 0, firstAt: failure.firstAt, lastAt: failure.lastAt }
-    summary.kinds[failure.kind] = (summary.kinds[failure.kind] ?? 0) + failure.count
+    for (const [kind, n] of Object.entries(failure.kinds)) summary.kinds[kind] = (summary.kinds[kind] ?? 0) + n
     summary.count += failure.count
     summary.firstAt = Math.min(summary.firstAt, failure.firstAt)
     summary.lastAt = Math.max(summary.lastAt, failure.lastAt)

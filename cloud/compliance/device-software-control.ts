@@ -38,8 +38,8 @@ const targetsDevice = (release: ReleaseRecord, device: DeviceRecord) => {
  *   signature verified, so "stored" means "signed"; a release whose key was
  *   removed since no longer counts);
  * - expired: the matching release's manifest `expiresAt` has passed;
- * - out of date: a newer release (semver) of that kind, built for the
- *   device's architecture and not expired, was either rolled out to the
+ * - out of date: a newer release (semver) of that kind, signed by a trusted
+ *   key, built for the device's architecture and not expired, was either rolled out to the
  *   device by a completed rollout or uploaded more than `outdatedAfterDays`
  *   ago.
  * Components the hub holds no release of are listed as unmanaged, not failed.
@@ -73,6 +73,7 @@ export function deviceSoftwareControl(inputs: DeviceSoftwareInputs): ComplianceC
             (r) =>
               semver.valid(r.version) !== null &&
               semver.gt(r.version, version) &&
+              trustedKeyIds.has(r.signingKeyId) &&
               targetsDevice(r, device) &&
               Date.parse(r.manifest.expiresAt) > now &&
               (rolledOut.has(r.id) || r.uploadedAt <= now - inputs.outdatedAfterDays * DAY_MS),

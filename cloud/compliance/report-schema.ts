@@ -102,7 +102,7 @@ export const FailedLoginsControl = control('failed-logins', {
   sources: Type.Array(
     Type.Object({
       source: Type.String({ description: 'Client address, or the account name when no address was recorded' }),
-      kinds: Type.Record(Type.String(), Type.Integer(), { description: 'Count per kind (bad_password, bad_totp, unknown_user, device signature, ...)' }),
+      kinds: Type.Record(Type.String(), Type.Integer(), { description: 'Count per kind: login:<reason>, device:<code>, enrolment:<code> (or the bare kind when a summary gives no codes)' }),
       count: Type.Integer({ minimum: 0 }),
       firstAt: IsoTime,
       lastAt: IsoTime,

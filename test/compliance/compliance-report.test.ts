@@ -83,7 +83,15 @@ async function seededHub(): Promise<{ hub: TestHub; token: string; devices: { un
   const store = SqliteHubStore.open(hub.dataDir)
   try {
     const audit = new AuditLog(store.audit, HubIdentity.load(hub.dataDir), hub.clock)
-    await audit.record('auth.failures' as never, 'hub', '', { source: '203.0.113.9', kind: 'login', count: 40, windowStart: hub.clock() - 60_000, windowEnd: hub.clock() })
+    await audit.record('auth.failures' as never, 'anonymous', '203.0.113.9', {
+      source: '203.0.113.9',
+      kind: 'login',
+      count: 40,
+      windowStart: new Date(hub.clock() - 60_000).toISOString(),
+      windowEnd: new Date(hub.clock()).toISOString(),
+      codes: { unknown_user: 30, bad_password: 10 },
+      sampleIds: ['root', 'admin'],
+    })
     const failedRow = (await store.audit.all()).find((e) => e.action === 'auth.login_failed')
     expect(failedRow).toBeDefined()
     const tamperedSeq = failedRow?.seq ?? 0
@@ -155,6 +163,7 @@ describe('compliance report (GET /v1/compliance/report) against a real hub on SQ
     // Three single rows from the injected client and the 40 of the summary row: only the summary's source is over 20.
     expect(failedLogins.total).toBe(43)
     expect(failedLogins.sources.map((s) => [s.source, s.count])).toEqual([['203.0.113.9', 40], ['127.0.0.1', 3]])
+    expect(failedLogins.sources[0]?.kinds).toEqual({ 'login:unknown_user': 30, 'login:bad_password': 10 })
     expect(failedLogins.sources[1]?.kinds).toEqual({ 'login:bad_password': 3 })
     expect(failedLogins.findings.map((f) => f.subject)).toEqual(['source:203.0.113.9'])
   })

@@ -32,7 +32,9 @@ describe('cloudos hub compliance report (child processes)', () => {
     const init = await run(process.execPath, [cloudosBin(), 'hub', 'init', '--data-dir', dataDir, '--password-stdin', '--json'], { input: `${PASSWORD}\n` })
     expect(init.code, init.stderr).toBe(0)
     const { totpSecret } = JSON.parse(init.stdout) as { totpSecret: string }
-    hubProcess = spawn(process.execPath, [cloudosBin(), 'hub', '--data-dir', dataDir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    // This test is about the report, not the transport: plain HTTP on loopback, said explicitly where the hub build knows the flag (HTTPS by default).
+    const plainHttp = (await runCli(['hub', 'run', '--help'])).stdout.includes('--insecure-http') ? ['--insecure-http'] : []
+    hubProcess = spawn(process.execPath, [cloudosBin(), 'hub', '--data-dir', dataDir, '--port', '0', ...plainHttp], { stdio: ['ignore', 'pipe', 'pipe'] })
     const child = hubProcess
     const ready = await new Promise<{ url: string }>((resolve, reject) => {
       createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', (line) => resolve(JSON.parse(line) as { url: string }))

@@ -66,6 +66,9 @@ describe('compliance policy alerts (periodic evaluator)', () => {
     expect(cleared).toMatchObject({ id: raised?.id, open: false, clearedAt: expect.any(String) })
     const open = await hub.get<{ alerts: HubAlertView[] }>('/v1/hub-alerts?source=policy&open=true')
     expect(open.body.alerts.map((a) => a.subject)).not.toContain('user:mallory')
+    const metrics = await (await fetch(`${hub.url}/metrics`)).text()
+    expect(metrics).toMatch(/cloudos_hub_policy_alerts_total\{control="admin-mfa",change="raised"\} [1-9]/)
+    expect(metrics).toMatch(/cloudos_hub_policy_alerts_total\{control="admin-mfa",change="cleared"\} [1-9]/)
     // The hub itself serves plain HTTP here: that violation is alerted too.
     expect(open.body.alerts.map((a) => `${a.kind} ${a.subject}`)).toContain('transport-tls transport')
   })

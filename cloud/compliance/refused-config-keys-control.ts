@@ -38,7 +38,7 @@ export function refusedConfigKeysControl(reports: readonly StoredConfigReport[])
     id: 'refused-config-keys',
     title: 'Refused config keys',
     status: statusOf(findings),
-    summary: `${devices.length} devices refused ${devices.reduce((n, d) => n + d.refused.length, 0)} device-local keys`,
+    summary: devices.length === 0 ? 'no device refused a device-local key' : `${devices.length} device(s) refused ${devices.reduce((n, d) => n + d.refused.length, 0)} device-local key(s) set from the hub`,
     findings,
     devices,
   }

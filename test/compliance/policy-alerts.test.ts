@@ -1,6 +1,8 @@
 import { generate } from 'otplib'
 import { afterEach, describe, expect, it } from 'vitest'
+import { buildHubApp } from '../../cloud/app.js'
 import { resolveHubConfig } from '../../cloud/hub-config.js'
+import { build } from '../hub/helper.js'
 import { startRealHub, type RealHub } from '../harness/real-hub.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -71,6 +73,25 @@ describe('compliance policy alerts (periodic evaluator)', () => {
     expect(metrics).toMatch(/cloudos_hub_policy_alerts_total\{control="admin-mfa",change="cleared"\} [1-9]/)
     // The hub itself serves plain HTTP here: that violation is alerted too.
     expect(open.body.alerts.map((a) => `${a.kind} ${a.subject}`)).toContain('transport-tls transport')
+  })
+
+  it('raises a violation once even when two hub processes on one database evaluate at the same time', async () => {
+    const first = await build()
+    await first.app.ready()
+    // A second hub app on the same data dir and hub.db, as a second hub process would be.
+    const second = await buildHubApp({ dataDir: first.dataDir, clock: first.clock, livenessTimer: false, rolloutTimer: false, policyTimer: false })
+    try {
+      for (let round = 0; round < 3; round++) {
+        await Promise.all([first.app.policyEvaluator.evaluate(), second.policyEvaluator.evaluate(), first.app.policyEvaluator.evaluate()])
+      }
+      // The first admin has not logged in yet: one open alert for it, however many evaluations ran.
+      const open = await first.app.inject({ url: '/v1/hub-alerts?source=policy&open=true', headers: { authorization: `Bearer ${await first.login(first.admin)}` } })
+      const subjects = (open.json() as { alerts: HubAlertView[] }).alerts.map((a) => `${a.kind} ${a.subject}`)
+      expect(subjects.filter((s) => s === 'admin-mfa user:admin')).toHaveLength(1)
+      expect(subjects.filter((s) => s === 'transport-tls transport')).toHaveLength(1)
+    } finally {
+      await second.close()
+    }
   })
 
   it('refuses an interval over 300 s (violations must be alerted within 5 minutes)', () => {

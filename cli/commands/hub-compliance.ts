@@ -56,4 +56,25 @@ export function registerHubComplianceCommands(hub: Command): void {
     const status = flags.format === 'json' ? `${summaryLines(answer as ReportSummary)}\n` : ''
     process.stdout.write(`${status}report written to ${out} (${flags.format}, ${Buffer.byteLength(text)} bytes)\n`)
   })
+
+  withConnection(
+    compliance
+      .command('alerts')
+      .description('policy alerts: one per violation, raised by the hub\'s periodic check (open ones unless --all)')
+      .option('--all', 'also the cleared ones'),
+  ).action(async (flags: ConnectionFlags & { all?: boolean }) => {
+    const listed = await (await clientOf(flags)).json<{ alerts: PolicyAlert[] }>('GET', `/v1/hub-alerts?source=policy&limit=1000${flags.all === true ? '' : '&open=true'}`)
+    const line = (a: PolicyAlert) => `${a.raisedAt} ${a.severity.padEnd(8)} ${a.kind} ${a.subject}: ${a.message}${a.open ? '' : ` (cleared ${a.clearedAt ?? ''})`}`
+    process.stdout.write(flags.json === true ? `${JSON.stringify(listed, null, 2)}\n` : `${listed.alerts.map(line).join('\n') || 'no policy alerts'}\n`)
+  })
+}
+
+interface PolicyAlert {
+  kind: string
+  subject: string
+  severity: string
+  message: string
+  raisedAt: string
+  open: boolean
+  clearedAt: string | null
 }

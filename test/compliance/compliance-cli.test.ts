@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync, statSync } from 'node:fs'
+import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { generate } from 'otplib'
@@ -10,6 +10,7 @@ import { CONFIG_REPORT_PATH } from '../../shared/protocol/config-sync.js'
 import { goodFacts } from '../hub/device-helper.js'
 import { run, runCli, stopChild } from '../helpers/processes.js'
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
+import { waitFor } from '../helpers/wait.js'
 
 const PASSWORD = 'compliance cli test password'
 
@@ -34,7 +35,10 @@ describe('cloudos hub compliance report (child processes)', () => {
     const { totpSecret } = JSON.parse(init.stdout) as { totpSecret: string }
     // This test is about the report, not the transport: plain HTTP on loopback, said explicitly where the hub build knows the flag (HTTPS by default).
     const plainHttp = (await runCli(['hub', 'run', '--help'])).stdout.includes('--insecure-http') ? ['--insecure-http'] : []
-    hubProcess = spawn(process.execPath, [cloudosBin(), 'hub', '--data-dir', dataDir, '--port', '0', ...plainHttp], { stdio: ['ignore', 'pipe', 'pipe'] })
+    // Policy checked every second (hub config, not env): the alerts command sees the seeded violation quickly.
+    const configFile = join(tmp.path, 'hub-config.json')
+    writeFileSync(configFile, JSON.stringify({ compliance: { policyCheckSeconds: 1 } }))
+    hubProcess = spawn(process.execPath, [cloudosBin(), 'hub', '--data-dir', dataDir, '--port', '0', '--config', configFile, ...plainHttp], { stdio: ['ignore', 'pipe', 'pipe'] })
     const child = hubProcess
     const ready = await new Promise<{ url: string }>((resolve, reject) => {
       createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', (line) => resolve(JSON.parse(line) as { url: string }))
@@ -103,6 +107,16 @@ describe('cloudos hub compliance report (child processes)', () => {
     expect(report).toMatchObject({ formatVersion: 1, status: 'fail', period: { since: '2026-01-01T00:00:00.000Z' } })
     expect(report.controls.adminMfa.findings.map((f: { subject: string }) => f.subject)).toEqual(['user:nomfa'])
     expect(report.controls.refusedConfigKeys.devices[0]).toMatchObject({ deviceId, name: '<img src=x onerror=alert(1)>', refused: [{ key: 'broker.listeners' }] })
+  })
+
+  it('lists the open policy alerts, the unconfirmed admin among them', async () => {
+    const listed = await waitFor(async () => {
+      const result = await runCli(['hub', 'compliance', 'alerts', ...connection()])
+      expect(result.code, result.stderr).toBe(0)
+      return result.stdout.includes('admin-mfa user:nomfa') && result.stdout
+    }, { timeoutMs: 15_000, intervalMs: 500, what: 'the admin-mfa alert in cloudos hub compliance alerts' })
+    expect(listed).toMatch(/critical +admin-mfa user:nomfa: admin "nomfa" has never logged in with a TOTP code/)
+    expect(listed).toMatch(/warning +refused-config-keys device:/)
   })
 
   it('refuses a malformed --since and a missing token with coded errors', async () => {

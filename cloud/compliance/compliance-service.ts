@@ -6,6 +6,7 @@ import type { TrustedReleaseKeys } from '../ota/trusted-release-keys.js'
 import type { HubStore } from '../store/hub-store.js'
 import { adminMfaControl, failedLoginsControl } from './account-controls.js'
 import { auditChainControl } from './audit-chain-control.js'
+import { scanAuditLog } from './audit-scan.js'
 import { deviceSoftwareControl } from './device-software-control.js'
 import { keyAgeControl } from './key-age-control.js'
 import { datedKeys } from './key-sources.js'
@@ -48,10 +49,9 @@ export class ComplianceService {
     const { store, identity, config } = this.options
     const now = this.options.clock()
     const since = query.since ?? now - config.failedLoginWindowHours * HOUR_MS
-    const [users, entries, head, devices, releases, trusted, addedKeys, reports] = await Promise.all([
+    const audit = await scanAuditLog(store.audit, (message, signature) => identity.verify(message, signature), { since, until: now + 1 })
+    const [users, devices, releases, trusted, addedKeys, reports] = await Promise.all([
       store.users.list(),
-      store.audit.all(),
-      store.audit.head(),
       this.#allDevices(),
       this.#allReleases(),
       this.options.trustedKeys.all(),
@@ -62,7 +62,7 @@ export class ComplianceService {
     const controls: ComplianceControls = {
       adminMfa: adminMfaControl(users),
       transportTls: transportControl(this.options.transport()),
-      auditChain: auditChainControl(entries, head, (message, signature) => identity.verify(message, signature)),
+      auditChain: auditChainControl(audit),
       keyAge: keyAgeControl(datedKeys({ hubId: identity.hubId, hubCreatedAt: this.options.identityCreatedAt, releaseKeys: trusted, addedKeys, devices }), now, config.maxKeyAgeDays),
       deviceSoftware: deviceSoftwareControl({
         devices,
@@ -73,7 +73,7 @@ export class ComplianceService {
         outdatedAfterDays: config.outdatedAfterDays,
       }),
       refusedConfigKeys: refusedConfigKeysControl(reports.map((r) => ({ ...r, name: byId.get(r.deviceId)?.name ?? r.deviceId }))),
-      failedLogins: failedLoginsControl(entries, since, now + 1, config.maxFailedLoginsPerSource),
+      failedLogins: failedLoginsControl(audit.failures, since, now + 1, config.maxFailedLoginsPerSource),
     }
     const all = Object.values(controls)
     return {

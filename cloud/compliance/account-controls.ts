@@ -102,39 +102,68 @@ export function failuresIn(entry: AuditEntry): FailureRecord | undefined {
   }
 }
 
+/** Distinct sources tallied; later ones share OTHER_SOURCES (memory stays bounded whatever the log holds). */
+export const MAX_TALLIED_SOURCES = 10_000
+export const OTHER_SOURCES = '(other)'
+
+interface SourceTally {
+  kinds: Record<string, number>
+  count: number
+  firstAt: number
+  lastAt: number
+}
+
 /**
- * Failed authentications per source over [since, until): summary rows and
- * single rows alike (so the control reads hubs from before and after the
- * summaries). A source over `maxPerSource` is a finding.
+ * Failed authentications per source over [since, until), fed one audit entry
+ * at a time (the paged audit scan): summary rows and single rows alike, so
+ * the control reads hubs from before and after the summaries.
  */
-export function failedLoginsControl(entries: readonly AuditEntry[], since: number, until: number, maxPerSource: number): ComplianceControls['failedLogins'] {
-  const bySource = new Map<string, { kinds: Record<string, number>; count: number; firstAt: number; lastAt: number }>()
-  for (const entry of entries) {
-    if (entry.ts < since || entry.ts >= until) continue
+export class FailedLoginTally {
+  readonly #bySource = new Map<string, SourceTally>()
+
+  constructor(
+    private readonly since: number,
+    private readonly until: number,
+  ) {}
+
+  add(entry: AuditEntry): void {
+    if (entry.ts < this.since || entry.ts >= this.until) return
     const failure = failuresIn(entry)
-    if (failure === undefined || failure.count === 0) continue
-    const summary = bySource.get(failure.source) ?? { kinds: {}, count: 0, firstAt: failure.firstAt, lastAt: failure.lastAt }
-    for (const [kind, n] of Object.entries(failure.kinds)) summary.kinds[kind] = (summary.kinds[kind] ?? 0) + n
-    summary.count += failure.count
-    summary.firstAt = Math.min(summary.firstAt, failure.firstAt)
-    summary.lastAt = Math.max(summary.lastAt, failure.lastAt)
-    bySource.set(failure.source, summary)
+    if (failure === undefined || failure.count === 0) return
+    const source = this.#bySource.has(failure.source) || this.#bySource.size < MAX_TALLIED_SOURCES ? failure.source : OTHER_SOURCES
+    const tally = this.#bySource.get(source) ?? { kinds: {}, count: 0, firstAt: failure.firstAt, lastAt: failure.lastAt }
+    for (const [kind, n] of Object.entries(failure.kinds)) tally.kinds[kind] = (tally.kinds[kind] ?? 0) + n
+    tally.count += failure.count
+    tally.firstAt = Math.min(tally.firstAt, failure.firstAt)
+    tally.lastAt = Math.max(tally.lastAt, failure.lastAt)
+    this.#bySource.set(source, tally)
   }
-  const sources = [...bySource.entries()]
-    .map(([source, s]) => ({ source, kinds: s.kinds, count: s.count, firstAt: iso(s.firstAt), lastAt: iso(s.lastAt) }))
-    .sort((a, b) => b.count - a.count || (a.source < b.source ? -1 : 1))
-  const findings: Finding[] = sources
-    .filter((s) => s.count > maxPerSource)
-    .map((s) => ({ subject: `source:${s.source}`, severity: 'warning', message: `${s.count} failed authentications from ${s.source} (more than ${maxPerSource}) between ${s.firstAt} and ${s.lastAt}` }))
-  const total = sources.reduce((sum, s) => sum + s.count, 0)
-  return {
-    id: 'failed-logins',
-    title: 'Failed logins',
-    status: statusOf(findings),
-    summary: `${total} failed authentications from ${sources.length} sources; ${findings.length} over ${maxPerSource}`,
-    findings,
-    maxPerSource,
-    total,
-    sources,
+
+  /** The control: a source over `maxPerSource` failures is a finding. */
+  control(maxPerSource: number): ComplianceControls['failedLogins'] {
+    const sources = [...this.#bySource.entries()]
+      .map(([source, s]) => ({ source, kinds: s.kinds, count: s.count, firstAt: iso(s.firstAt), lastAt: iso(s.lastAt) }))
+      .sort((a, b) => b.count - a.count || (a.source < b.source ? -1 : 1))
+    const findings: Finding[] = sources
+      .filter((s) => s.count > maxPerSource)
+      .map((s) => ({ subject: `source:${s.source}`, severity: 'warning', message: `${s.count} failed authentications from ${s.source} (more than ${maxPerSource}) between ${s.firstAt} and ${s.lastAt}` }))
+    const total = sources.reduce((sum, s) => sum + s.count, 0)
+    return {
+      id: 'failed-logins',
+      title: 'Failed logins',
+      status: statusOf(findings),
+      summary: `${total} failed authentications from ${sources.length} sources; ${findings.length} over ${maxPerSource}`,
+      findings,
+      maxPerSource,
+      total,
+      sources,
+    }
   }
+}
+
+/** The failed-logins control over a list of entries (what FailedLoginTally does during a scan). */
+export function failedLoginsControl(entries: readonly AuditEntry[], since: number, until: number, maxPerSource: number): ComplianceControls['failedLogins'] {
+  const tally = new FailedLoginTally(since, until)
+  for (const entry of entries) tally.add(entry)
+  return tally.control(maxPerSource)
 }

@@ -1,6 +1,5 @@
 import { auditHeadMessage, GENESIS_HASH, hashAuditEntry, type AuditProblem, type AuditVerification } from '../audit/audit-chain.js'
 import type { AuditEntry, AuditRepository, SignedAuditHead } from '../audit/audit-repository.js'
-import { failuresIn } from './account-controls.js'
 
 /** Entries read per query: the memory bound and the longest the event loop is held (~25 ms a page, measured at 100k entries). */
 export const AUDIT_PAGE = 1000
@@ -10,8 +9,6 @@ export interface AuditScan {
   head: SignedAuditHead | undefined
   /** The head's signature verifies with the hub public key (null: no head). */
   headSignatureValid: boolean | null
-  /** The failed-authentication entries with ts in [since, until). */
-  failures: AuditEntry[]
 }
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
@@ -29,9 +26,8 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 export async function scanAuditLog(
   repository: AuditRepository,
   verifySignature: (message: string, signature: string) => boolean,
-  period: { since: number; until: number },
+  onEntry: (entry: AuditEntry) => void = () => {},
 ): Promise<AuditScan> {
-  const failures: AuditEntry[] = []
   let problem: AuditProblem | undefined
   let last: AuditEntry | undefined
   let count = 0
@@ -48,7 +44,7 @@ export async function scanAuditLog(
           else if (entry.prevHash !== (last?.hash ?? GENESIS_HASH)) fail('removed', expectedSeq, `the chain link before entry ${entry.seq} (${entry.action}) is broken: an entry was removed or moved`)
           else if (entry.seq !== expectedSeq) fail('removed', expectedSeq, `entry ${expectedSeq} is missing (found ${entry.seq} in its place)`)
         }
-        if (entry.ts >= period.since && entry.ts < period.until && failuresIn(entry) !== undefined) failures.push(entry)
+        onEntry(entry)
         last = entry
         count++
       }
@@ -77,5 +73,5 @@ export async function scanAuditLog(
     else if (last.hash !== head.hash) fail('altered', last.seq, `entry ${last.seq} does not match the signed head`)
   }
   const verification: AuditVerification = problem === undefined ? { ok: true, entries: count, headSeq: head?.seq ?? 0 } : { ok: false, entries: count, problem }
-  return { verification, head, headSignatureValid, failures }
+  return { verification, head, headSignatureValid }
 }

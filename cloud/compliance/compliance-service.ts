@@ -4,7 +4,7 @@ import type { HubIdentity } from '../identity/hub-identity.js'
 import type { ReleaseRecord } from '../ota/release-repository.js'
 import type { TrustedReleaseKeys } from '../ota/trusted-release-keys.js'
 import type { HubStore } from '../store/hub-store.js'
-import { adminMfaControl, failedLoginsControl } from './account-controls.js'
+import { adminMfaControl, FailedLoginTally } from './account-controls.js'
 import { auditChainControl } from './audit-chain-control.js'
 import { scanAuditLog } from './audit-scan.js'
 import { deviceSoftwareControl } from './device-software-control.js'
@@ -49,7 +49,8 @@ export class ComplianceService {
     const { store, identity, config } = this.options
     const now = this.options.clock()
     const since = query.since ?? now - config.failedLoginWindowHours * HOUR_MS
-    const audit = await scanAuditLog(store.audit, (message, signature) => identity.verify(message, signature), { since, until: now + 1 })
+    const failedLogins = new FailedLoginTally(since, now + 1)
+    const audit = await scanAuditLog(store.audit, (message, signature) => identity.verify(message, signature), (entry) => failedLogins.add(entry))
     const [users, devices, releases, trusted, addedKeys, reports] = await Promise.all([
       store.users.list(),
       this.#allDevices(),
@@ -73,7 +74,7 @@ export class ComplianceService {
         outdatedAfterDays: config.outdatedAfterDays,
       }),
       refusedConfigKeys: refusedConfigKeysControl(reports.map((r) => ({ ...r, name: byId.get(r.deviceId)?.name ?? r.deviceId }))),
-      failedLogins: failedLoginsControl(audit.failures, since, now + 1, config.maxFailedLoginsPerSource),
+      failedLogins: failedLogins.control(config.maxFailedLoginsPerSource),
     }
     const all = Object.values(controls)
     return {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { UserId, UserRecord } from '../../cloud/accounts/user-repository.js'
 import type { AuditEntry } from '../../cloud/audit/audit-repository.js'
-import { adminMfaControl, failedLoginsControl } from '../../cloud/compliance/account-controls.js'
+import { adminMfaControl, failedLoginsControl, MAX_TALLIED_SOURCES, OTHER_SOURCES } from '../../cloud/compliance/account-controls.js'
 import { deviceSoftwareControl } from '../../cloud/compliance/device-software-control.js'
 import { keyAgeControl } from '../../cloud/compliance/key-age-control.js'
 import { escapeHtml } from '../../cloud/compliance/html-report.js'
@@ -80,6 +80,14 @@ describe('compliance controls (pure)', () => {
     ])
     expect(control.total).toBe(9)
     expect(control.findings.map((f) => f.subject)).toEqual(['source:198.51.100.4'])
+  })
+
+  it('failed logins: past MAX_TALLIED_SOURCES distinct sources, the rest are counted together', () => {
+    const entries = Array.from({ length: MAX_TALLIED_SOURCES + 5 }, (_, i) => entry(i + 1, 'auth.login_failed', 'admin', { reason: 'unknown_user', ip: `source-${i}` }))
+    const control = failedLoginsControl(entries, 0, NOW, 100)
+    expect(control.sources).toHaveLength(MAX_TALLIED_SOURCES + 1)
+    expect(control.sources[0]).toMatchObject({ source: OTHER_SOURCES, count: 5 })
+    expect(control.total).toBe(MAX_TALLIED_SOURCES + 5)
   })
 
   it('device software: unsigned, untrusted key, expired, out of date by age or by a completed rollout, other architectures ignored', () => {

@@ -1,8 +1,8 @@
 import { auditHeadMessage, GENESIS_HASH, hashAuditEntry, type AuditProblem, type AuditVerification } from '../audit/audit-chain.js'
 import type { AuditEntry, AuditRepository, SignedAuditHead } from '../audit/audit-repository.js'
 
-/** Entries read per query: the memory bound and the longest the event loop is held (~25 ms a page, measured at 100k entries). */
-export const AUDIT_PAGE = 1000
+/** Entries read and verified per query: the memory bound, and what sets the longest event-loop stall (about 100-140 ms on a loaded 2-core machine, docs/hub.md). */
+export const AUDIT_PAGE = 500
 
 export interface AuditScan {
   verification: AuditVerification
@@ -19,7 +19,7 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
  * the signed head against the last entry), keeping only the failed-login
  * entries of the period. Unlike `verifyAuditChain` over `all()`, memory is
  * one page and the event loop is given back between pages: a full check of
- * 100k entries held it for ~5 s in one piece, which the policy evaluator
+ * 100k entries held it for ~5 s in one piece (measured here), which the policy evaluator
  * cannot do every minute beside heartbeats. A moved entry shows as a broken
  * link ('removed'); `cloudos hub audit verify` names it 'reordered'.
  */

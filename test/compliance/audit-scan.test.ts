@@ -9,7 +9,8 @@ import { AUDIT_PAGE, scanAuditLog } from '../../cloud/compliance/audit-scan.js'
 import { HubIdentity } from '../../cloud/identity/hub-identity.js'
 import { SqliteHubStore } from '../../cloud/store/sqlite-hub-store.js'
 
-const ENTRIES = 2 * AUDIT_PAGE + 500
+// Several pages, and the tamper cases below sit in different ones.
+const ENTRIES = 2500
 
 /** A hub database holding ENTRIES chained entries and their signed head (every 10th a failed login at ts = seq). */
 async function auditLog(): Promise<{ store: SqliteHubStore; identity: HubIdentity; last: () => AuditEntry }> {
@@ -47,6 +48,7 @@ async function both(store: SqliteHubStore, identity: HubIdentity) {
 describe('paged audit scan (the compliance report and policy evaluator)', () => {
   it('verifies a log of several pages, handing every entry on in order (the failed-login tally counts the period only)', async () => {
     const { store, identity } = await auditLog()
+    expect(ENTRIES).toBeGreaterThan(3 * AUDIT_PAGE)
     const { scan, reference } = await both(store, identity)
     expect(scan.verification).toEqual({ ok: true, entries: ENTRIES, headSeq: ENTRIES })
     expect(reference).toEqual(scan.verification)

@@ -29,6 +29,12 @@ import { releaseKeyRoutes } from './ota/release-key-routes.js'
 import { releaseRoutes } from './ota/release-routes.js'
 import { rolloutRoutes } from './ota/rollout-routes.js'
 import { auditRoutes } from './audit/audit-routes.js'
+import { hubAlertRoutes } from './alerts/hub-alert-routes.js'
+import { ComplianceService } from './compliance/compliance-service.js'
+import { complianceRoutes } from './compliance/compliance-routes.js'
+import { hubIdentityCreatedAt } from './compliance/key-sources.js'
+import { PolicyEvaluator } from './compliance/policy-evaluator.js'
+import { PLAIN_HTTP, type HubTransport } from './compliance/transport-control.js'
 import { authRoutes } from './accounts/auth-routes.js'
 import { alertRoutes } from './alerts/alert-routes.js'
 import { deviceRoutes } from './devices/device-routes.js'
@@ -49,6 +55,8 @@ declare module 'fastify' {
     fleetLiveness: FleetLivenessMonitor
     /** The rollout engine: `app.otaRollouts.tick()` evaluates running rollouts once (tests drive time through it). */
     otaRollouts: RolloutEngine
+    /** The compliance policy evaluator: `app.policyEvaluator.evaluate()` runs one evaluation (tests drive it). */
+    policyEvaluator: PolicyEvaluator
   }
 }
 
@@ -74,6 +82,14 @@ export interface HubAppOptions {
   bundleVerifier?: UploadedBundleVerifier
   /** The schema config documents are checked against (default: the edge config schema). */
   configSchema?: TSchema
+  /**
+   * How the hub serves its API (HTTPS or plain HTTP), for the compliance
+   * report's TLS control: a value, or a function read at each report. Plain
+   * HTTP when not given.
+   */
+  transport?: HubTransport | (() => HubTransport)
+  /** Run the compliance policy evaluator while the app is ready (default true); tests call `app.policyEvaluator.evaluate()`. */
+  policyTimer?: boolean
 }
 
 /**
@@ -116,20 +132,30 @@ export async function buildHubApp(options: HubAppOptions): Promise<FastifyInstan
     const heartbeatGraceMs = config.fleet.heartbeatIntervalSeconds * config.fleet.offlineAfterMissedHeartbeats * 1000
     const engine = new RolloutEngine({ rollouts: store.rollouts, audit, clock, heartbeatGraceMs, checkIntervalMs: config.ota.rolloutCheckSeconds * 1000 })
     const ota = { releasesDir, incomingDir, trustedKeys, verifier: options.bundleVerifier ?? sharedBundleVerifier, engine, heartbeatGraceMs }
-    context = { config, store, identity, audit, metrics, clock, enrolment, heartbeats, liveness, ota, configDocs }
+    const transport = options.transport ?? PLAIN_HTTP
+    const compliance = new ComplianceService({
+      store,
+      identity,
+      identityCreatedAt: hubIdentityCreatedAt(dataDir),
+      trustedKeys,
+      transport: typeof transport === 'function' ? transport : () => transport,
+      config: config.compliance,
+      clock,
+    })
+    context = { config, store, identity, audit, metrics, clock, enrolment, heartbeats, liveness, ota, configDocs, compliance }
   } catch (err) {
     await store.close()
     throw err
   }
   try {
-    return await assembleApp(context, options.logger ?? false, options.livenessTimer ?? true, options.rolloutTimer ?? true)
+    return await assembleApp(context, options.logger ?? false, { liveness: options.livenessTimer ?? true, rollout: options.rolloutTimer ?? true, policy: options.policyTimer ?? true })
   } catch (err) {
     await store.close()
     throw err
   }
 }
 
-async function assembleApp(context: HubContext, logger: FastifyServerOptions['logger'], livenessTimer: boolean, rolloutTimer: boolean): Promise<FastifyInstance> {
+async function assembleApp(context: HubContext, logger: FastifyServerOptions['logger'], timers: { liveness: boolean; rollout: boolean; policy: boolean }): Promise<FastifyInstance> {
   const { config, store, metrics } = context
   const app = Fastify({
     logger,
@@ -143,12 +169,26 @@ async function assembleApp(context: HubContext, logger: FastifyServerOptions['lo
   })
   app.decorate('fleetLiveness', context.liveness)
   app.decorate('otaRollouts', context.ota.engine)
-  if (livenessTimer) app.addHook('onReady', async () => context.liveness.start())
-  if (rolloutTimer) app.addHook('onReady', async () => context.ota.engine.start())
+  const policyEvaluator = new PolicyEvaluator(
+    context.compliance,
+    store.hubAlerts,
+    context.clock,
+    config.compliance.policyCheckSeconds * 1000,
+    ({ raised, cleared }) => {
+      for (const alert of raised) metrics.policyAlerts.inc({ control: alert.kind, change: 'raised' })
+      for (const alert of cleared) metrics.policyAlerts.inc({ control: alert.kind, change: 'cleared' })
+    },
+    (err) => app.log.error({ err }, 'compliance policy evaluation failed'),
+  )
+  app.decorate('policyEvaluator', policyEvaluator)
+  if (timers.liveness) app.addHook('onReady', async () => context.liveness.start())
+  if (timers.rollout) app.addHook('onReady', async () => context.ota.engine.start())
+  if (timers.policy) app.addHook('onReady', async () => policyEvaluator.start())
   app.addHook('preClose', async () => context.configDocs.close())
   app.addHook('onClose', async () => {
     await context.liveness.stop()
     await context.ota.engine.stop()
+    await policyEvaluator.stop()
     await context.heartbeats.drain()
     await store.close()
   })
@@ -167,7 +207,7 @@ async function assembleApp(context: HubContext, logger: FastifyServerOptions['lo
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'CloudOS Lite hub API', version: '0.1.0', description: 'Fleet hub: accounts, audit log, devices, fleet health, alerts, telemetry, config documents, OTA releases and rollouts. Errors answer {code, message, hint}; see docs/errors.md.' },
+      info: { title: 'CloudOS Lite hub API', version: '0.1.0', description: 'Fleet hub: accounts, audit log, devices, fleet health, alerts, telemetry, config documents, OTA releases and rollouts, compliance report. Errors answer {code, message, hint}; see docs/errors.md.' },
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', description: 'Token from POST /v1/auth/login' },
@@ -187,11 +227,13 @@ async function assembleApp(context: HubContext, logger: FastifyServerOptions['lo
   await app.register(deviceRoutes, routeOptions)
   await app.register(fleetRoutes, routeOptions)
   await app.register(alertRoutes, routeOptions)
+  await app.register(hubAlertRoutes, routeOptions)
   await app.register(telemetryRoutes, routeOptions)
   await app.register(releaseKeyRoutes, routeOptions)
   await app.register(releaseRoutes, routeOptions)
   await app.register(rolloutRoutes, routeOptions)
   await app.register(configRoutes, routeOptions)
+  await app.register(complianceRoutes, routeOptions)
   // Routes called by devices themselves, signed with the device key: one scope, one guard.
   await app.register(deviceSignedRoutes, routeOptions)
   return app

@@ -76,6 +76,17 @@ export const HubConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    compliance: Type.Object(
+      {
+        // UC-005: "compliance violations reported within 5 minutes"; one minute leaves room for a slow evaluation.
+        policyCheckSeconds: Type.Integer({ default: 60, minimum: 1, maximum: 300, description: 'How often the hub evaluates the compliance controls and raises or clears policy alerts (at most 300: violations are alerted within 5 minutes)' }),
+        maxKeyAgeDays: Type.Integer({ default: 365, minimum: 1, maximum: 3650, description: 'A key (hub identity, release key, device key) older than this fails the key-age control' }),
+        outdatedAfterDays: Type.Integer({ default: 30, minimum: 0, maximum: 3650, description: 'A device running an older version than a release uploaded this many days ago is out of date' }),
+        failedLoginWindowHours: Type.Integer({ default: 24, minimum: 1, maximum: 24 * 31, description: 'The period the policy evaluator (and a report without --since) counts failed authentications over' }),
+        maxFailedLoginsPerSource: Type.Integer({ default: 20, minimum: 1, maximum: 1_000_000, description: 'More failed authentications than this from one source in the period fails the failed-logins control' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
   },
   { default: {}, additionalProperties: false },
 )

@@ -2,7 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander'
 import { CloudosError } from '../../shared/errors.js'
 import { integerFlag, numberFlag, urlFlag } from '../flags.js'
 
-interface ConnectionFlags {
+export interface ConnectionFlags {
   hub?: string
   token?: string
   json?: boolean
@@ -31,7 +31,7 @@ function wavesFlag(value: string): number[] {
 }
 
 /** Lazily loaded: the hub client is only needed by these commands. */
-async function clientOf(flags: ConnectionFlags) {
+export async function clientOf(flags: ConnectionFlags) {
   const { HubAdminClient } = await import('../hub-admin-client.js')
   const hub = flags.hub ?? process.env.CLOUDOS_HUB_URL
   const token = flags.token ?? process.env.CLOUDOS_HUB_TOKEN
@@ -43,7 +43,7 @@ async function clientOf(flags: ConnectionFlags) {
 const print = (flags: ConnectionFlags, value: unknown, text: (value: any) => string) =>
   process.stdout.write(flags.json === true ? `${JSON.stringify(value, null, 2)}\n` : `${text(value)}\n`)
 
-const withConnection = (command: Command) =>
+export const withConnection = (command: Command) =>
   command
     .option('--hub <url>', 'hub URL (or CLOUDOS_HUB_URL)', urlFlag('--hub', ['http:', 'https:']))
     .option('--token <token>', 'admin bearer token from POST /v1/auth/login (or CLOUDOS_HUB_TOKEN)')

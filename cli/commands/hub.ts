@@ -8,6 +8,7 @@ import { startHub } from '../../cloud/server.js'
 import { SqliteHubStore } from '../../cloud/store/sqlite-hub-store.js'
 import { CloudosError } from '../../shared/errors.js'
 import { portFlag } from '../flags.js'
+import { registerHubComplianceCommands } from './hub-compliance.js'
 import { registerHubOtaCommands } from './hub-ota.js'
 import { runUntilSignal } from '../run-until-signal.js'
 
@@ -88,6 +89,7 @@ export function registerHubCommand(program: Command): void {
     })
 
   registerHubOtaCommands(hub)
+  registerHubComplianceCommands(hub)
 
   hub
     .command('audit')

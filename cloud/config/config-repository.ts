@@ -22,4 +22,6 @@ export interface ConfigRepository {
   saveSyncState(peer: string, docId: string, state: Uint8Array, at: number): Promise<void>
   saveReport(deviceId: DeviceId, report: ConfigReport, at: number): Promise<void>
   findReport(deviceId: DeviceId): Promise<{ report: ConfigReport; reportedAt: number } | undefined>
+  /** Every device's latest report whose `errors` is not empty (what the compliance report lists), by device id. */
+  reportsWithErrors(): Promise<{ deviceId: DeviceId; report: ConfigReport; reportedAt: number }[]>
 }

@@ -26,4 +26,10 @@ export class MemoryConfigRepository implements ConfigRepository {
   async findReport(deviceId: DeviceId) {
     return this.reports.get(deviceId)
   }
+  async reportsWithErrors() {
+    return [...this.reports.entries()]
+      .filter(([, stored]) => stored.report.errors.length > 0)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([deviceId, stored]) => ({ deviceId: deviceId as DeviceId, ...stored }))
+  }
 }

@@ -31,6 +31,8 @@ export class SqliteConfigRepository implements ConfigRepository {
         'INSERT INTO config_reported (device_id, report, reported_at) VALUES (?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET report = excluded.report, reported_at = excluded.reported_at',
       ),
       findReport: db.prepare('SELECT report, reported_at FROM config_reported WHERE device_id = ?'),
+      // The report is stored whole (errors included): json_array_length picks the ones with errors without parsing the rest.
+      reportsWithErrors: db.prepare("SELECT device_id, report, reported_at FROM config_reported WHERE json_array_length(report, '$.errors') > 0 ORDER BY device_id"),
     }
   }
 
@@ -68,5 +70,10 @@ export class SqliteConfigRepository implements ConfigRepository {
   async findReport(deviceId: DeviceId): Promise<{ report: ConfigReport; reportedAt: number } | undefined> {
     const row = this.#statements.findReport.get(deviceId) as { report: string; reported_at: number } | undefined
     return row && { report: JSON.parse(row.report) as ConfigReport, reportedAt: row.reported_at }
+  }
+
+  async reportsWithErrors(): Promise<{ deviceId: DeviceId; report: ConfigReport; reportedAt: number }[]> {
+    const rows = this.#statements.reportsWithErrors.all() as { device_id: string; report: string; reported_at: number }[]
+    return rows.map((row) => ({ deviceId: row.device_id as DeviceId, report: JSON.parse(row.report) as ConfigReport, reportedAt: row.reported_at }))
   }
 }

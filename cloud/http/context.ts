@@ -1,4 +1,5 @@
 import type { AuditLog } from '../audit/audit-log.js'
+import type { ComplianceService } from '../compliance/compliance-service.js'
 import type { HubConfig } from '../hub-config.js'
 import type { EnrolmentService } from '../devices/enrolment-service.js'
 import type { HubConfigDocuments } from '../config/hub-config-documents.js'
@@ -28,4 +29,6 @@ export interface HubContext {
   readonly ota: OtaServices
   /** Config documents per group and device (Automerge), their sync with devices and reported state. */
   readonly configDocs: HubConfigDocuments
+  /** The compliance report (UC-005) and the violations the policy evaluator alerts on. */
+  readonly compliance: ComplianceService
 }

@@ -15,6 +15,7 @@ export class HubMetrics {
   readonly configEdits: Counter<'kind'>
   readonly configSyncs: Counter
   readonly configRefused: Counter<'code'>
+  readonly policyAlerts: Counter<'control' | 'change'>
 
   constructor() {
     const registers = [this.registry]
@@ -86,6 +87,12 @@ export class HubMetrics {
       name: 'cloudos_hub_config_refused_total',
       help: 'Config edits and sync messages refused, by error code (CONFIG_ERR_*).',
       labelNames: ['code'],
+      registers,
+    })
+    this.policyAlerts = new Counter({
+      name: 'cloudos_hub_policy_alerts_total',
+      help: 'Compliance policy alerts raised and cleared, by control (cloud/compliance).',
+      labelNames: ['control', 'change'],
       registers,
     })
   }

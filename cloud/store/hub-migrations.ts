@@ -270,4 +270,28 @@ export const hubMigrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 7,
+    name: 'hub-side alerts (compliance policy violations), one open alert per violation',
+    sql: `
+      -- Alerts the hub raises itself (source 'policy': cloud/compliance/policy-evaluator.ts),
+      -- beside the alerts devices forward (table alerts, keyed by device and seq).
+      -- kind is the control (admin-mfa, audit-chain, ...), subject what breaks it
+      -- (an account, a device, a key); cleared_at is set when the violation is resolved.
+      CREATE TABLE hub_alerts (
+        id         INTEGER PRIMARY KEY,
+        source     TEXT NOT NULL CHECK (source IN ('policy')),
+        kind       TEXT NOT NULL,
+        subject    TEXT NOT NULL,
+        severity   TEXT NOT NULL CHECK (severity IN ('info', 'warning', 'critical')),
+        message    TEXT NOT NULL,
+        raised_at  INTEGER NOT NULL,
+        cleared_at INTEGER
+      );
+      -- Once per violation, not every evaluation: at most one open alert per (source, kind, subject),
+      -- even with two hub processes on one file.
+      CREATE UNIQUE INDEX hub_alerts_open ON hub_alerts (source, kind, subject) WHERE cleared_at IS NULL;
+      CREATE INDEX hub_alerts_by_raised ON hub_alerts (raised_at, id);
+    `,
+  },
 ]

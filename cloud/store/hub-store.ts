@@ -1,4 +1,5 @@
 import type { AlertRepository } from '../alerts/alert-repository.js'
+import type { HubAlertRepository } from '../alerts/hub-alert-repository.js'
 import type { SessionRepository } from '../accounts/session-repository.js'
 import type { UserRepository } from '../accounts/user-repository.js'
 import type { AuditRepository } from '../audit/audit-repository.js'
@@ -27,6 +28,8 @@ export interface HubStore {
   readonly devices: DeviceRepository
   readonly fleet: FleetRepository
   readonly alerts: AlertRepository
+  /** Alerts the hub raises itself (compliance policy violations). */
+  readonly hubAlerts: HubAlertRepository
   readonly telemetry: TelemetryRepository
   readonly releaseKeys: ReleaseKeyRepository
   readonly releases: ReleaseRepository

@@ -5,6 +5,8 @@ import type { SessionRepository } from '../accounts/session-repository.js'
 import type { UserRepository } from '../accounts/user-repository.js'
 import type { AlertRepository } from '../alerts/alert-repository.js'
 import { SqliteAlertRepository } from '../alerts/sqlite-alerts.js'
+import type { HubAlertRepository } from '../alerts/hub-alert-repository.js'
+import { SqliteHubAlertRepository } from '../alerts/sqlite-hub-alerts.js'
 import type { AuditRepository } from '../audit/audit-repository.js'
 import { SqliteAuditRepository } from '../audit/sqlite-audit.js'
 import type { ConfigRepository } from '../config/config-repository.js'
@@ -33,6 +35,7 @@ export class SqliteHubStore implements HubStore {
   readonly devices: DeviceRepository
   readonly fleet: FleetRepository
   readonly alerts: AlertRepository
+  readonly hubAlerts: HubAlertRepository
   readonly telemetry: TelemetryRepository
   readonly releaseKeys: ReleaseKeyRepository
   readonly releases: ReleaseRepository
@@ -58,6 +61,7 @@ export class SqliteHubStore implements HubStore {
     this.devices = new SqliteDeviceRepository(db)
     this.fleet = new SqliteFleetRepository(fleetDb)
     this.alerts = new SqliteAlertRepository(db)
+    this.hubAlerts = new SqliteHubAlertRepository(db)
     this.telemetry = new SqliteTelemetryRepository(db)
     this.releaseKeys = new SqliteReleaseKeyRepository(db)
     this.releases = new SqliteReleaseRepository(db)

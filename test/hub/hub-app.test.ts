@@ -36,6 +36,7 @@ describe('hub app', () => {
       devices: store.devices,
       fleet: store.fleet,
       alerts: store.alerts,
+      hubAlerts: store.hubAlerts,
       telemetry: store.telemetry,
       releaseKeys: store.releaseKeys,
       releases: store.releases,

@@ -38,6 +38,25 @@ export function hubStoreContract(name: string, open: () => Promise<{ store: HubS
         await expect(store.users.create({ ...user('alice'), id: 'u-other' as UserId })).rejects.toMatchObject({ code: 'HUB_ERR_CONFLICT' })
       }))
 
+    it('hub alerts: raised once per (kind, subject) while it holds, cleared when it is gone, raised afresh if it comes back', () =>
+      withStore(async (store) => {
+        const mfa = { kind: 'admin-mfa', subject: 'user:olga', severity: 'critical' as const, message: 'no MFA' }
+        const tls = { kind: 'transport-tls', subject: 'transport', severity: 'critical' as const, message: 'plain HTTP' }
+        const first = await store.hubAlerts.reconcile('policy', [mfa, tls], 100)
+        expect(first.raised.map((a) => [a.kind, a.subject, a.raisedAt, a.clearedAt])).toEqual([['admin-mfa', 'user:olga', 100, null], ['transport-tls', 'transport', 100, null]])
+        expect(first.cleared).toEqual([])
+        // Still violated: nothing new.
+        expect(await store.hubAlerts.reconcile('policy', [mfa, tls], 200)).toEqual({ raised: [], cleared: [] })
+        const second = await store.hubAlerts.reconcile('policy', [tls], 300)
+        expect(second.cleared.map((a) => [a.subject, a.clearedAt])).toEqual([['user:olga', 300]])
+        expect((await store.hubAlerts.list({ open: true, limit: 10 })).map((a) => a.subject)).toEqual(['transport'])
+        const third = await store.hubAlerts.reconcile('policy', [tls, mfa], 400)
+        expect(third.raised.map((a) => [a.subject, a.raisedAt])).toEqual([['user:olga', 400]])
+        const all = await store.hubAlerts.list({ source: 'policy', limit: 10 })
+        expect(all.map((a) => [a.subject, a.raisedAt, a.clearedAt])).toEqual([['user:olga', 400, null], ['transport', 100, null], ['user:olga', 100, 300]])
+        expect((await store.hubAlerts.list({ open: false, limit: 10 })).map((a) => a.id)).toEqual([first.raised[0]?.id])
+      }))
+
     it('users: a TOTP step is claimed once, and never an earlier one', () =>
       withStore(async (store) => {
         await store.users.create(user('alice'))
@@ -345,4 +364,9 @@ export async function configRepositoryContract(config: ConfigRepository): Promis
   await config.saveReport(d1, report(['h2'], 'rejected'), 41)
   expect(await config.findReport(d1)).toEqual({ report: report(['h2'], 'rejected'), reportedAt: 41 })
   expect(await config.findReport('d2' as DeviceId)).toBeUndefined()
+  // Only the latest report of each device counts, and only one with errors is listed (the compliance report reads these).
+  await config.saveReport('d0' as DeviceId, report(['h1'], 'applied'), 42)
+  expect(await config.reportsWithErrors()).toEqual([{ deviceId: 'd1', report: report(['h2'], 'rejected'), reportedAt: 41 }])
+  await config.saveReport(d1, report(['h3'], 'applied'), 43)
+  expect(await config.reportsWithErrors()).toEqual([])
 }

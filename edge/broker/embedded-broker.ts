@@ -103,12 +103,7 @@ export class EmbeddedBroker implements TelemetryBroker {
       // hold a small write until the previous one is acknowledged. Bulk
       // writes (a commit's PUBACKs) are already coalesced by corking.
       socket.setNoDelay(true)
-      this.#sockets.add(socket)
-      const client = aedes.handle(socket)
-      socket.once('close', () => {
-        this.#sockets.delete(socket)
-        security.disconnected(client as unknown as SecuredClient)
-      })
+      this.handleConnection(socket)
     })
     this.#server = server
     await new Promise<void>((resolve, reject) => {
@@ -125,6 +120,25 @@ export class EmbeddedBroker implements TelemetryBroker {
   /** ACL and authentication refusals since start, per reason (exported in /metrics). */
   accessDenials(): Readonly<Record<MqttDenialReason, number>> {
     return this.#options.access.security.denials
+  }
+
+  /**
+   * Serves MQTT on a connection accepted elsewhere (e.g. a TLS listener):
+   * the same authentication and ACLs apply; an authorised `tls.TLSSocket`
+   * with a client certificate authenticates as its CN (security/broker-security.ts).
+   */
+  handleConnection(socket: Socket): void {
+    const aedes = this.#aedes
+    if (aedes === undefined) {
+      socket.destroy()
+      return
+    }
+    this.#sockets.add(socket)
+    const client = aedes.handle(socket)
+    socket.once('close', () => {
+      this.#sockets.delete(socket)
+      this.#options.access.security.disconnected(client as unknown as SecuredClient)
+    })
   }
 
   /**

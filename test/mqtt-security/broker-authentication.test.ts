@@ -4,11 +4,11 @@ import { addMqttUser } from '../../edge/broker/security/mqtt-users.js'
 import { defaultPasswordFile } from '../../edge/broker/security/password-file.js'
 import type { Logger } from '../../shared/log/logger.js'
 import { startTestEdge, type TestEdge } from '../harness/in-process-edge.js'
-import { getText, type ReadingsBody, getJson } from '../helpers/http.js'
+import { getJson, type ReadingsBody } from '../helpers/http.js'
 import { closeQuietly, connectMqtt } from '../helpers/mqtt-client.js'
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
 import { waitFor } from '../helpers/wait.js'
-import { connackCode, mosquittoPubAs, rawConnackCode } from './mqtt-clients.js'
+import { connackCode, denials, mosquittoPubAs, rawConnackCode } from './mqtt-clients.js'
 
 /** A data dir holding a password file with two sensor users, as `cloudos mqtt user add` writes it. */
 async function dataDirWithUsers(): Promise<TempDir> {
@@ -22,11 +22,6 @@ function recordingLogger(): Logger & { lines: string[] } {
   const lines: string[] = []
   const push = (level: string) => (message: string) => void lines.push(`${level} ${message}`)
   return { lines, info: push('info'), warn: push('warn'), error: push('error') }
-}
-
-export async function denials(edge: TestEdge): Promise<Record<string, number>> {
-  const metrics = (await getText(edge.endpoints.httpUrl, '/metrics')).body
-  return Object.fromEntries([...metrics.matchAll(/^cloudos_edge_mqtt_denials_total\{reason="([a-z_]+)"\} (\d+)$/gm)].map((m) => [m[1] as string, Number(m[2])]))
 }
 
 const readingCount = async (edge: TestEdge, sensor: string, metric: string) =>

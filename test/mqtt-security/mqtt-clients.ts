@@ -1,12 +1,31 @@
 import { once } from 'node:events'
 import { createConnection } from 'node:net'
-import type { IClientOptions } from 'mqtt'
+import type { IClientOptions, ISubscriptionMap, MqttClient } from 'mqtt'
 import mqttPacket from 'mqtt-packet'
 import { MOSQUITTO_PUB } from '../harness/mosquitto.js'
+import type { TestEdge } from '../harness/in-process-edge.js'
+import { getText } from '../helpers/http.js'
 import { connectMqtt } from '../helpers/mqtt-client.js'
 import { run, type ProcessResult } from '../helpers/processes.js'
 
 export const MOSQUITTO_SUB = '/usr/bin/mosquitto_sub'
+
+/** The return codes of the SUBACK, one per filter in order (MQTT.js rejects when one is 0x80; the packet is on the error). */
+export async function subackCodes(client: MqttClient, subscriptions: ISubscriptionMap | string): Promise<number[]> {
+  try {
+    return (await client.subscribeAsync(subscriptions)).map((g) => g.qos)
+  } catch (err) {
+    const granted = (err as { packet?: { granted?: number[] } }).packet?.granted
+    if (granted === undefined) throw err
+    return granted
+  }
+}
+
+/** cloudos_edge_mqtt_denials_total from the edge's /metrics, by reason. */
+export async function denials(edge: TestEdge): Promise<Record<string, number>> {
+  const metrics = (await getText(edge.endpoints.httpUrl, '/metrics')).body
+  return Object.fromEntries([...metrics.matchAll(/^cloudos_edge_mqtt_denials_total\{reason="([a-z_]+)"\} (\d+)$/gm)].map((m) => [m[1] as string, Number(m[2])]))
+}
 
 /** The CONNACK return code an MQTT.js connection gets (0: accepted; the client is closed again either way). */
 export async function connackCode(url: string, options: IClientOptions): Promise<number> {

@@ -21,7 +21,9 @@ export interface AccessPolicy {
   forClient(identity: ClientIdentity, clientId: string): ClientAccess
 }
 
-const reserved = (topic: string, root: string) => topic === root || topic.startsWith(`${root}/`)
+/** `alerts/#` and `commands/#` (which also match the bare parent level, MQTT 3.1.1 section 4.7.1.2); runs per message, so no string is built. */
+const edgeOnly = (topic: string) =>
+  topic.startsWith('alerts/') || topic.startsWith('commands/') || topic === 'alerts' || topic === 'commands'
 
 /**
  * The built-in rules when no `mqtt.aclFile` is set (documented in
@@ -36,7 +38,7 @@ export const defaultAccessPolicy: AccessPolicy = {
   forClient(identity) {
     if (identity.username === null) {
       return {
-        mayPublish: (topic) => topic.charCodeAt(0) !== 36 && !reserved(topic, 'alerts') && !reserved(topic, 'commands'),
+        mayPublish: (topic) => topic.charCodeAt(0) !== 36 && !edgeOnly(topic),
         mayReceive: (topic) => topic.charCodeAt(0) !== 36,
         maySubscribe: (filter) => filter.charCodeAt(0) !== 36,
       }

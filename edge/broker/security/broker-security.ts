@@ -23,6 +23,8 @@ export interface SecuredClient {
   id: string
   clean: boolean
   conn: unknown
+  /** Set by aedes once the connection is closed. */
+  closed?: boolean
   close(done?: () => void): void
 }
 
@@ -88,6 +90,8 @@ export class BrokerSecurity {
       throw this.#refuse('connect_identifier_rejected', 2, 'a zero-length client id needs clean session 1 (MQTT-3.1.3-8)')
     }
     const identity = await this.#identify(client, username, password)
+    // Gone while its password was checked: claim nothing (aedes sends no CONNACK to a closed client).
+    if (client.closed === true) throw new ConnackRefusal(5, 'the connection closed during authentication')
     if (!this.#owners.mayUse(client.id, identity.username)) {
       throw this.#refuse('connect_client_id_taken', 5, `client id ${JSON.stringify(client.id)} belongs to another user`)
     }
@@ -118,7 +122,7 @@ export class BrokerSecurity {
 
   /** The connection ended (aedes client closed, whatever the cause). */
   disconnected(client: SecuredClient): void {
-    if (this.#clients.has(client)) this.#owners.release(client.id, client)
+    this.#owners.release(client.id, client)
   }
 
   /** PUBLISH from a client (wills included). A null client is a will from another broker instance: never ours, refused. */

@@ -66,7 +66,7 @@ export class BrokerAccessControl {
     })
     if (decision.warning !== undefined) log.warn(decision.warning)
     this.#policy = mqtt.aclFile === undefined ? defaultAccessPolicy : new AclFilePolicy(readAclFile(mqtt.aclFile))
-    this.security = new BrokerSecurity({ credentials: this.credentials, anonymous: decision.anonymous, policy: () => this.#policy, log })
+    this.security = new BrokerSecurity({ credentials: this.credentials, anonymous: decision.anonymous, policy: () => this.#policy })
   }
 
   /** Starts watching the files; `clients` lists the connected clients (for closing revoked ones). */

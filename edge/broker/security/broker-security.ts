@@ -1,5 +1,4 @@
 import { TLSSocket } from 'node:tls'
-import type { Logger } from '../../../shared/log/logger.js'
 import type { AccessPolicy, ClientAccess, ClientIdentity } from './access-policy.js'
 import type { CredentialStore } from './credential-store.js'
 import { USERNAME_PATTERN } from './password-file.js'
@@ -45,7 +44,6 @@ export interface BrokerSecurityOptions {
   anonymous: boolean
   /** The ACL: the file's, or the built-in defaults. Replaced on reload. */
   policy: () => AccessPolicy
-  log: Logger
 }
 
 interface ClientState {

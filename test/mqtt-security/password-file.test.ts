@@ -1,7 +1,7 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { CredentialStore } from '../../edge/broker/security/credential-store.js'
+import { CredentialCheckBusy, CredentialStore } from '../../edge/broker/security/credential-store.js'
 import { addMqttUser, listMqttUsers, removeMqttUser } from '../../edge/broker/security/mqtt-users.js'
 import { hashPassword, parsePasswordHash, verifyPassword } from '../../edge/broker/security/password-hash.js'
 import { readPasswordFile } from '../../edge/broker/security/password-file.js'
@@ -66,5 +66,18 @@ describe('the password file (cloudos mqtt user)', () => {
     expect(revoked).toEqual(['x'])
     expect(await watched.verify('x', Buffer.from('y'))).toBe(false)
     expect(await watched.verify('x', Buffer.from('changed'))).toBe(true)
+  })
+
+  it('bounds the scrypt work of a CONNECT flood: 2 checks run, 32 wait, the rest are refused at once', async () => {
+    tmp = makeTempDir('cloudos-mqtt-users-')
+    const file = join(tmp.path, 'mqtt-passwords')
+    await addMqttUser(file, 'boiler-1', 'pw-1')
+    const store = new CredentialStore({ path: file, log: silentLogger })
+    const outcomes = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => store.verify(i % 2 === 0 ? 'boiler-1' : 'nobody', Buffer.from('guess'))))
+    const busy = outcomes.filter((o) => o.status === 'rejected' && o.reason instanceof CredentialCheckBusy)
+    expect(busy).toHaveLength(6)
+    expect(outcomes.filter((o) => o.status === 'fulfilled' && o.value === false)).toHaveLength(34)
+    // Once the flood has passed, checks run again.
+    expect(await store.verify('boiler-1', Buffer.from('pw-1'))).toBe(true)
   })
 })

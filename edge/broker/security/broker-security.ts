@@ -1,6 +1,6 @@
 import { TLSSocket } from 'node:tls'
 import type { AccessPolicy, ClientAccess, ClientIdentity } from './access-policy.js'
-import type { CredentialStore } from './credential-store.js'
+import { CredentialCheckBusy, type CredentialStore } from './credential-store.js'
 import { USERNAME_PATTERN } from './password-file.js'
 import { SessionOwners } from './session-owners.js'
 
@@ -11,6 +11,7 @@ export const MQTT_DENIAL_REASONS = [
   'connect_certificate',
   'connect_client_id_taken',
   'connect_identifier_rejected',
+  'connect_server_busy',
   'publish',
   'subscribe',
   'deliver',
@@ -30,7 +31,7 @@ export interface SecuredClient {
 /** An error aedes turns into the CONNACK return code it carries (MQTT 3.1.1 section 3.2.2.3). */
 export class ConnackRefusal extends Error {
   constructor(
-    readonly returnCode: 2 | 4 | 5,
+    readonly returnCode: 2 | 3 | 4 | 5,
     message: string,
   ) {
     super(message)
@@ -110,7 +111,13 @@ export class BrokerSecurity {
     }
     if (username !== undefined) {
       const credentials = this.#options.credentials
-      const ok = credentials !== undefined && password !== undefined && USERNAME_PATTERN.test(username) && (await credentials.verify(username, password))
+      let ok = false
+      try {
+        ok = credentials !== undefined && password !== undefined && USERNAME_PATTERN.test(username) && (await credentials.verify(username, password))
+      } catch (err) {
+        if (err instanceof CredentialCheckBusy) throw this.#refuse('connect_server_busy', 3, err.message)
+        throw err
+      }
       if (!ok) throw this.#refuse('connect_bad_credentials', 4, 'bad user name or password')
       return { username, via: 'password' }
     }
@@ -158,7 +165,7 @@ export class BrokerSecurity {
     return state.access
   }
 
-  #refuse(reason: MqttDenialReason, returnCode: 2 | 4 | 5, message: string): ConnackRefusal {
+  #refuse(reason: MqttDenialReason, returnCode: 2 | 3 | 4 | 5, message: string): ConnackRefusal {
     this.denials[reason]++
     return new ConnackRefusal(returnCode, message)
   }

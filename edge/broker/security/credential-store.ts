@@ -4,6 +4,17 @@ import { hashPassword, parsePasswordHash, verifyPassword, type ParsedHash } from
 import { isReadableByOthers, readPasswordFileIfExists, type PasswordEntry } from './password-file.js'
 import { watchFileChanges } from './watch-file.js'
 
+/** Two scrypt checks at once keep two of libuv's four threads for file and DNS work; 32 more may wait (~0.7 s of work). */
+const MAX_CONCURRENT_CHECKS = 2
+const MAX_WAITING_CHECKS = 32
+
+/** Too many password checks are already running or waiting: the CONNECT is refused with CONNACK 3 (server unavailable). */
+export class CredentialCheckBusy extends Error {
+  constructor() {
+    super('too many password checks in progress')
+  }
+}
+
 export interface CredentialStoreOptions {
   path: string
   log: Logger
@@ -30,6 +41,8 @@ export class CredentialStore {
   readonly #verified = new Map<string, { encoded: string; digest: Buffer }>()
   readonly #cacheKey = randomBytes(32)
   #dummy: Promise<ParsedHash> | undefined
+  #running = 0
+  readonly #waiting: (() => void)[] = []
   #stopWatching: (() => void) | undefined
 
   /** Reads the file now: a malformed file at start is EDGE_ERR_MQTT_PASSWORD_FILE (the edge does not start). */
@@ -43,34 +56,44 @@ export class CredentialStore {
     return this.#options.path
   }
 
-  get userCount(): number {
-    return this.#users.size
-  }
-
-  has(username: string): boolean {
-    return this.#users.has(username)
-  }
-
-  /** The stored entry's text for a user (to notice a password change for a connected client). */
-  entryOf(username: string): string | undefined {
-    return this.#users.get(username)?.encoded
-  }
-
-  /** True when `password` is the user's. An unknown user costs a scrypt too, so timing does not reveal which names exist. */
+  /**
+   * True when `password` is the user's. Every refusal costs a scrypt, for an
+   * unknown user too, so timing tells nothing about which names exist. At
+   * most MAX_CONCURRENT_CHECKS scrypt checks run at once (16 MiB each) and
+   * MAX_WAITING_CHECKS wait; beyond that a CONNECT flood is refused at once
+   * (CredentialCheckBusy) instead of queueing without bound.
+   */
   async verify(username: string, password: Buffer): Promise<boolean> {
     const entry = this.#users.get(username)
-    if (entry === undefined) {
-      this.#dummy ??= hashPassword(randomBytes(16).toString('hex')).then((h) => parsePasswordHash(h) as ParsedHash)
-      await verifyPassword(password.toString('utf8'), await this.#dummy)
-      return false
-    }
     const digest = createHmac('sha256', this.#cacheKey).update(password).digest()
-    const known = this.#verified.get(username)
-    if (known !== undefined && known.encoded === entry.encoded) return timingSafeEqual(known.digest, digest)
-    const ok = await verifyPassword(password.toString('utf8'), entry.hash)
-    // The file may have changed while scrypt ran: remember only against the entry that was checked.
-    if (ok && this.#users.get(username) === entry) this.#verified.set(username, { encoded: entry.encoded, digest })
-    return ok
+    const known = entry === undefined ? undefined : this.#verified.get(username)
+    if (entry !== undefined && known !== undefined && known.encoded === entry.encoded && timingSafeEqual(known.digest, digest)) return true
+    await this.#slot()
+    try {
+      if (entry === undefined) {
+        this.#dummy ??= hashPassword(randomBytes(16).toString('hex')).then((h) => parsePasswordHash(h) as ParsedHash)
+        await verifyPassword(password.toString('utf8'), await this.#dummy)
+        return false
+      }
+      const ok = await verifyPassword(password.toString('utf8'), entry.hash)
+      // The file may have changed while scrypt ran: remember only against the entry that was checked.
+      if (ok && this.#users.get(username) === entry) this.#verified.set(username, { encoded: entry.encoded, digest })
+      return ok
+    } finally {
+      const next = this.#waiting.shift()
+      if (next === undefined) this.#running--
+      else next()
+    }
+  }
+
+  async #slot(): Promise<void> {
+    if (this.#running < MAX_CONCURRENT_CHECKS) {
+      this.#running++
+      return
+    }
+    if (this.#waiting.length >= MAX_WAITING_CHECKS) throw new CredentialCheckBusy()
+    // The finishing check hands its slot over: #running stays as it is.
+    await new Promise<void>((resolve) => this.#waiting.push(resolve))
   }
 
   startWatching(): void {

@@ -23,6 +23,11 @@ export interface EmbeddedBrokerOptions {
  * subscriber hop and the PUBACK waits for the commit. Every other topic, and
  * telemetry itself, routes to subscribers as in any MQTT broker.
  *
+ * Who may connect, publish, subscribe and receive is decided by
+ * `security/` (password file, client certificates, client id ownership,
+ * ACLs; docs/mqtt-security.md) through aedes' hooks; a publish the ACL
+ * refuses is acknowledged and then dropped before anything sees it.
+ *
  * Fast path: routing a message through aedes (trie match for online and
  * offline sessions, a promise per QoS 1 message) costs more than decoding and
  * storing it. Until some client subscribes with a filter that can match a

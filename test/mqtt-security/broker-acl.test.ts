@@ -119,6 +119,7 @@ describe('an ACL file (mqtt.aclFile, Mosquitto acl_file syntax)', () => {
       'topic deny apps/secret/#',
       'user boiler-1',
       'topic read commands/boiler/#',
+      'topic read alerts/#',
       'user ops',
       'topic readwrite #',
       'pattern write sensors/%u/#',
@@ -131,7 +132,16 @@ describe('an ACL file (mqtt.aclFile, Mosquitto acl_file syntax)', () => {
     await addMqttUser(defaultPasswordFile(dir.path), 'ops', 'pw-ops')
     aclFile = join(dir.path, 'acl')
     writeFileSync(aclFile, rules())
-    edge = await startTestEdge({ dataDir: dir.path, config: { mqtt: { aclFile } } })
+    edge = await startTestEdge({
+      dataDir: dir.path,
+      config: {
+        mqtt: { aclFile },
+        anomaly: { enabled: false },
+        rules: {
+          'boiler-hot': { sensor: 'boiler-*', metric: 'temperature', max: 90, cooldownSeconds: 0, action: { topic: 'commands/boiler/burner', payload: '{"burner":"off"}' } },
+        } as never,
+      },
+    })
     url = `mqtt://127.0.0.1:${edge.endpoints.mqttPort}`
   })
   afterAll(async () => {
@@ -166,18 +176,29 @@ describe('an ACL file (mqtt.aclFile, Mosquitto acl_file syntax)', () => {
     expect(await readingCount(edge, 'anon', 'temp')).toBe(0)
   })
 
+  it('delivers the edge\'s own alerts and rule actions (internal publishes, not subject to the ACL) to the users allowed to read them', async () => {
+    const boiler = await connect({ username: 'boiler-1', password: 'pw-boiler' })
+    const seen = collectMessages(boiler)
+    expect(await subackCodes(boiler, { 'alerts/#': { qos: 1 }, 'commands/boiler/#': { qos: 1 } })).toEqual([1, 1])
+    // A reading above the rule's max, published by the sensor user itself (pattern write sensors/%u/#).
+    await boiler.publishAsync('sensors/boiler-1/temperature', JSON.stringify({ ts: Date.now() - 100, value: 95 }), { qos: 1 })
+    await waitFor(() => seen.some((m) => m.topic === 'commands/boiler/burner' && !m.retain) && seen.some((m) => m.topic === 'alerts/boiler-1/temperature'), {
+      what: 'the alert and the rule action',
+    })
+  })
+
   it('re-reads the ACL file when it changes or on SIGHUP, and keeps the old rules when the new file is malformed', async () => {
     const boiler = await connect({ username: 'boiler-1', password: 'pw-boiler' })
-    expect(await subackCodes(boiler, 'alerts/#')).toEqual([128])
+    expect(await subackCodes(boiler, 'status/#')).toEqual([128])
     writeFileSync(aclFile, 'topic read apps/# oops/#/bad\n')
     process.emit('SIGHUP', 'SIGHUP')
     expect(await subackCodes(boiler, 'commands/boiler/#')).toEqual([0])
     // SIGHUP (as for Mosquitto) takes the new file at once ...
-    writeFileSync(aclFile, rules('user boiler-1\ntopic read alerts/#'))
+    writeFileSync(aclFile, rules('user boiler-1\ntopic read status/#'))
     process.emit('SIGHUP', 'SIGHUP')
-    expect(await subackCodes(boiler, 'alerts/#')).toEqual([0])
+    expect(await subackCodes(boiler, 'status/#')).toEqual([0])
     // ... and without it the file is noticed within the poll interval.
     writeFileSync(aclFile, rules())
-    await waitFor(async () => (await subackCodes(boiler, 'alerts/#'))[0] === 128, { what: 'the grant withdrawn', timeoutMs: 10_000 })
+    await waitFor(async () => (await subackCodes(boiler, 'status/#'))[0] === 128, { what: 'the grant withdrawn', timeoutMs: 10_000 })
   })
 })

@@ -8,6 +8,7 @@ import { registerFirmwareCommand } from './commands/firmware.js'
 import { registerHubCommand } from './commands/hub.js'
 import { registerModelCommand } from './commands/model.js'
 import { registerModelEval } from './commands/model-eval.js'
+import { registerMqttCommand } from './commands/mqtt.js'
 import { registerSimulateCommand } from './commands/simulate.js'
 import { registerSuperviseCommand } from './commands/supervise.js'
 import { runProgram } from './run-program.js'
@@ -30,5 +31,6 @@ registerDetectCommand(program)
 registerFirmwareCommand(program)
 registerSuperviseCommand(program)
 registerConfigCommand(program)
+registerMqttCommand(program)
 
 await runProgram(program)

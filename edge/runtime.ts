@@ -272,7 +272,7 @@ export class EdgeRuntime {
     })
     const pipeline = ingest.pipeline
     broker = new BrokerService(
-      await createBroker({ mqtt: config.mqtt, onTelemetry: pipeline.accept.bind(pipeline), requestPromptCommit: () => pipeline.requestPromptCommit(), log }),
+      await createBroker({ mqtt: config.mqtt, dataDir, onTelemetry: pipeline.accept.bind(pipeline), requestPromptCommit: () => pipeline.requestPromptCommit(), log }),
       () => pipeline.flush(),
       log,
     )

@@ -109,6 +109,33 @@ export const errorCatalogue = {
     hint: 'Check that the broker runs and listens at that URL, or drop --broker to use the embedded broker.',
   },
 
+  // --- embedded MQTT broker: identity and authorisation (docs/mqtt-security.md) ---
+  EDGE_ERR_MQTT_PUBLIC_NO_AUTH: {
+    status: 500,
+    summary: 'The embedded MQTT broker would listen on a non-loopback interface (mqtt.host) with no authentication configured, so it does not start.',
+    hint: 'Add users with `cloudos mqtt user add --data-dir DIR NAME` (or set mqtt.passwordFile), or keep mqtt.host on 127.0.0.1, or set mqtt.allowAnonymous to true to accept anonymous clients knowingly (warned at every start).',
+  },
+  EDGE_ERR_MQTT_PASSWORD_FILE: {
+    status: 500,
+    summary: 'The MQTT password file (mqtt.passwordFile, default mqtt-passwords in the data dir) is missing, unreadable or has a malformed line.',
+    hint: 'Fix or recreate the line named in the message with `cloudos mqtt user add`; a file that breaks while the edge runs is not taken and the previous users stay.',
+  },
+  EDGE_ERR_MQTT_ACL_FILE: {
+    status: 500,
+    summary: 'The MQTT ACL file (mqtt.aclFile) is unreadable or a line is not `user <name>`, `topic [read|write|readwrite|deny] <filter>` or `pattern [...] <filter>`.',
+    hint: 'Fix the line named in the message (Mosquitto acl_file syntax, docs/mqtt-security.md); a file that breaks while the edge runs is not taken and the previous rules stay.',
+  },
+  EDGE_ERR_MQTT_USERNAME_INVALID: {
+    status: 400,
+    summary: 'An MQTT username is not 1-64 characters of A-Z a-z 0-9 _ . - (it is also a topic level, so it may not hold / + # or :).',
+    hint: 'Choose a username such as the sensor id (e.g. boiler-1).',
+  },
+  EDGE_ERR_MQTT_USER_UNKNOWN: {
+    status: 404,
+    summary: 'The MQTT password file has no such user.',
+    hint: 'List the users with `cloudos mqtt user list --data-dir DIR`.',
+  },
+
   // --- configuration and command line ---
   CONFIG_ERR_UNREADABLE: {
     status: 400,

@@ -31,7 +31,7 @@ export function registerEdgeCommand(program: Command, options: EdgeCommandOption
     .description('run the edge runtime: MQTT broker, ingest into SQLite, local HTTP API')
     .requiredOption('--data-dir <dir>', 'directory for the edge database (created if missing)')
     .option('--mqtt-port <port>', 'embedded broker TCP port (default 1883; 0 = any free port)', portFlag('--mqtt-port'))
-    .option('--mqtt-host <host>', 'embedded broker interface (default 0.0.0.0)')
+    .option('--mqtt-host <host>', 'embedded broker interface (default 127.0.0.1; any other needs MQTT users or mqtt.allowAnonymous, see docs/mqtt-security.md)')
     .option('--http-port <port>', 'local HTTP API port (default 8081; 0 = any free port)', portFlag('--http-port'))
     .option('--http-host <host>', 'local HTTP API interface (default 127.0.0.1)')
     .option('--broker <url>', 'use this external MQTT broker (e.g. mqtt://127.0.0.1:1883) instead of the embedded one', urlFlag('--broker', ['mqtt:', 'mqtts:']))

@@ -13,6 +13,8 @@ export interface EdgeMetricsSources {
   outbox?: () => { pendingBatches: number; pendingReadings: number; pendingBytes: number }
   /** Rules and inference counters (absent: not exported). */
   decisions?: () => DecisionCounters
+  /** Embedded broker refusals (authentication, client id, ACL) per reason (absent: external broker, not exported). */
+  mqttDenials?: () => Readonly<Record<string, number>>
 }
 
 export interface DecisionCounters {
@@ -124,6 +126,19 @@ export class EdgeMetrics {
         registers: [registry],
         collect() {
           this.set(outbox().pendingBytes)
+        },
+      })
+    }
+    const mqttDenials = sources.mqttDenials
+    if (mqttDenials !== undefined) {
+      new Counter({
+        name: 'cloudos_edge_mqtt_denials_total',
+        help: 'MQTT refusals by the embedded broker, by reason: CONNACK 2/4/5 (connect_*), publishes dropped, subscriptions answered 0x80, deliveries withheld by the ACL.',
+        labelNames: ['reason'],
+        registers: [registry],
+        collect() {
+          this.reset()
+          for (const [reason, count] of Object.entries(mqttDenials())) this.inc({ reason }, count)
         },
       })
     }

@@ -1,7 +1,9 @@
-import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from 'aedes'
+import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes'
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import { TELEMETRY_TOPIC_PREFIX } from '../../shared/telemetry.js'
 import type { AckCallback } from '../ingest/ingest-pipeline.js'
+import type { BrokerAccessControl } from './security/broker-access-control.js'
+import { ConnackRefusal, type MqttDenialReason, type SecuredClient } from './security/broker-security.js'
 import type { TelemetryBroker } from './telemetry-broker.js'
 
 export interface EmbeddedBrokerOptions {
@@ -9,6 +11,8 @@ export interface EmbeddedBrokerOptions {
   port: number
   /** Takes a `sensors/...` message; `done` releases the PUBACK (QoS 1) or the next packet. */
   onTelemetry: (topic: string, payload: Buffer, qos: number, done: AckCallback) => void
+  /** Authentication and ACLs (security/): every client connection, publish, subscribe and delivery goes through it. */
+  access: BrokerAccessControl
   log?: (message: string) => void
 }
 
@@ -18,6 +22,11 @@ export interface EmbeddedBrokerOptions {
  * sends the PUBACK and before it routes the message), so there is no extra
  * subscriber hop and the PUBACK waits for the commit. Every other topic, and
  * telemetry itself, routes to subscribers as in any MQTT broker.
+ *
+ * Who may connect, publish, subscribe and receive is decided by
+ * `security/` (password file, client certificates, client id ownership,
+ * ACLs; docs/mqtt-security.md) through aedes' hooks; a publish the ACL
+ * refuses is acknowledged and then dropped before anything sees it.
  *
  * Fast path: routing a message through aedes (trie match for online and
  * offline sessions, a promise per QoS 1 message) costs more than decoding and
@@ -34,6 +43,7 @@ export class EmbeddedBroker implements TelemetryBroker {
   readonly #sockets = new Set<Socket>()
   #port = 0
   #telemetryHasSubscribers = false
+  readonly #refusedPackets = new WeakSet<object>()
 
   constructor(options: EmbeddedBrokerOptions) {
     this.#options = options
@@ -48,12 +58,41 @@ export class EmbeddedBroker implements TelemetryBroker {
     const markSubscribed = () => {
       this.#telemetryHasSubscribers = true
     }
+    const access = this.#options.access
+    const security = access.security
+    // Publishes refused by the ACL still get their PUBACK/PUBREC (as Mosquitto does: MQTT 3.1.1 has no negative
+    // acknowledgement) and are then dropped in publish below, before routing or the retained store.
+    const refused = this.#refusedPackets
     const aedes = await Aedes.createBroker({
-      authorizeSubscribe(_client: Client | null, subscription: Subscription, callback: (error: Error | null, subscription?: Subscription | null) => void) {
+      preConnect(client: Client, packet: { clientId: string }, callback: (error: Error | null, ok: boolean) => void) {
+        security.noteConnect(client, packet)
+        callback(null, true)
+      },
+      authenticate(client: Client, username: Readonly<string | undefined>, password: Readonly<Buffer | undefined>, callback: (error: AuthenticateError | null, ok: boolean | null) => void) {
+        security.authenticate(client as unknown as SecuredClient, username, password as Buffer | undefined).then(
+          () => callback(null, true),
+          // aedes sends the CONNACK with this return code, then closes the connection [MQTT-3.2.2-5].
+          (err: Error) => callback(Object.assign(err, { returnCode: (err instanceof ConnackRefusal ? err.returnCode : 5) as number as AuthenticateError['returnCode'] }), false),
+        )
+      },
+      authorizeSubscribe(client: Client | null, subscription: Subscription, callback: (error: Error | null, subscription?: Subscription | null) => void) {
+        // A refused filter gets 0x80 in the SUBACK (MQTT 3.1.1 section 3.9.3); the others of the packet are granted.
+        if (client === null || !security.maySubscribe(client, subscription.topic)) {
+          callback(null, null)
+          return
+        }
         if (filterMayMatchTelemetry(subscription.topic)) markSubscribed()
         callback(null, subscription)
       },
-      authorizePublish(_client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void) {
+      authorizeForward(client: Client, packet: AedesPublishPacket) {
+        return security.mayReceive(client, packet.topic) ? packet : null
+      },
+      authorizePublish(client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void) {
+        if (!security.mayPublish(client, packet.topic)) {
+          refused.add(packet)
+          callback(null)
+          return
+        }
         if (!packet.topic.startsWith(TELEMETRY_TOPIC_PREFIX)) {
           callback(null)
           return
@@ -69,9 +108,7 @@ export class EmbeddedBroker implements TelemetryBroker {
       // hold a small write until the previous one is acknowledged. Bulk
       // writes (a commit's PUBACKs) are already coalesced by corking.
       socket.setNoDelay(true)
-      this.#sockets.add(socket)
-      socket.once('close', () => this.#sockets.delete(socket))
-      aedes.handle(socket)
+      this.handleConnection(socket)
     })
     this.#server = server
     await new Promise<void>((resolve, reject) => {
@@ -82,6 +119,31 @@ export class EmbeddedBroker implements TelemetryBroker {
       })
     })
     this.#port = (server.address() as AddressInfo).port
+    access.start(() => Object.values((aedes as unknown as { clients: Record<string, SecuredClient> }).clients))
+  }
+
+  /** ACL and authentication refusals since start, per reason (exported in /metrics). */
+  accessDenials(): Readonly<Record<MqttDenialReason, number>> {
+    return this.#options.access.security.denials
+  }
+
+  /**
+   * Serves MQTT on a connection accepted elsewhere (e.g. a TLS listener):
+   * the same authentication and ACLs apply; an authorised `tls.TLSSocket`
+   * with a client certificate authenticates as its CN (security/broker-security.ts).
+   */
+  handleConnection(socket: Socket): void {
+    const aedes = this.#aedes
+    if (aedes === undefined) {
+      socket.destroy()
+      return
+    }
+    this.#sockets.add(socket)
+    const client = aedes.handle(socket)
+    socket.once('close', () => {
+      this.#sockets.delete(socket)
+      this.#options.access.security.disconnected(client as unknown as SecuredClient)
+    })
   }
 
   /**
@@ -107,7 +169,7 @@ export class EmbeddedBroker implements TelemetryBroker {
     // aedes.publish(packet, client?, done?) is what the protocol handler calls after authorizePublish.
     aedes.publish = ((packet: PublishPacket, client: unknown, done?: (err?: Error) => void) => {
       const callback = typeof client === 'function' ? (client as (err?: Error) => void) : done
-      if (skipRouting(packet)) {
+      if (skipRouting(packet) || this.#refusedPackets.has(packet)) {
         callback?.()
         return
       }
@@ -138,6 +200,7 @@ export class EmbeddedBroker implements TelemetryBroker {
     const aedes = this.#aedes
     this.#server = undefined
     this.#aedes = undefined
+    this.#options.access.stop()
     if (server !== undefined) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       // mqtt-packet corks a socket for each packet it writes and uncorks on

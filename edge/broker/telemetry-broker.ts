@@ -23,4 +23,6 @@ export interface TelemetryBroker {
   endpoint(): { url: string; port: number | null }
   /** Broker facts for /metrics and /v1/stats. */
   info(): { kind: 'embedded' | 'external'; url: string; connectedClients: number | null; connected: boolean }
+  /** Connections, publishes, subscriptions and deliveries refused by authentication or ACL, per reason (embedded broker only). */
+  accessDenials?(): Readonly<Record<string, number>>
 }

@@ -45,6 +45,7 @@ export function edgeApiContext(sources: ApiSources): EdgeApiContext {
     queueDepth,
     databaseSizeBytes: sizeBytes,
     connectedClients: () => broker.info().connectedClients,
+    ...(broker.accessDenials === undefined ? {} : { mqttDenials: () => broker.accessDenials?.() ?? {} }),
     counters: () => counters.all(),
     outbox: () => outbox.store.counts(),
     decisions: () => {

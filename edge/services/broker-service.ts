@@ -2,11 +2,14 @@ import type { EdgeConfig } from '../../shared/config/edge-config-schema.js'
 import type { Logger } from '../../shared/log/logger.js'
 import type { AckCallback } from '../ingest/ingest-pipeline.js'
 import { EmbeddedBroker } from '../broker/embedded-broker.js'
+import { BrokerAccessControl } from '../broker/security/broker-access-control.js'
 import type { TelemetryBroker } from '../broker/telemetry-broker.js'
 import type { EdgeService } from './edge-service.js'
 
 export interface CreateBrokerOptions {
   mqtt: EdgeConfig['mqtt']
+  /** Where the default password file lives (mqtt.passwordFile unset). */
+  dataDir: string
   onTelemetry: (topic: string, payload: Buffer, qos: number, done: AckCallback) => void
   requestPromptCommit: () => void
   log: Logger
@@ -15,7 +18,11 @@ export interface CreateBrokerOptions {
 /** The embedded broker, or a client of the external one named by `mqtt.brokerUrl`. */
 export async function createBroker(options: CreateBrokerOptions): Promise<TelemetryBroker> {
   const { mqtt, onTelemetry, log } = options
-  if (mqtt.brokerUrl === undefined) return new EmbeddedBroker({ host: mqtt.host, port: mqtt.port, onTelemetry })
+  if (mqtt.brokerUrl === undefined) {
+    // Refuses here, before anything starts, a public listener without authentication or a bad password/ACL file.
+    const access = new BrokerAccessControl({ mqtt, dataDir: options.dataDir, log })
+    return new EmbeddedBroker({ host: mqtt.host, port: mqtt.port, onTelemetry, access })
+  }
   // Loaded only when used: mqtt.js adds ~15 MB of resident memory.
   const { ExternalBroker } = await import('../broker/external-broker.js')
   return new ExternalBroker({ url: mqtt.brokerUrl, clientId: mqtt.clientId, onTelemetry, requestPromptCommit: options.requestPromptCommit, log: (m) => log.warn(m) })

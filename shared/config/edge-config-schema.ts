@@ -13,20 +13,30 @@ import { alertSeveritySchema } from '../protocol/alerts.js'
  * shared/config-crdt/apply-modes.ts covers sections without one.
  */
 
-const port = (def: number, description: string) =>
-  Type.Integer({ minimum: 0, maximum: 65535, default: def, description })
+const port = (def: number, description: string, annotations: Record<string, unknown> = {}) =>
+  Type.Integer({ minimum: 0, maximum: 65535, default: def, description, ...annotations })
 
 const MINUTE = 60_000
 const DAY = 24 * 60 * MINUTE
 
 export const MqttConfigSchema = Type.Object(
   {
-    host: Type.String({ default: '0.0.0.0', minLength: 1, description: 'Interface the embedded broker listens on.' }),
-    port: port(1883, 'TCP port of the embedded broker (0 picks a free port).'),
+    // Listener and access keys grant trust: only the device's own config file may set them ('x-device-local').
+    host: Type.String({ default: '127.0.0.1', minLength: 1, 'x-device-local': true, description: 'Interface the embedded broker listens on (loopback by default; any other interface needs authentication, see docs/mqtt-security.md).' }),
+    port: port(1883, 'TCP port of the embedded broker (0 picks a free port).', { 'x-device-local': true }),
     brokerUrl: Type.Optional(
-      Type.String({ pattern: '^mqtts?://', description: 'Use this external broker (e.g. Mosquitto) instead of the embedded one.' }),
+      Type.String({ pattern: '^mqtts?://', 'x-device-local': true, description: 'Use this external broker (e.g. Mosquitto) instead of the embedded one.' }),
     ),
     clientId: Type.String({ default: 'cloudos-edge', minLength: 1, maxLength: 64, description: 'Client id used with an external broker (persistent session).' }),
+    allowAnonymous: Type.Optional(
+      Type.Boolean({ 'x-device-local': true, description: 'Accept clients without credentials. Unset: yes on a loopback listener, no on any other (true there is warned about at every start).' }),
+    ),
+    passwordFile: Type.Optional(
+      Type.String({ minLength: 1, 'x-device-local': true, description: 'Password file of MQTT users (scrypt hashes, managed by `cloudos mqtt user`). Unset: mqtt-passwords in the data dir, used when it exists.' }),
+    ),
+    aclFile: Type.Optional(
+      Type.String({ minLength: 1, 'x-device-local': true, description: 'Mosquitto-style ACL file (user/topic/pattern lines). Unset: the built-in rules of docs/mqtt-security.md.' }),
+    ),
   },
   { additionalProperties: false, default: {}, 'x-apply': 'restart' },
 )

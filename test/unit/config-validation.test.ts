@@ -34,7 +34,7 @@ function writeConfig(dir: string, name: string, content: string): string {
 describe('edge config: defaults and valid files', () => {
   it('fills every default from the schema when there is no file', () => {
     const config = loadEdgeConfig(undefined)
-    expect(config.mqtt).toMatchObject({ host: '0.0.0.0', port: 1883, clientId: 'cloudos-edge' })
+    expect(config.mqtt).toMatchObject({ host: '127.0.0.1', port: 1883, clientId: 'cloudos-edge' })
     expect(config.mqtt.brokerUrl).toBeUndefined()
     expect(config.http).toMatchObject({ host: '127.0.0.1', port: 8081 })
     expect(config.ingest.maxPayloadBytes).toBe(64 * 1024)

@@ -16,11 +16,14 @@ export class ApiService implements EdgeService {
   readonly sections = ['http'] as const
   readonly #http: EdgeConfig['http']
   readonly #context: EdgeApiContext
+  readonly #token: () => string
   #app: FastifyInstance | undefined
 
-  constructor(http: EdgeConfig['http'], context: EdgeApiContext) {
+  /** `token`: the local API's bearer token in effect (edge/api/auth/api-token.ts). */
+  constructor(http: EdgeConfig['http'], context: EdgeApiContext, token: () => string) {
     this.#http = http
     this.#context = context
+    this.#token = token
   }
 
   /** The bound port (after start). */
@@ -35,7 +38,7 @@ export class ApiService implements EdgeService {
   }
 
   async start(): Promise<void> {
-    this.#app = await buildEdgeApi({ context: this.#context })
+    this.#app = await buildEdgeApi({ context: this.#context, access: { token: this.#token, host: this.#http.host } })
     await this.#app.listen({ host: this.#http.host, port: this.#http.port })
   }
 

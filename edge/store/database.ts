@@ -17,6 +17,9 @@ export function openEdgeDatabase(options: OpenDatabaseOptions): SqliteDatabase {
     dir: options.dataDir,
     file: EDGE_DB_FILE,
     synchronous: options.synchronous === 'full' ? 'FULL' : 'NORMAL',
+    // Config and telemetry are private: the file is created 0600 (the WAL and
+    // shared-memory files take its mode), the directory 0700.
+    ownerOnly: true,
     // better-sqlite3 is synchronous: a lock held by another process (a backup,
     // an operator's sqlite3 shell) blocks the event loop for up to this long per
     // attempt. Keep it short; a failed commit is retried without losing data.

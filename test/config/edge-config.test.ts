@@ -6,8 +6,8 @@ import { freePort } from '../helpers/processes.js'
 import { waitFor } from '../helpers/wait.js'
 import { startFleet } from '../harness/fleet.js'
 
-const patch = async (url: string, body: unknown) => {
-  const response = await fetch(`${url}/v1/config`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+const patch = async (edge: { endpoints: { httpUrl: string }; authHeaders: { authorization: string } }, body: unknown) => {
+  const response = await fetch(`${edge.endpoints.httpUrl}/v1/config`, { method: 'PATCH', headers: { 'content-type': 'application/json', ...edge.authHeaders }, body: JSON.stringify(body) })
   return { status: response.status, body: (await response.json()) as Record<string, any> }
 }
 
@@ -17,13 +17,13 @@ describe('config on a stand-alone edge (local API, SQLite replicas)', () => {
     let restarted: Awaited<ReturnType<typeof startTestEdge>> | undefined
     try {
       const url = edge.endpoints.httpUrl
-      expect((await patch(url, { set: { 'ingest.maxPayload': 10 } })).body.code).toBe('CONFIG_ERR_UNKNOWN_KEY')
-      expect((await patch(url, { set: { 'ingest.maxPayloadBytes': 'big' } })).body.code).toBe('CONFIG_ERR_INVALID_VALUE')
-      expect((await patch(url, { set: { 'storage.retentionSchedule': 'sometimes' } })).body.code).toBe('CONFIG_ERR_INVALID_VALUE')
+      expect((await patch(edge, { set: { 'ingest.maxPayload': 10 } })).body.code).toBe('CONFIG_ERR_UNKNOWN_KEY')
+      expect((await patch(edge, { set: { 'ingest.maxPayloadBytes': 'big' } })).body.code).toBe('CONFIG_ERR_INVALID_VALUE')
+      expect((await patch(edge, { set: { 'storage.retentionSchedule': 'sometimes' } })).body.code).toBe('CONFIG_ERR_INVALID_VALUE')
       expect(edge.runtime.configAgent.history('device')).toHaveLength(0)
 
       const mqttPort = await freePort()
-      const ok = await patch(url, { set: { 'ingest.maxPayloadBytes': 1024, 'mqtt.port': mqttPort }, user: 'alice' })
+      const ok = await patch(edge, { set: { 'ingest.maxPayloadBytes': 1024, 'mqtt.port': mqttPort }, user: 'alice' })
       expect(ok.status, JSON.stringify(ok.body)).toBe(200)
       expect(edge.runtime.config.ingest.maxPayloadBytes).toBe(1024)
       expect(ok.body.pendingRestart).toEqual(['mqtt.port'])

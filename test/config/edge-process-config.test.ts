@@ -41,7 +41,7 @@ describe('config with a real edge process and the cloudos config CLI', () => {
     expect(refused.stderr).toContain('CONFIG_ERR_INVALID_VALUE')
 
     proxy.partition()
-    const onSite = await runCli(['config', 'set', '--edge', edge.endpoints.httpUrl, '--user', 'tech-on-site', 'storage.retentionDays=5', 'hub.alertBatchSize=20'])
+    const onSite = await runCli(['config', 'set', '--edge', edge.endpoints.httpUrl, '--data-dir', dir.path, '--user', 'tech-on-site', 'storage.retentionDays=5', 'hub.alertBatchSize=20'])
     expect(onSite.code, onSite.stderr).toBe(0)
     expect((await edgeConfig()).effective.storage.retentionDays).toBe(5)
     const atHub = await runCli(['config', 'set', ...hubFlags(), '--device', deviceId, 'storage.maxBytes=2097152', 'hub.alertBatchSize=30'])

@@ -110,9 +110,14 @@ async function resolveTarget(flags: TargetFlags): Promise<Target> {
 
 async function edit(flags: TargetFlags, body: { set?: Record<string, unknown>; unset?: string[] }): Promise<void> {
   const target = await resolveTarget(flags)
-  const answer = (await call('PATCH', `${target.base}${target.path}`, target.headers, flags.edge !== undefined && flags.user !== undefined ? { ...body, user: flags.user } : body)) as { heads?: string[]; appliedHeads?: unknown }
+  const answer = (await call('PATCH', `${target.base}${target.path}`, target.headers, flags.edge !== undefined && flags.user !== undefined ? { ...body, user: flags.user } : body)) as {
+    heads?: string[]
+    appliedHeads?: unknown
+    refused?: { key: string; reason: string }[]
+  }
   if (flags.json) return print(answer)
   process.stdout.write(`${target.where}: changed (heads ${JSON.stringify(answer.heads ?? (answer as { currentHeads?: unknown }).currentHeads)})\n`)
+  for (const r of answer.refused ?? []) process.stderr.write(`refused: ${r.key}: CONFIG_ERR_DEVICE_LOCAL_KEY: ${r.reason}\n`)
 }
 
 async function call(method: string, url: string, headers: Record<string, string>, body?: unknown): Promise<unknown> {

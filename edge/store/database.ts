@@ -5,7 +5,7 @@ import { migrations } from './migrations.js'
 export interface OpenDatabaseOptions {
   /** Directory holding the database files; created if missing. */
   dataDir: string
-  /** "normal": survives a process crash; "full": also a power cut (fsync per commit). */
+  /** "full" (the config default): survives a power cut (fsync per commit); "normal": a process crash only. */
   synchronous: 'normal' | 'full'
 }
 

@@ -45,6 +45,9 @@ export const HttpConfigSchema = Type.Object(
   {
     host: Type.String({ default: '127.0.0.1', minLength: 1, description: 'Interface of the local HTTP API; a request whose Host header names neither it nor a loopback name is refused.', 'x-device-local': true }),
     port: port(8081, 'TCP port of the local HTTP API (0 picks a free port).'),
+    socketPath: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 100, description: 'Also serve the local API on this Unix socket, mode 0600 (only the edge\'s user and root can connect); the token rules are the same.', 'x-device-local': true }),
+    ),
   },
   { additionalProperties: false, default: {}, 'x-apply': 'restart' },
 )

@@ -15,12 +15,13 @@ interface Answer {
 }
 
 /** A raw HTTP request (fetch would not let a test forge the Host header). */
-function call(baseUrl: string, method: string, path: string, options: { headers?: Record<string, string>; body?: unknown } = {}): Promise<Answer> {
+function call(baseUrl: string, method: string, path: string, options: { headers?: Record<string, string>; body?: unknown; socketPath?: string } = {}): Promise<Answer> {
   const url = new URL(path, baseUrl)
   const payload = options.body === undefined ? undefined : JSON.stringify(options.body)
+  const where = options.socketPath === undefined ? { host: url.hostname, port: url.port } : { socketPath: options.socketPath }
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: url.hostname, port: url.port, method, path: url.pathname + url.search, headers: { ...(payload ? { 'content-type': 'application/json' } : {}), ...options.headers } },
+      { ...where, method, path: url.pathname + url.search, headers: { ...(payload ? { 'content-type': 'application/json' } : {}), ...options.headers } },
       (res) => {
         let text = ''
         res.setEncoding('utf8')
@@ -120,6 +121,27 @@ describe('the local API: bearer token and Host check', () => {
     edge = await startTestEdge({ dataDir })
     expect(edge.apiToken).toBe(fresh)
   }, 30_000)
+})
+
+describe('the local API on a Unix socket (http.socketPath)', () => {
+  it('serves the same app on a 0600 socket, with the same token rules', async () => {
+    const dir = makeTempDir('cloudos-socket-')
+    const socketPath = join(dir.path, 'api.sock')
+    const edge = await startTestEdge({ config: { http: { socketPath } } })
+    try {
+      expect(statSync(socketPath).isSocket()).toBe(true)
+      expect(statSync(socketPath).mode & 0o777).toBe(0o600)
+      const base = 'http://localhost'
+      expect((await call(base, 'GET', '/v1/stats', { socketPath })).status).toBe(200)
+      const body = { set: { 'storage.retentionDays': 4 } }
+      expect((await call(base, 'PATCH', '/v1/config', { socketPath, body })).status).toBe(401)
+      expect((await call(base, 'PATCH', '/v1/config', { socketPath, body, headers: edge.authHeaders })).status).toBe(200)
+      expect(edge.runtime.config.storage.retentionDays).toBe(4)
+    } finally {
+      await edge.stop()
+      dir.remove()
+    }
+  })
 })
 
 describe('PATCH /v1/config and device-local keys', () => {

@@ -142,6 +142,7 @@ async function call(method: string, url: string, headers: Record<string, string>
   if (!response.ok) {
     const error = parsed as { code?: string; message?: string }
     if (typeof error.code === 'string' && error.code.startsWith('CONFIG_ERR_')) throw new CloudosError(error.code as 'CONFIG_ERR_UNKNOWN_KEY', error.message)
+    if (error.code === 'API_ERR_UNAUTHORIZED') throw new CloudosError('API_ERR_UNAUTHORIZED', `${method} ${url}: ${error.message ?? 'no valid token'}; with --edge, pass --data-dir DIR (the edge's data dir holds its token)`)
     throw new CloudosError('CONFIG_ERR_REQUEST_FAILED', `${method} ${url} answered ${response.status}${error.code ? ` ${error.code}` : ''}: ${error.message ?? String(text).slice(0, 200)}`)
   }
   return parsed

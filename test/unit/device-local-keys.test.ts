@@ -24,7 +24,7 @@ function allKeys(schema: TSchema, prefix = ''): string[] {
  */
 const TRUST_WORDS = new Set([
   'path', 'paths', 'file', 'files', 'dir', 'directory', 'command', 'cmd', 'hook', 'exec', 'script', 'program',
-  'host', 'hosts', 'port', 'ports', 'url', 'urls', 'socket', 'listener', 'listeners', 'address', 'interface',
+  'host', 'hosts', 'port', 'ports', 'url', 'urls', 'socket', 'listener', 'listeners', 'bind',
   'key', 'keys', 'cert', 'certs', 'certificate', 'ca', 'pin', 'trusted', 'trust', 'auth', 'authentication', 'acl', 'acls',
   'password', 'passwords', 'passwd', 'credentials', 'users', 'tls', 'ssl', 'mtls', 'anonymous', 'allow',
 ])

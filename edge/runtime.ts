@@ -3,6 +3,7 @@ import { EdgeConfigSchema, type AnomalyConfig, type EdgeConfig, type RulesConfig
 import { applyModeOf } from '../shared/config-crdt/apply-modes.js'
 import { changedKeys } from '../shared/config-crdt/layers.js'
 import { databaseSizeBytes, type SqliteDatabase } from '../shared/sqlite/database.js'
+import { ApiTokenSource } from './api/auth/api-token.js'
 import type { EdgeApiContext } from './api/context.js'
 import type { TelemetryBroker } from './broker/telemetry-broker.js'
 import { ConfigAgent } from './config-sync/config-agent.js'
@@ -30,6 +31,7 @@ import { RulesService } from './services/rules-service.js'
 import { AlertStore } from './store/alert-store.js'
 import { CountersStore } from './store/counters-store.js'
 import { openEdgeDatabase } from './store/database.js'
+import { secureDataDir } from './store/data-dir-permissions.js'
 import { DeadLetterStore } from './store/dead-letter-store.js'
 import { ReadingsStore } from './store/readings-store.js'
 import { ScoreStore } from './store/score-store.js'
@@ -190,6 +192,7 @@ export class EdgeRuntime {
   async start(): Promise<EdgeEndpoints> {
     const { dataDir } = this.#options
     const log = this.#log
+    secureDataDir(dataDir, log)
     // Enrolment comes first: when it fails (hub unreachable, token refused)
     // the edge stops before opening anything. Once enrolled, no hub is needed.
     const hubUrl = this.#options.config.hub.url
@@ -315,7 +318,8 @@ export class EdgeRuntime {
       configSyncStatus: () => hub?.configSync.status() ?? { state: 'disabled' },
       startedAt: this.#startedAt,
     })
-    const api = new ApiService(config.http, apiContext)
+    const apiToken = new ApiTokenSource(dataDir)
+    const api = new ApiService(config.http, apiContext, () => apiToken.current())
     // Dependency order: each service starts after what it uses and stops before it.
     services.register(api)
     services.register(inference)

@@ -226,6 +226,16 @@ export const errorCatalogue = {
     summary: 'An unexpected error occurred while answering the request.',
     hint: 'See the edge log for details; the request can be retried.',
   },
+  API_ERR_UNAUTHORIZED: {
+    status: 401,
+    summary: 'The request changes state (or comes from another machine) and carries no valid bearer token.',
+    hint: 'Send `Authorization: Bearer <token>` with the token from <data dir>/api-token (readable by the edge\'s user only); `cloudos edge token rotate --data-dir DIR` makes a new one.',
+  },
+  API_ERR_HOST_REFUSED: {
+    status: 403,
+    summary: 'The request\'s Host header names neither a loopback name nor the configured http.host (DNS rebinding protection).',
+    hint: 'Call the API as http://127.0.0.1:<port> or http://localhost:<port>, or by the address set in http.host.',
+  },
 
   // --- edge outbox (store-and-forward to the hub) ---
   OUTBOX_ERR_CORRUPT_BATCH: {
@@ -660,6 +670,11 @@ export const errorCatalogue = {
     status: 502,
     summary: 'The bundle download failed or the downloaded file does not match the hub\'s size and sha256.',
     hint: 'The updater resumes the download on the next poll; check the hub is reachable.',
+  },
+  OTA_ERR_ROTATION_REFUSED: {
+    status: 400,
+    summary: 'A release key rotation statement was refused: not signed by a currently trusted key, not signed by a key of the new set, its version is not higher than the one in effect (replay), or it is malformed.',
+    hint: 'Build it with `cloudos firmware rotate-keys` signed by a key the edge trusts now and by a key of the new set, with a version above the current one (docs/formats/ota.md).',
   },
   OTA_ERR_INSTALL_FAILED: {
     status: 500,

@@ -6,6 +6,7 @@ interface TargetFlags {
   hub?: string
   token?: string
   edge?: string
+  dataDir?: string
   group?: string
   device?: string
   user?: string
@@ -25,7 +26,8 @@ interface Target {
  * at the hub (`--hub URL --token T`, or CLOUDOS_HUB_URL / CLOUDOS_HUB_TOKEN,
  * with `--group G` or `--device D`) or on site at an edge's local API
  * (`--edge http://127.0.0.1:8081`, which edits that edge's device document and
- * works while the edge is offline).
+ * works while the edge is offline; `--data-dir DIR` gives the edge's data dir,
+ * where the CLI reads the local API's bearer token).
  */
 export function registerConfigCommand(program: Command): void {
   const config = program.command('config').description('edit and read config documents (CRDT) at the hub or on site at an edge (see docs/configuration.md)')
@@ -36,6 +38,7 @@ export function registerConfigCommand(program: Command): void {
       .option('--group <group>', 'the group document (at the hub)')
       .option('--device <deviceId>', 'the device document (at the hub)')
       .option('--edge <url>', "an edge's local API, e.g. http://127.0.0.1:8081 (its device document)", urlFlag('--edge', ['http:', 'https:']))
+      .option('--data-dir <dir>', "with --edge: the edge's data dir, holding the local API token (file api-token) that edits need")
       .option('--json', 'print the answer as JSON')
 
   withTarget(config.command('set').description('set keys: key=value ... (value is JSON, or text)').argument('<assignments...>', 'key=value pairs, e.g. rules.temp.max=80'))
@@ -58,7 +61,7 @@ export function registerConfigCommand(program: Command): void {
   withTarget(config.command('get').description('show a document (values, heads, desired vs reported state)'))
     .option('--effective', 'the merged config: defaults < group < device at the hub; defaults < file < group < device at an edge')
     .action(async (flags: TargetFlags & { effective?: boolean }) => {
-      const target = resolveTarget(flags)
+      const target = await resolveTarget(flags)
       const body = await call('GET', `${target.base}${target.path}${flags.effective && !flags.edge ? '?effective=1' : ''}`, target.headers)
       if (flags.json) return print(body)
       const b = body as Record<string, unknown>
@@ -74,7 +77,7 @@ export function registerConfigCommand(program: Command): void {
   withTarget(config.command('history').description('who changed what, when, from where (newest first)'))
     .option('--limit <n>', 'changes shown', '50')
     .action(async (flags: TargetFlags & { limit: string }) => {
-      const target = resolveTarget(flags)
+      const target = await resolveTarget(flags)
       const body = (await call('GET', `${target.base}${target.historyPath}?limit=${encodeURIComponent(flags.limit)}`, target.headers)) as {
         changes: { at: string; user: string; origin: string; set: Record<string, unknown>; unset: string[]; hash: string }[]
       }
@@ -86,11 +89,17 @@ export function registerConfigCommand(program: Command): void {
     })
 }
 
-function resolveTarget(flags: TargetFlags): Target {
+async function resolveTarget(flags: TargetFlags): Promise<Target> {
   if (flags.edge !== undefined) {
     if (flags.group !== undefined || flags.device !== undefined) throw new CloudosError('CLI_ERR_INVALID_FLAG', '--edge edits that edge\'s own device document: leave out --group and --device')
-    return { base: flags.edge.replace(/\/$/, ''), path: '/v1/config', historyPath: '/v1/config/history', headers: {}, where: `edge ${flags.edge}` }
+    let headers: Record<string, string> = {}
+    if (flags.dataDir !== undefined) {
+      const { readApiToken } = await import('../../edge/api/auth/api-token.js')
+      headers = { authorization: `Bearer ${readApiToken(flags.dataDir)}` }
+    }
+    return { base: flags.edge.replace(/\/$/, ''), path: '/v1/config', historyPath: '/v1/config/history', headers, where: `edge ${flags.edge}` }
   }
+  if (flags.dataDir !== undefined) throw new CloudosError('CLI_ERR_INVALID_FLAG', '--data-dir goes with --edge (the edge whose token to use)')
   const hub = flags.hub ?? process.env.CLOUDOS_HUB_URL
   const token = flags.token ?? process.env.CLOUDOS_HUB_TOKEN
   if (hub === undefined || token === undefined) throw new CloudosError('CLI_ERR_INVALID_FLAG', 'name the hub and an operator token (--hub URL --token T, or CLOUDOS_HUB_URL and CLOUDOS_HUB_TOKEN), or an edge with --edge URL')
@@ -100,10 +109,15 @@ function resolveTarget(flags: TargetFlags): Target {
 }
 
 async function edit(flags: TargetFlags, body: { set?: Record<string, unknown>; unset?: string[] }): Promise<void> {
-  const target = resolveTarget(flags)
-  const answer = (await call('PATCH', `${target.base}${target.path}`, target.headers, flags.edge !== undefined && flags.user !== undefined ? { ...body, user: flags.user } : body)) as { heads?: string[]; appliedHeads?: unknown }
+  const target = await resolveTarget(flags)
+  const answer = (await call('PATCH', `${target.base}${target.path}`, target.headers, flags.edge !== undefined && flags.user !== undefined ? { ...body, user: flags.user } : body)) as {
+    heads?: string[]
+    appliedHeads?: unknown
+    refused?: { key: string; reason: string }[]
+  }
   if (flags.json) return print(answer)
   process.stdout.write(`${target.where}: changed (heads ${JSON.stringify(answer.heads ?? (answer as { currentHeads?: unknown }).currentHeads)})\n`)
+  for (const r of answer.refused ?? []) process.stderr.write(`refused: ${r.key}: CONFIG_ERR_DEVICE_LOCAL_KEY: ${r.reason}\n`)
 }
 
 async function call(method: string, url: string, headers: Record<string, string>, body?: unknown): Promise<unknown> {
@@ -128,6 +142,7 @@ async function call(method: string, url: string, headers: Record<string, string>
   if (!response.ok) {
     const error = parsed as { code?: string; message?: string }
     if (typeof error.code === 'string' && error.code.startsWith('CONFIG_ERR_')) throw new CloudosError(error.code as 'CONFIG_ERR_UNKNOWN_KEY', error.message)
+    if (error.code === 'API_ERR_UNAUTHORIZED') throw new CloudosError('API_ERR_UNAUTHORIZED', `${method} ${url}: ${error.message ?? 'no valid token'}; with --edge, pass --data-dir DIR (the edge's data dir holds its token)`)
     throw new CloudosError('CONFIG_ERR_REQUEST_FAILED', `${method} ${url} answered ${response.status}${error.code ? ` ${error.code}` : ''}: ${error.message ?? String(text).slice(0, 200)}`)
   }
   return parsed

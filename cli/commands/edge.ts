@@ -26,7 +26,7 @@ export interface EdgeCommandOptions {
 }
 
 export function registerEdgeCommand(program: Command, options: EdgeCommandOptions = {}): void {
-  program
+  const edge = program
     .command('edge')
     .description('run the edge runtime: MQTT broker, ingest into SQLite, local HTTP API')
     .requiredOption('--data-dir <dir>', 'directory for the edge database (created if missing)')
@@ -74,5 +74,37 @@ export function registerEdgeCommand(program: Command, options: EdgeCommandOption
       // One machine-readable line for supervisors, tests and benchmarks.
       process.stdout.write(`${JSON.stringify({ event: 'edge.ready', ...endpoints, pid: process.pid })}\n`)
       runUntilSignal(() => runtime.stop(), (signal) => logger.info(`${signal} received: stopping`))
+    })
+  registerTokenCommand(edge)
+}
+
+/**
+ * `cloudos edge token rotate|show --data-dir DIR`: the local API's bearer
+ * token (<dataDir>/api-token, 0600). A running edge takes a rotated token at
+ * its next request; whoever held the old one is locked out.
+ */
+function registerTokenCommand(edge: Command): void {
+  const token = edge.command('token').description("the local API's bearer token (file api-token in the data dir, mode 0600)")
+  token
+    .command('rotate')
+    .description('replace the token; the running edge uses the new one from its next request (--data-dir DIR: the edge\'s)')
+    .option('--print', 'print the new token on stdout')
+    .action(async (_flags: unknown, command: Command) => {
+      // --data-dir is the `edge` command's own option (commander parses it there).
+      const flags = command.optsWithGlobals<{ dataDir: string; print?: boolean }>()
+      const { rotateApiToken, apiTokenPath } = await import('../../edge/api/auth/api-token.js')
+      const dataDir = resolve(flags.dataDir)
+      const { existsSync } = await import('node:fs')
+      if (!existsSync(dataDir)) throw new CloudosError('CLI_ERR_INVALID_FLAG', `--data-dir ${dataDir} does not exist`)
+      const value = rotateApiToken(dataDir)
+      process.stdout.write(flags.print === true ? `${value}\n` : `new token written to ${apiTokenPath(dataDir)} (mode 0600)\n`)
+    })
+  token
+    .command('show')
+    .description('print the token (for scripts: curl -H "Authorization: Bearer $(cloudos edge token show --data-dir DIR)")')
+    .action(async (_flags: unknown, command: Command) => {
+      const flags = command.optsWithGlobals<{ dataDir: string }>()
+      const { readApiToken } = await import('../../edge/api/auth/api-token.js')
+      process.stdout.write(`${readApiToken(resolve(flags.dataDir))}\n`)
     })
 }

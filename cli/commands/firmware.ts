@@ -29,7 +29,7 @@ interface VerifyFlags {
   json?: boolean
 }
 
-/** `cloudos firmware keygen | build | sign | verify | inspect` (docs/formats/ota.md). */
+/** `cloudos firmware keygen | build | rotate-keys | sign | verify | inspect` (docs/formats/ota.md). */
 export function registerFirmwareCommand(program: Command): void {
   const firmware = program.command('firmware').description('build, sign, verify and inspect OTA bundles (docs/formats/ota.md)')
 
@@ -51,7 +51,7 @@ export function registerFirmwareCommand(program: Command): void {
     .requiredOption('--out <file>', 'bundle file to write (e.g. release.cosb)')
     .requiredOption('--name <name>', 'bundle name')
     .requiredOption('--bundle-version <semver>', 'release version (semver; not --version, which the root command owns)')
-    .requiredOption('--kind <kind>', 'runtime | firmware | model')
+    .requiredOption('--kind <kind>', 'runtime | firmware | model (release-keys bundles: `firmware rotate-keys`)')
     .option('--arch <list>', 'target arch patterns, comma separated (e.g. x64,arm64)', list)
     .option('--tier <list>', 'target tier patterns', list)
     .option('--hardware <list>', 'target hardware patterns (globs)', list)
@@ -89,6 +89,37 @@ export function registerFirmwareCommand(program: Command): void {
       })
       process.stdout.write(
         `${JSON.stringify({ bundle: resolve(flags.out), bundleId: manifest.bundleId, name: manifest.name, version: manifest.version, kind: manifest.kind, files: manifest.files.length, payloadBytes: manifest.payloadBytes, signedBy: signature?.keyId ?? null })}\n`,
+      )
+    })
+
+  firmware
+    .command('rotate-keys')
+    .description('build a release key rotation bundle (kind release-keys): the new key set, signed by a key the devices trust now and by the new keys (docs/formats/ota.md)')
+    .requiredOption('--key <file>', 'a release private key (PEM) the devices trust now: signs the statement and the bundle')
+    .requiredOption('--new-key <files>', 'private keys (PEM) of the new set, comma separated: each signs the statement; their public halves become the trusted set', list)
+    .requiredOption('--rotation-version <n>', 'rotation version, above every earlier one (1 for the first rotation)')
+    .requiredOption('--out <file>', 'bundle file to write')
+    .option('--expires-in <duration>', 'bundle expiry from now: 30m, 12h, 90d (default 90d)')
+    .option('--expires-at <iso>', 'bundle expiry as an ISO 8601 date')
+    .action(async (flags: { key: string; newKey: string[]; rotationVersion: string; out: string; expiresIn?: string; expiresAt?: string }) => {
+      const version = Number(flags.rotationVersion)
+      if (!Number.isSafeInteger(version) || version < 1) throw new CloudosError('FIRMWARE_ERR_INPUT_INVALID', `--rotation-version must be an integer >= 1 (got ${JSON.stringify(flags.rotationVersion)})`)
+      const [{ buildKeyRotationBundle }, { expiryFromFlags }, keys, { existsSync }] = await Promise.all([
+        import('../../firmware/key-rotation-bundle.js'),
+        import('../../firmware/expiry.js'),
+        import('../../firmware/release-key-files.js'),
+        import('node:fs'),
+      ])
+      if (existsSync(flags.out)) throw new CloudosError('FIRMWARE_ERR_OUTPUT_EXISTS', `${flags.out} already exists`)
+      const { manifest, rotation } = await buildKeyRotationBundle({
+        currentKey: keys.loadReleasePrivateKey(flags.key),
+        newKeys: flags.newKey.map((f) => keys.loadReleasePrivateKey(f)),
+        version,
+        outputPath: resolve(flags.out),
+        expiresAt: expiryFromFlags(flags),
+      })
+      process.stdout.write(
+        `${JSON.stringify({ bundle: resolve(flags.out), bundleId: manifest.bundleId, kind: manifest.kind, rotationVersion: version, signedBy: rotation.signatures.map((s) => s.keyId) })}\n`,
       )
     })
 

@@ -35,6 +35,8 @@ export interface DecisionCounters {
 export class EdgeMetrics {
   readonly registry = new Registry()
   readonly commitDuration: Histogram
+  /** Local API requests refused before routing (no or wrong token, foreign Host header), by code. */
+  readonly apiRequestsRefused: Counter<'code'>
 
   constructor(sources: EdgeMetricsSources) {
     const registry = this.registry
@@ -74,6 +76,25 @@ export class EdgeMetrics {
         for (const reason of REJECT_REASONS) this.inc({ reason }, sources.stats.rejectedByReason[reason])
       },
     })
+    this.apiRequestsRefused = new Counter({
+      name: 'cloudos_edge_api_requests_refused_total',
+      help: 'Local API requests refused: API_ERR_UNAUTHORIZED (no or wrong bearer token), API_ERR_HOST_REFUSED (Host header not served: DNS rebinding).',
+      labelNames: ['code'],
+      registers: [registry],
+    })
+    const configCounters = sources.counters
+    if (configCounters !== undefined) {
+      new Counter({
+        name: 'cloudos_edge_config_refused_total',
+        help: 'Config edits and documents refused, by code (CONFIG_ERR_DEVICE_LOCAL_KEY: a document set a key only the device\'s own file may set).',
+        labelNames: ['code'],
+        registers: [registry],
+        collect() {
+          this.reset()
+          for (const [key, value] of Object.entries(configCounters())) if (key.startsWith('config_refused.')) this.inc({ code: key.slice('config_refused.'.length) }, value)
+        },
+      })
+    }
     this.commitDuration = new Histogram({
       name: 'cloudos_edge_commit_duration_seconds',
       help: 'Duration of one group commit (one SQLite transaction).',

@@ -12,6 +12,7 @@ import {
   type HistoryEntry,
 } from '../../shared/config-crdt/config-document.js'
 import { changedKeys, effectiveConfig, nonDefaultLeaves, type ConfigProblem, type LayerName } from '../../shared/config-crdt/layers.js'
+import { isDeviceLocalKey, withoutDeviceLocalKeys } from '../../shared/config-crdt/device-local-keys.js'
 import { SYNCED_DOCS, type ConfigReport, type SyncedDoc } from '../../shared/protocol/config-sync.js'
 import { CloudosError, type ErrorCode } from '../../shared/errors.js'
 import type { Logger } from '../../shared/log/logger.js'
@@ -61,6 +62,8 @@ export class ConfigAgent extends EventEmitter<ConfigAgentEvents> {
   #current: EdgeConfig
   #record: AppliedRecord
   #sources: Record<string, LayerName> = {}
+  /** Device-local keys the documents set (refused), as `layer:key`: each is counted and logged once. */
+  #refusedSeen = new Set<string>()
 
   constructor(options: ConfigAgentOptions) {
     super()
@@ -97,13 +100,14 @@ export class ConfigAgent extends EventEmitter<ConfigAgentEvents> {
    */
   startupConfig(): EdgeConfig {
     const merged = this.#merge()
+    this.#noteRefused(merged.refused)
     if (merged.ok) {
       this.#current = merged.config
-      this.#record = { config: merged.config, appliedHeads: this.currentHeads(), appliedAt: this.#clock(), status: 'applied', errors: [], pendingRestart: [] }
+      this.#record = { config: merged.config, appliedHeads: this.currentHeads(), appliedAt: this.#clock(), status: 'applied', errors: merged.refused, pendingRestart: [] }
     } else {
-      const lastGood = effectiveConfig(EdgeConfigSchema, { file: nonDefaultLeavesOf(this.#record.config), extraCheck: extraConfigChecks })
+      const lastGood = effectiveConfig(EdgeConfigSchema, { file: this.#withFileDeviceLocal(nonDefaultLeavesOf(this.#record.config)), extraCheck: extraConfigChecks })
       this.#current = lastGood.ok ? lastGood.config : this.#options.fileConfig
-      this.#record = { ...this.#record, status: 'rejected', errors: merged.problems, pendingRestart: [] }
+      this.#record = { ...this.#record, status: 'rejected', errors: [...merged.problems, ...merged.refused], pendingRestart: [] }
       this.#options.log.error('the merged config documents do not validate: starting with the last good config', { problems: merged.problems })
     }
     this.#options.store.saveApplied(this.#record)
@@ -167,7 +171,21 @@ export class ConfigAgent extends EventEmitter<ConfigAgentEvents> {
    * otherwise, nothing changed), made on the device document with
    * origin `edge:<deviceId>`, applied at once and synced when the hub is reachable.
    */
-  edit(edit: ConfigEdit, user: string): { heads: string[] } {
+  edit(requested: ConfigEdit, user: string): { heads: string[]; refused: ConfigProblem[] } {
+    // Device-local keys never enter the document (they would sync to the hub
+    // and be refused there anyway): refused here, the rest applies.
+    const { kept, refused } = withoutDeviceLocalKeys(EdgeConfigSchema, requested.set ?? {}, 'device')
+    const edit: ConfigEdit = { ...requested, ...(requested.set === undefined ? {} : { set: kept }) }
+    if (refused.length > 0) {
+      for (const _ of refused) this.#options.onRefused?.('CONFIG_ERR_DEVICE_LOCAL_KEY')
+      this.#options.log.warn('a local API edit set device-local keys: refused (set them in the config file)', { keys: refused.map((r) => r.key) })
+      const nothingLeft = Object.keys(kept).length === 0 && (edit.unset ?? []).length === 0
+      if (nothingLeft) {
+        throw new CloudosError('CONFIG_ERR_DEVICE_LOCAL_KEY', `${refused.map((r) => `"${r.key}"`).join(', ')} grant trust or run code: only the edge's own config file may set them; nothing was changed`, {
+          keys: refused.map((r) => r.key),
+        })
+      }
+    }
     let next: Automerge.Doc<ConfigDoc> | undefined
     try {
       next = applyEdit(this.#docs.device, EdgeConfigSchema, edit, { user, origin: `edge:${this.#names.device}` }, this.#clock())
@@ -187,7 +205,7 @@ export class ConfigAgent extends EventEmitter<ConfigAgentEvents> {
       this.update('device', next)
       this.emit('localChange')
     }
-    return { heads: headsOf(next) }
+    return { heads: headsOf(next), refused }
   }
 
   #merge(docs: Record<SyncedDoc, Automerge.Doc<ConfigDoc>> = this.#docs) {
@@ -197,25 +215,49 @@ export class ConfigAgent extends EventEmitter<ConfigAgentEvents> {
       for (const key of unreadable) problems.push({ key, code: 'CONFIG_ERR_INVALID_VALUE', reason: `"${key}" in the ${which} document is not a JSON value`, layer: which })
       return values
     }
-    const result = effectiveConfig(EdgeConfigSchema, { file: this.#fileLayer, group: layer('group'), device: layer('device'), extraCheck: extraConfigChecks })
+    const result = effectiveConfig(EdgeConfigSchema, { file: this.#fileLayer, group: layer('group'), device: layer('device'), extraCheck: extraConfigChecks, refuseDeviceLocal: true })
     this.#sources = result.sources
-    if (problems.length > 0) return { ok: false as const, problems: [...problems, ...(result.ok ? [] : result.problems)], sources: result.sources }
+    if (problems.length > 0) return { ok: false as const, problems: [...problems, ...(result.ok ? [] : result.problems)], sources: result.sources, refused: result.refused }
     return result
+  }
+
+  /**
+   * The last good config stands in for the file when the merge fails: its
+   * device-local values are replaced by the file's (an older version may
+   * have applied a document's).
+   */
+  #withFileDeviceLocal(leaves: Record<string, unknown>): Record<string, unknown> {
+    const kept = Object.fromEntries(Object.entries(leaves).filter(([key]) => !isDeviceLocalKey(EdgeConfigSchema, key)))
+    for (const [key, value] of Object.entries(this.#fileLayer)) if (isDeviceLocalKey(EdgeConfigSchema, key)) kept[key] = value
+    return kept
+  }
+
+  /** Counts and logs each device-local key a document sets, once per layer and key (a sync re-merges often). */
+  #noteRefused(refused: ConfigProblem[]): void {
+    const now = new Set(refused.map((r) => `${r.layer ?? ''}:${r.key}`))
+    const fresh = refused.filter((r) => !this.#refusedSeen.has(`${r.layer ?? ''}:${r.key}`))
+    this.#refusedSeen = now
+    if (fresh.length === 0) return
+    for (const _ of fresh) this.#options.onRefused?.('CONFIG_ERR_DEVICE_LOCAL_KEY')
+    this.#options.log.warn('config documents set device-local keys: refused, the rest applies (set them in the edge config file)', {
+      refused: fresh.map((r) => `${r.layer ?? '?'}: ${r.key}`),
+    })
   }
 
   /** Merges the replicas and applies the result when it validates; otherwise keeps the last good config. */
   reapply(): void {
     const merged = this.#merge()
     const now = this.#clock()
+    this.#noteRefused(merged.refused)
     if (merged.ok) {
       const changed = changedKeys(this.#current, merged.config)
       const outcome = changed.length > 0 && this.#apply ? this.#apply(merged.config) : { pendingRestart: this.#record.pendingRestart }
       this.#current = merged.config
-      this.#record = { config: merged.config, appliedHeads: this.currentHeads(), appliedAt: now, status: 'applied', errors: [], pendingRestart: outcome.pendingRestart }
+      this.#record = { config: merged.config, appliedHeads: this.currentHeads(), appliedAt: now, status: 'applied', errors: merged.refused, pendingRestart: outcome.pendingRestart }
       if (changed.length > 0) this.#options.log.info('config applied', { changed, pendingRestart: outcome.pendingRestart })
     } else {
       this.#options.onRefused?.('CONFIG_ERR_MERGED_INVALID')
-      this.#record = { ...this.#record, status: 'rejected', errors: merged.problems }
+      this.#record = { ...this.#record, status: 'rejected', errors: [...merged.problems, ...merged.refused] }
       this.#options.log.error('the merged config does not validate: keeping the last good config', { problems: merged.problems })
     }
     this.#options.store.saveApplied(this.#record)

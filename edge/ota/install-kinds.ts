@@ -64,14 +64,23 @@ export function installModel(input: InstallInput): string {
   return target
 }
 
-/** Firmware: runs the configured installer hook on the verified payload; exit 0 means installed. */
-export async function installFirmware(input: InstallInput, hook: string | undefined, timeoutSeconds: number): Promise<void> {
+/**
+ * Firmware: runs the configured installer hook on the verified payload; exit 0 means installed.
+ * The hook is an argv command (`[program, ...args]`, or a string naming the
+ * program alone) run without a shell: nothing in it is expanded, split or
+ * interpreted, so no value can smuggle a second command in. What the payload
+ * is comes in the environment (CLOUDOS_OTA_*), never in the command line.
+ */
+export async function installFirmware(input: InstallInput, hook: string | readonly string[] | undefined, timeoutSeconds: number): Promise<void> {
   const { manifest } = input
   if (hook === undefined) {
     throw new CloudosError('OTA_ERR_INSTALL_FAILED', `firmware bundle ${manifest.name} ${manifest.version}: no installer hook configured (ota.installerHook)`)
   }
+  const [program, ...args] = typeof hook === 'string' ? [hook] : hook
+  if (program === undefined) throw new CloudosError('OTA_ERR_INSTALL_FAILED', 'ota.installerHook is an empty command')
   const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }>((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', hook], {
+    const child = spawn(program, args, {
+      shell: false,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, CLOUDOS_OTA_PAYLOAD_DIR: input.extractedDir, CLOUDOS_OTA_NAME: manifest.name, CLOUDOS_OTA_VERSION: manifest.version, CLOUDOS_OTA_BUNDLE_ID: manifest.bundleId },
     })

@@ -11,7 +11,8 @@ import { runtimeVersion } from '../hub-link/runtime-version.js'
 import { downloadBundle } from './bundle-download.js'
 import { ensureDiskSpace } from './disk-space.js'
 import { installFirmware, installModel, installRuntime } from './install-kinds.js'
-import { readInstalled } from './installed-versions.js'
+import { readInstalled, writeInstalled } from './installed-versions.js'
+import { installKeyRotation, loadTrustedReleaseKeys, type TrustedReleaseKeys } from './trusted-release-keys.js'
 import { otaPaths } from './ota-paths.js'
 import { ReportOutbox } from './report-outbox.js'
 import { readRolledBack } from './rolled-back.js'
@@ -26,6 +27,7 @@ export interface OtaUpdaterOptions {
   hubUrl: string
   credentials: DeviceCredentials
   config: OtaConfig
+  /** The config file's `ota.trustedKeys`; a rotated key set in the data dir replaces them (edge/ota/trusted-release-keys.ts). */
   trustedKeys: readonly KeyObject[]
   pollIntervalMs: number
   requestTimeoutMs: number
@@ -73,12 +75,27 @@ export class OtaUpdater {
   readonly #reportedTransient = new Map<string, string>()
   #saidNoOtaRoutes = false
   #saidNoTrustedKeys = false
+  /** The release keys trusted now: the file's, or the set of the last accepted rotation. */
+  #trust: TrustedReleaseKeys
 
   constructor(options: OtaUpdaterOptions) {
     this.#o = options
     this.#paths = otaPaths(options.dataDir)
     this.#outbox = new ReportOutbox(options.dataDir)
     this.#recover()
+    try {
+      this.#trust = loadTrustedReleaseKeys(options.dataDir, options.trustedKeys, options.log)
+    } catch (err) {
+      // Fail closed but keep the edge running: no bundle verifies until an operator fixes the file.
+      options.log.error(`${(err as Error).message}; every OTA bundle is refused meanwhile`)
+      this.#trust = { keys: [], version: Number.MAX_SAFE_INTEGER, source: 'rotation', fileKeysDigest: '' }
+    }
+    if (this.#trust.source === 'rotation' && this.#trust.keys.length > 0) options.log.info(`trusting ${this.#trust.keys.length} release keys from rotation ${this.#trust.version} (ota.trustedKeys in the config file are superseded)`)
+  }
+
+  /** The release keys trusted now and where they come from. */
+  get trust(): Readonly<TrustedReleaseKeys> {
+    return this.#trust
   }
 
   start(): void {
@@ -127,7 +144,7 @@ export class OtaUpdater {
     await this.flushReports()
     const { release } = await this.#o.client.exchange(otaTargetExchange, undefined)
     if (release === null || this.#stopped || !this.#shouldInstall(release)) return
-    if (this.#o.trustedKeys.length === 0 && !this.#saidNoTrustedKeys) {
+    if (this.#trust.keys.length === 0 && !this.#saidNoTrustedKeys) {
       this.#saidNoTrustedKeys = true
       this.#o.log.warn('ota.trustedKeys is empty: every OTA bundle is refused (OTA_ERR_UNTRUSTED_KEY); add the release public key to the edge config')
     }
@@ -219,7 +236,7 @@ export class OtaUpdater {
       rmSync(extractDir, { recursive: true, force: true })
       const installedVersion = release.kind === 'runtime' ? runtimeVersion() : readInstalled(dataDir)[release.kind][release.name]?.version
       const verified = await verifyBundle(partPath, {
-        trustedKeys: this.#o.trustedKeys,
+        trustedKeys: this.#trust.keys,
         device: this.#o.device,
         ...(installedVersion === undefined ? {} : { installedVersion }),
         allowDowngrade: release.allowDowngrade,
@@ -247,6 +264,13 @@ export class OtaUpdater {
       if (manifest.kind === 'model') {
         const modelDir = installModel(input)
         await this.#o.activateModel?.(modelDir)
+      } else if (manifest.kind === 'release-keys') {
+        this.#trust = installKeyRotation(dataDir, extractDir, this.#trust)
+        rmSync(extractDir, { recursive: true, force: true })
+        const installed = readInstalled(dataDir)
+        installed['release-keys'][manifest.name] = { version: manifest.version, releaseId: release.releaseId, at: Date.now() }
+        writeInstalled(dataDir, installed)
+        log.warn(`release keys rotated to version ${this.#trust.version}: ${this.#trust.keys.length} keys trusted from now on, the previous ones no longer`)
       } else await installFirmware(input, config.installerHook, config.installerHookTimeoutSeconds)
       rmSync(partPath, { force: true })
       this.#finish(release, 'committed')

@@ -5,7 +5,7 @@ import { migrations } from './migrations.js'
 export interface OpenDatabaseOptions {
   /** Directory holding the database files; created if missing. */
   dataDir: string
-  /** "normal": survives a process crash; "full": also a power cut (fsync per commit). */
+  /** "full" (the config default): survives a power cut (fsync per commit); "normal": a process crash only. */
   synchronous: 'normal' | 'full'
 }
 
@@ -17,6 +17,9 @@ export function openEdgeDatabase(options: OpenDatabaseOptions): SqliteDatabase {
     dir: options.dataDir,
     file: EDGE_DB_FILE,
     synchronous: options.synchronous === 'full' ? 'FULL' : 'NORMAL',
+    // Config and telemetry are private: the file is created 0600 (the WAL and
+    // shared-memory files take its mode), the directory 0700.
+    ownerOnly: true,
     // better-sqlite3 is synchronous: a lock held by another process (a backup,
     // an operator's sqlite3 shell) blocks the event loop for up to this long per
     // attempt. Keep it short; a failed commit is retried without losing data.

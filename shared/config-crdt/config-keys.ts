@@ -22,6 +22,7 @@ type JsonSchema = TSchema & {
   additionalProperties?: boolean | TSchema
   anyOf?: TSchema[]
   'x-apply'?: ApplyMode
+  'x-device-local'?: boolean
 }
 
 export type ApplyMode = 'live' | 'restart'
@@ -34,6 +35,8 @@ export interface ResolvedKey {
   isObject: boolean
   /** `x-apply` from the nearest annotated schema on the path, if any. */
   annotatedMode: ApplyMode | undefined
+  /** `x-device-local: true` on the key or a section above it: only the edge's own file may set it. */
+  deviceLocal: boolean
 }
 
 const asJson = (schema: TSchema) => schema as JsonSchema
@@ -76,6 +79,7 @@ export function resolveKey(root: TSchema, key: string): ResolvedKey {
   const segments = key.split('.')
   let schema = root
   let mode = asJson(root)['x-apply']
+  let deviceLocal = asJson(root)['x-device-local'] === true
   for (let i = 0; i < segments.length; i++) {
     const segment = segments[i] as string
     const here = segments.slice(0, i).join('.')
@@ -93,8 +97,9 @@ export function resolveKey(root: TSchema, key: string): ResolvedKey {
     }
     schema = child
     mode = asJson(schema)['x-apply'] ?? mode
+    deviceLocal ||= asJson(schema)['x-device-local'] === true
   }
-  return { key, schema, isObject: isObjectSchema(schema), annotatedMode: mode }
+  return { key, schema, isObject: isObjectSchema(schema), annotatedMode: mode, deviceLocal }
 }
 
 /** Flattens a nested object into `{dotted.key: leafValue}` (arrays are leaves). */

@@ -4,6 +4,7 @@ import { ValueErrorType } from '@sinclair/typebox/errors'
 import { describeExpectation } from '../config/validate.js'
 import type { ErrorCode } from '../errors.js'
 import { flattenObject, resolveKey, unflattenObject } from './config-keys.js'
+import { isDeviceLocalKey, withoutDeviceLocalKeys } from './device-local-keys.js'
 
 /**
  * The effective config of a device, key by key (leaf by leaf): schema
@@ -27,8 +28,8 @@ export interface ConfigProblem {
 }
 
 export type Layered<T> =
-  | { ok: true; config: T; sources: Record<string, LayerName> }
-  | { ok: false; problems: ConfigProblem[]; sources: Record<string, LayerName> }
+  | { ok: true; config: T; sources: Record<string, LayerName>; refused: ConfigProblem[] }
+  | { ok: false; problems: ConfigProblem[]; sources: Record<string, LayerName>; refused: ConfigProblem[] }
 
 export interface LayerValues {
   file?: Record<string, unknown>
@@ -36,6 +37,13 @@ export interface LayerValues {
   device?: Record<string, unknown>
   /** Extra checks beyond the schema (e.g. a cron expression that parses). */
   extraCheck?: (config: unknown) => ConfigProblem[]
+  /**
+   * The edge: keys marked `x-device-local` in the group and device documents
+   * are refused (listed in `refused`, CONFIG_ERR_DEVICE_LOCAL_KEY) and the
+   * file's values for them stay, whatever a document sets above them. The
+   * rest of each document applies.
+   */
+  refuseDeviceLocal?: boolean
 }
 
 /** Merges the layers and validates the result against the schema, collecting every problem (not only the first). */
@@ -43,16 +51,25 @@ export function effectiveConfig<T extends TSchema>(schema: T, layers: LayerValue
   const merged: Record<string, unknown> = {}
   const sources: Record<string, LayerName> = {}
   const problems: ConfigProblem[] = []
+  const refused: ConfigProblem[] = []
   for (const layer of ['file', 'group', 'device'] as const) {
-    for (const [key, value] of Object.entries(layers[layer] ?? {})) {
+    let values = layers[layer] ?? {}
+    const guarded = layer !== 'file' && layers.refuseDeviceLocal === true
+    if (guarded) {
+      const split = withoutDeviceLocalKeys(schema, values, layer)
+      values = split.kept
+      refused.push(...split.refused)
+    }
+    for (const [key, value] of Object.entries(values)) {
       try {
         resolveKey(schema, key)
       } catch (err) {
         problems.push({ key, code: 'CONFIG_ERR_UNKNOWN_KEY', reason: (err as Error).message, layer })
         continue
       }
-      // A deeper layer's key replaces what lower layers set at or beneath it.
-      for (const k of Object.keys(merged)) if (k.startsWith(`${key}.`)) delete merged[k]
+      // A deeper layer's key replaces what lower layers set at or beneath it,
+      // except the file's device-local keys, which no document replaces.
+      for (const k of Object.keys(merged)) if (k.startsWith(`${key}.`) && !(guarded && isDeviceLocalKey(schema, k))) delete merged[k]
       merged[key] = value
       sources[key] = layer
     }
@@ -71,7 +88,7 @@ export function effectiveConfig<T extends TSchema>(schema: T, layers: LayerValue
   }
   if (problems.length === 0 && layers.extraCheck) problems.push(...layers.extraCheck(candidate))
   for (const key of Object.keys(flattenObject(candidate))) sources[key] ??= 'default'
-  return problems.length > 0 ? { ok: false, problems, sources } : { ok: true, config: candidate as Static<T>, sources }
+  return problems.length > 0 ? { ok: false, problems, sources, refused } : { ok: true, config: candidate as Static<T>, sources, refused }
 }
 
 /** The keys of a validated config that differ from the schema defaults: the local file's layer. */

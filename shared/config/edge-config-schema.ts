@@ -11,10 +11,20 @@ import { alertSeveritySchema } from '../protocol/alerts.js'
  * documents (shared/config-crdt) takes effect at once ('live') or at the next
  * start ('restart'); the nearest annotation on a key's path wins, and
  * shared/config-crdt/apply-modes.ts covers sections without one.
+ *
+ * `x-device-local: true` on a key (or a section: everything beneath it) says
+ * that only the edge's own config file may set it: it grants trust or runs
+ * code (release keys, installer command, broker auth/ACL/TLS, listener hosts
+ * and ports, any path, command or URL the edge trusts). A config document
+ * from the hub or the local API that sets it is refused for that key
+ * (CONFIG_ERR_DEVICE_LOCAL_KEY, shared/config-crdt/device-local-keys.ts).
+ * test/unit/device-local-keys.test.ts fails when a key named like a path,
+ * command, host, port or key lacks it.
  */
 
-const port = (def: number, description: string, annotations: Record<string, unknown> = {}) =>
-  Type.Integer({ minimum: 0, maximum: 65535, default: def, description, ...annotations })
+/** A listener port: device-local (a remote document must not move a listener). */
+const port = (def: number, description: string) =>
+  Type.Integer({ minimum: 0, maximum: 65535, default: def, description, 'x-device-local': true })
 
 const MINUTE = 60_000
 const DAY = 24 * 60 * MINUTE
@@ -23,11 +33,11 @@ export const MqttConfigSchema = Type.Object(
   {
     // Listener and access keys grant trust: only the device's own config file may set them ('x-device-local').
     host: Type.String({ default: '127.0.0.1', minLength: 1, 'x-device-local': true, description: 'Interface the embedded broker listens on (loopback by default; any other interface needs authentication, see docs/mqtt-security.md).' }),
-    port: port(1883, 'TCP port of the embedded broker (0 picks a free port).', { 'x-device-local': true }),
+    port: port(1883, 'TCP port of the embedded broker (0 picks a free port).'),
     brokerUrl: Type.Optional(
       Type.String({ pattern: '^mqtts?://', 'x-device-local': true, description: 'Use this external broker (e.g. Mosquitto) instead of the embedded one.' }),
     ),
-    clientId: Type.String({ default: 'cloudos-edge', minLength: 1, maxLength: 64, description: 'Client id used with an external broker (persistent session).' }),
+    clientId: Type.String({ default: 'cloudos-edge', minLength: 1, maxLength: 64, description: 'Client id used with an external broker (persistent session).', 'x-device-local': true }),
     allowAnonymous: Type.Optional(
       Type.Boolean({ 'x-device-local': true, description: 'Accept clients without credentials. Unset: yes on a loopback listener, no on any other (true there is warned about at every start).' }),
     ),
@@ -43,8 +53,11 @@ export const MqttConfigSchema = Type.Object(
 
 export const HttpConfigSchema = Type.Object(
   {
-    host: Type.String({ default: '127.0.0.1', minLength: 1, description: 'Interface of the local HTTP API.' }),
+    host: Type.String({ default: '127.0.0.1', minLength: 1, description: 'Interface of the local HTTP API; a request whose Host header names neither it nor a loopback name is refused.', 'x-device-local': true }),
     port: port(8081, 'TCP port of the local HTTP API (0 picks a free port).'),
+    socketPath: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 100, description: 'Also serve the local API on this Unix socket, mode 0600 (only the edge\'s user and root can connect); the token rules are the same.', 'x-device-local': true }),
+    ),
   },
   { additionalProperties: false, default: {}, 'x-apply': 'restart' },
 )
@@ -65,8 +78,8 @@ export const StorageConfigSchema = Type.Object(
     maxBatchReadings: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 50_000, description: 'Group commit: commit at once when this many readings wait.' }),
     queueHighWaterMark: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 100_000, description: 'Readings waiting above which publishers are slowed down (backpressure).' }),
     synchronous: Type.Union([Type.Literal('normal'), Type.Literal('full')], {
-      default: 'normal',
-      description: '"normal": committed data survives a process crash (kill -9); "full": also a power cut, at the cost of an fsync per commit.',
+      default: 'full',
+      description: '"full": a committed (acknowledged) reading survives a power cut (an fsync per group commit); "normal": only a process crash (kill -9), faster on batched ingest (docs/benchmarks.md).',
       'x-apply': 'restart',
     }),
     retentionDays: Type.Number({ minimum: 0, default: 30, description: 'Readings older than this are deleted (0 keeps them forever).' }),
@@ -80,7 +93,7 @@ export const StorageConfigSchema = Type.Object(
 export const HubLinkConfigSchema = Type.Object(
   {
     url: Type.Optional(
-      Type.String({ pattern: '^https?://', description: 'Base URL of the fleet hub (e.g. http://hub.example:8080); unset: the edge runs stand-alone.', 'x-apply': 'restart' }),
+      Type.String({ pattern: '^https?://', description: 'Base URL of the fleet hub (e.g. http://hub.example:8080); unset: the edge runs stand-alone.', 'x-apply': 'restart', 'x-device-local': true }),
     ),
     deviceName: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Name sent at enrolment (the host name when unset).', 'x-apply': 'restart' })),
     heartbeatIntervalSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 10, description: 'Seconds between heartbeats; the hub\'s answer may adjust it.' }),
@@ -117,7 +130,7 @@ export const AnomalyConfigSchema = Type.Object(
   {
     enabled: Type.Boolean({ default: true, description: 'Score every reading with the anomaly model (false: no inference; value, rate and missing-data rules still run).' }),
     modelPath: Type.Optional(
-      Type.String({ minLength: 1, description: 'Model to load: its card (.card.json) or its .onnx beside a card. Unset: the default model shipped in models/.' }),
+      Type.String({ minLength: 1, description: 'Model to load: its card (.card.json) or its .onnx beside a card. Unset: the default model shipped in models/.', 'x-device-local': true }),
     ),
     tickMs: Type.Integer({ minimum: 0, maximum: 1000, default: 0, description: 'Micro-batching: readings gathered this long go to the model in one run (0: those of one event-loop turn).' }),
     maxBatchReadings: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1024, description: 'Most readings scored in one model run; more waiting are left for the next run, so one run never holds the event loop (and the alerts behind it) for long.' }),
@@ -187,7 +200,9 @@ export const OtaConfigSchema = Type.Object(
     enabled: Type.Boolean({ default: true, description: 'Poll the hub for OTA targets and install them (needs a hub; runtime bundles need `cloudos supervise`).' }),
     trustedKeys: Type.Array(Type.String({ minLength: 1 }), {
       default: [],
-      description: 'Trusted release public keys: PEM text or paths to PEM files. Bundles signed by any other key are refused; empty: every bundle is refused.',
+      description:
+        'Trusted release public keys: PEM text or paths to PEM files. Bundles signed by any other key are refused; empty: every bundle is refused. After a release key rotation (a `release-keys` bundle) the rotated set replaces these until this list changes.',
+      'x-device-local': true,
     }),
     pollIntervalSeconds: Type.Integer({ minimum: 0, maximum: 86_400, default: 0, description: 'Seconds between OTA target polls; 0 polls on the heartbeat cadence (hub.heartbeatIntervalSeconds).' }),
     stagingBudgetBytes: Type.Integer({ minimum: 0, default: 1024 * 1024 * 1024, description: 'Largest bundle the updater downloads into <dataDir>/ota/staging; larger ones are refused before downloading.' }),
@@ -201,7 +216,11 @@ export const OtaConfigSchema = Type.Object(
     restartDelayMs: Type.Integer({ minimum: 0, maximum: 600_000, default: 1000, description: 'Supervisor: first delay before restarting a crashed edge (doubles per crash, up to 30 s).' }),
     healthCheck: OtaHealthCheckConfigSchema,
     installerHook: Type.Optional(
-      Type.String({ minLength: 1, description: 'Shell command that installs a `firmware` bundle; gets CLOUDOS_OTA_PAYLOAD_DIR, CLOUDOS_OTA_NAME, CLOUDOS_OTA_VERSION; exit 0 = installed.' }),
+      Type.Union([Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: 64 }), Type.String({ minLength: 1 })], {
+        description:
+          'Command that installs a `firmware` bundle, run without a shell: ["/path/to/program", "arg", ...] (a string is the program alone); gets CLOUDOS_OTA_PAYLOAD_DIR, CLOUDOS_OTA_NAME, CLOUDOS_OTA_VERSION, CLOUDOS_OTA_BUNDLE_ID; exit 0 = installed.',
+        'x-device-local': true,
+      }),
     ),
     installerHookTimeoutSeconds: Type.Integer({ minimum: 1, maximum: 86_400, default: 600, description: 'The installer hook is killed (and the install failed) after this long.' }),
     hardware: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'This device\'s hardware name, matched against a bundle\'s target.hardware patterns.' })),

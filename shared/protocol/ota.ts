@@ -14,7 +14,7 @@ export const otaBundlePath = (releaseId: string): string => OTA_BUNDLE_ROUTE.rep
 
 const literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((value) => Type.Literal(value)))
 
-export const BUNDLE_KINDS = ['runtime', 'firmware', 'model'] as const
+export const BUNDLE_KINDS = ['runtime', 'firmware', 'model', 'release-keys'] as const
 export type BundleKind = (typeof BUNDLE_KINDS)[number]
 export const BundleKindSchema = literals(BUNDLE_KINDS)
 

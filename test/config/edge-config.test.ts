@@ -2,12 +2,11 @@ import { Type } from '@sinclair/typebox'
 import { describe, expect, it } from 'vitest'
 import { EdgeConfigSchema } from '../../shared/config/edge-config-schema.js'
 import { startTestEdge } from '../harness/in-process-edge.js'
-import { freePort } from '../helpers/processes.js'
 import { waitFor } from '../helpers/wait.js'
 import { startFleet } from '../harness/fleet.js'
 
-const patch = async (url: string, body: unknown) => {
-  const response = await fetch(`${url}/v1/config`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+const patch = async (edge: { endpoints: { httpUrl: string }; authHeaders: { authorization: string } }, body: unknown) => {
+  const response = await fetch(`${edge.endpoints.httpUrl}/v1/config`, { method: 'PATCH', headers: { 'content-type': 'application/json', ...edge.authHeaders }, body: JSON.stringify(body) })
   return { status: response.status, body: (await response.json()) as Record<string, any> }
 }
 
@@ -17,17 +16,16 @@ describe('config on a stand-alone edge (local API, SQLite replicas)', () => {
     let restarted: Awaited<ReturnType<typeof startTestEdge>> | undefined
     try {
       const url = edge.endpoints.httpUrl
-      expect((await patch(url, { set: { 'ingest.maxPayload': 10 } })).body.code).toBe('CONFIG_ERR_UNKNOWN_KEY')
-      expect((await patch(url, { set: { 'ingest.maxPayloadBytes': 'big' } })).body.code).toBe('CONFIG_ERR_INVALID_VALUE')
-      expect((await patch(url, { set: { 'storage.retentionSchedule': 'sometimes' } })).body.code).toBe('CONFIG_ERR_INVALID_VALUE')
+      expect((await patch(edge, { set: { 'ingest.maxPayload': 10 } })).body.code).toBe('CONFIG_ERR_UNKNOWN_KEY')
+      expect((await patch(edge, { set: { 'ingest.maxPayloadBytes': 'big' } })).body.code).toBe('CONFIG_ERR_INVALID_VALUE')
+      expect((await patch(edge, { set: { 'storage.retentionSchedule': 'sometimes' } })).body.code).toBe('CONFIG_ERR_INVALID_VALUE')
       expect(edge.runtime.configAgent.history('device')).toHaveLength(0)
 
-      const mqttPort = await freePort()
-      const ok = await patch(url, { set: { 'ingest.maxPayloadBytes': 1024, 'mqtt.port': mqttPort }, user: 'alice' })
+      // A restart key (storage.synchronous; listener ports are device-local: file only).
+      const ok = await patch(edge, { set: { 'ingest.maxPayloadBytes': 1024, 'storage.synchronous': 'normal' }, user: 'alice' })
       expect(ok.status, JSON.stringify(ok.body)).toBe(200)
       expect(edge.runtime.config.ingest.maxPayloadBytes).toBe(1024)
-      expect(ok.body.pendingRestart).toEqual(['mqtt.port'])
-      expect(edge.endpoints.mqttPort).not.toBe(mqttPort)
+      expect(ok.body.pendingRestart).toEqual(['storage.synchronous'])
       const counters = (await (await fetch(`${url}/v1/stats`)).json()) as Record<string, any>
       expect(JSON.stringify(counters)).toContain('config_refused.CONFIG_ERR_UNKNOWN_KEY')
 
@@ -37,11 +35,11 @@ describe('config on a stand-alone edge (local API, SQLite replicas)', () => {
       // Restart on the same data dir: the device document is kept, and the restart key takes effect.
       await edge.stop({ keepDataDir: true })
       restarted = await startTestEdge({ dataDir: edge.dataDir })
-      expect(restarted.endpoints.mqttPort).toBe(mqttPort)
+      expect(restarted.runtime.config.storage.synchronous).toBe('normal')
       expect(restarted.runtime.config.ingest.maxPayloadBytes).toBe(1024)
       const after = (await (await fetch(`${restarted.endpoints.httpUrl}/v1/config`)).json()) as Record<string, any>
       expect(after.pendingRestart).toEqual([])
-      expect(after.layers.device).toEqual({ 'ingest.maxPayloadBytes': 1024, 'mqtt.port': mqttPort })
+      expect(after.layers.device).toEqual({ 'ingest.maxPayloadBytes': 1024, 'storage.synchronous': 'normal' })
     } finally {
       await restarted?.stop()
       await edge.stop()

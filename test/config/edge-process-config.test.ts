@@ -40,8 +40,15 @@ describe('config with a real edge process and the cloudos config CLI', () => {
     expect(refused.code).toBe(2)
     expect(refused.stderr).toContain('CONFIG_ERR_INVALID_VALUE')
 
+    // On site without the edge's token (no --data-dir): refused, nothing changed.
+    const noToken = await runCli(['config', 'set', '--edge', edge.endpoints.httpUrl, 'storage.retentionDays=1'])
+    expect(noToken.code).not.toBe(0)
+    expect(noToken.stderr).toContain('API_ERR_UNAUTHORIZED')
+    expect(noToken.stderr).toContain('--data-dir')
+    expect((await edgeConfig()).effective.storage.retentionDays).toBe(30)
+
     proxy.partition()
-    const onSite = await runCli(['config', 'set', '--edge', edge.endpoints.httpUrl, '--user', 'tech-on-site', 'storage.retentionDays=5', 'hub.alertBatchSize=20'])
+    const onSite = await runCli(['config', 'set', '--edge', edge.endpoints.httpUrl, '--data-dir', dir.path, '--user', 'tech-on-site', 'storage.retentionDays=5', 'hub.alertBatchSize=20'])
     expect(onSite.code, onSite.stderr).toBe(0)
     expect((await edgeConfig()).effective.storage.retentionDays).toBe(5)
     const atHub = await runCli(['config', 'set', ...hubFlags(), '--device', deviceId, 'storage.maxBytes=2097152', 'hub.alertBatchSize=30'])
@@ -64,5 +71,5 @@ describe('config with a real edge process and the cloudos config CLI', () => {
 
     const effective = await runCli(['config', 'get', ...hubFlags(), '--device', deviceId, '--effective', '--json'])
     expect(JSON.parse(effective.stdout).effective.ingest.maxPayloadBytes).toBe(2048)
-  }, 60_000)
+  }, 90_000)
 })

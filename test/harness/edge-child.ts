@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { cloudosBin } from '../../shared/package-root.js'
 import type { EdgeEndpoints } from '../../edge/runtime.js'
+import { readApiToken } from '../../edge/api/auth/api-token.js'
 
 
 export interface SpawnEdgeOptions {
@@ -25,6 +26,10 @@ export interface EdgeChild {
   child: ChildProcess
   pid: number
   endpoints: EdgeEndpoints
+  /** The local API's bearer token, read from <dataDir>/api-token once the edge is ready. */
+  apiToken: string
+  /** `{authorization: 'Bearer <apiToken>'}`, to spread into fetch headers. */
+  authHeaders: { authorization: string }
   /** Sends SIGTERM (graceful) and waits for the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>
   /** SIGKILL: no flush, no cleanup (crash tests). */
@@ -63,10 +68,13 @@ export function spawnEdge(options: SpawnEdgeOptions): Promise<EdgeChild> {
       if (!line.startsWith('{"event":"edge.ready"')) return
       clearTimeout(timer)
       const endpoints = JSON.parse(line) as EdgeEndpoints
+      const apiToken = readApiToken(options.dataDir)
       resolve({
         child,
         pid: child.pid as number,
         endpoints,
+        apiToken,
+        authHeaders: { authorization: `Bearer ${apiToken}` },
         exited,
         async stop(signal = 'SIGTERM') {
           if (child.exitCode === null && child.signalCode === null) child.kill(signal)

@@ -1,6 +1,7 @@
 import type { TSchema } from '@sinclair/typebox'
 import { loadEdgeConfig } from '../../edge/config/load.js'
 import { EdgeRuntime } from '../../edge/runtime.js'
+import { readApiToken } from '../../edge/api/auth/api-token.js'
 import { startRealHub, type RealHub } from './real-hub.js'
 import { makeTempDir } from '../helpers/temp-dir.js'
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js'
@@ -10,10 +11,13 @@ export interface FleetEdge {
   proxy: TcpProxy
   deviceId: string
   httpUrl: string
+  dataDir: string
+  /** The local API's bearer token (<dataDir>/api-token). */
+  apiToken: string
   /** GET /v1/config on the edge's local API. */
   config(): Promise<Record<string, any>>
-  /** PATCH /v1/config on the edge's local API. */
-  edit(body: Record<string, unknown>): Promise<{ status: number; body: Record<string, any> }>
+  /** PATCH /v1/config on the edge's local API, with the edge's token (`token: null`: none; a string: that one). */
+  edit(body: Record<string, unknown>, options?: { token?: string | null }): Promise<{ status: number; body: Record<string, any> }>
 }
 
 export interface Fleet {
@@ -43,16 +47,21 @@ export async function startFleet(count: number, options: { group?: string; confi
     const runtime = new EdgeRuntime({ dataDir: dir.path, config, enrolmentToken: token })
     const endpoints = await runtime.start()
     const httpUrl = endpoints.httpUrl
+    const apiToken = readApiToken(dir.path)
     edges.push({
       runtime,
       proxy,
       deviceId: runtime.configAgent.deviceId,
       httpUrl,
+      dataDir: dir.path,
+      apiToken,
       async config() {
         return (await (await fetch(`${httpUrl}/v1/config`)).json()) as Record<string, any>
       },
-      async edit(body) {
-        const response = await fetch(`${httpUrl}/v1/config`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+      async edit(body, editOptions = {}) {
+        const token = editOptions.token === undefined ? apiToken : editOptions.token
+        const headers: Record<string, string> = { 'content-type': 'application/json', ...(token === null ? {} : { authorization: `Bearer ${token}` }) }
+        const response = await fetch(`${httpUrl}/v1/config`, { method: 'PATCH', headers, body: JSON.stringify(body) })
         return { status: response.status, body: (await response.json()) as Record<string, any> }
       },
     })

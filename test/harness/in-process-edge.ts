@@ -1,6 +1,7 @@
 import { loadEdgeConfig, type EdgeConfigOverrides } from '../../edge/config/load.js'
 import type { EdgeConfig } from '../../shared/config/edge-config-schema.js'
 import { EdgeRuntime, type EdgeEndpoints } from '../../edge/runtime.js'
+import { readApiToken } from '../../edge/api/auth/api-token.js'
 import type { Logger } from '../../shared/log/logger.js'
 import { makeTempDir } from '../helpers/temp-dir.js'
 
@@ -9,6 +10,10 @@ export interface TestEdge {
   endpoints: EdgeEndpoints
   config: EdgeConfig
   dataDir: string
+  /** The local API's bearer token (<dataDir>/api-token), needed by every state-changing request. */
+  apiToken: string
+  /** `{authorization: 'Bearer <apiToken>'}`, to spread into fetch headers. */
+  authHeaders: { authorization: string }
   /** Stops the runtime (graceful) and, unless `keepDataDir`, removes the data dir. Idempotent. */
   stop(options?: { keepDataDir?: boolean }): Promise<void>
 }
@@ -43,11 +48,14 @@ export async function startTestEdge(options: StartTestEdgeOptions = {}): Promise
     throw err
   }
   let stopped: Promise<void> | undefined
+  const apiToken = readApiToken(dataDir)
   return {
     runtime,
     endpoints,
     config,
     dataDir,
+    apiToken,
+    authHeaders: { authorization: `Bearer ${apiToken}` },
     stop(stopOptions = {}) {
       stopped ??= runtime.stop().finally(() => {
         if (!stopOptions.keepDataDir) ownDir?.remove()

@@ -161,7 +161,7 @@ describe('edge inference loop with the real model', () => {
     await edge.runtime.modelLoaded()
     const api = edge.endpoints.httpUrl
     const put = async (path: string) => {
-      const response = await fetch(`${api}/v1/model`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path }) })
+      const response = await fetch(`${api}/v1/model`, { method: 'PUT', headers: { 'content-type': 'application/json', ...edge!.authHeaders }, body: JSON.stringify({ path }) })
       return { status: response.status, body: (await response.json()) as { code?: string; model?: { path: string } } }
     }
     const before = await getJson<{ model: { path: string; sha256: string } }>(api, '/v1/model')

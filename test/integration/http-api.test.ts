@@ -222,7 +222,8 @@ describe('edge local HTTP API', () => {
       ['POST', '/v1/stats'],
       ['DELETE', '/v1/readings'],
     ])('%s %s is 404 API_ERR_NOT_FOUND', async (method, path) => {
-      const response = await fetch(new URL(path, base), { method })
+      // With the token: a state-changing method without it is refused before routing (401).
+      const response = await fetch(new URL(path, base), { method, headers: method === 'GET' ? {} : edge.authHeaders })
       expect(response.status).toBe(404)
       const body = (await response.json()) as ErrorBody
       expect(body.code).toBe('API_ERR_NOT_FOUND')

@@ -110,7 +110,7 @@ describe('local rules on a real edge (embedded broker over TCP, SQLite, HTTP), i
     edge = await startTestEdge({ config: { anomaly: { enabled: false } } })
     const response = await fetch(`${edge.endpoints.httpUrl}/v1/model`, {
       method: 'PUT',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...edge.authHeaders },
       body: JSON.stringify({ path: '/nowhere.card.json' }),
     })
     expect(response.status).toBe(409)

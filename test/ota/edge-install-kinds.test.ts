@@ -67,11 +67,15 @@ describe('edge updater: firmware, model, refusals (real edge process)', () => {
     const marker = join(tmp.path, 'hook-ran.txt')
     const fw = await bundle('boiler-fw', 'firmware', '2.0.0', { 'image.bin': 'FIRMWARE-IMAGE', 'notes/readme.txt': 'v2' })
     hub.setTarget({ path: fw, name: 'boiler-fw', version: '2.0.0', kind: 'firmware', releaseId: 'fw-2' })
-    const hook = `cat "$CLOUDOS_OTA_PAYLOAD_DIR/image.bin" > ${marker} && echo " $CLOUDOS_OTA_NAME $CLOUDOS_OTA_VERSION" >> ${marker}`
-    await edge(dataDir, { installerHook: hook })
+    // An argv command, run without a shell: the last argument reaches the program as it is, never run.
+    const pwned = join(tmp.path, 'pwned')
+    const script = `const fs = require('node:fs'); const e = process.env; fs.writeFileSync(${JSON.stringify(marker)}, fs.readFileSync(e.CLOUDOS_OTA_PAYLOAD_DIR + '/image.bin', 'utf8') + ' ' + e.CLOUDOS_OTA_NAME + ' ' + e.CLOUDOS_OTA_VERSION + '\\n' + process.argv[1])`
+    const literal = `$(touch ${pwned}); touch ${pwned}`
+    await edge(dataDir, { installerHook: [process.execPath, '-e', script, literal] })
     await waitForState('fw-2', 'committed')
     expect(hub.reportsFor('fw-2')).toEqual(['downloading', 'verifying', 'installing', 'committed'])
-    expect(readFileSync(marker, 'utf8')).toBe('FIRMWARE-IMAGE boiler-fw 2.0.0\n')
+    expect(readFileSync(marker, 'utf8')).toBe(`FIRMWARE-IMAGE boiler-fw 2.0.0\n${literal}`)
+    expect(existsSync(pwned)).toBe(false)
     const installed = JSON.parse(readFileSync(otaPaths(dataDir).installed, 'utf8')) as { firmware: Record<string, { version: string }> }
     expect(installed.firmware['boiler-fw']?.version).toBe('2.0.0')
     expect(readdirSync(otaPaths(dataDir).staging)).toEqual([])
@@ -81,7 +85,7 @@ describe('edge updater: firmware, model, refusals (real edge process)', () => {
     const dataDir = join(tmp.path, 'edge-fw-fail')
     const fw = await bundle('pump-fw', 'firmware', '1.0.1', { 'image.bin': 'X' })
     hub.setTarget({ path: fw, name: 'pump-fw', version: '1.0.1', kind: 'firmware', releaseId: 'fw-fail' })
-    await edge(dataDir, { installerHook: 'echo flash write error >&2; exit 3' })
+    await edge(dataDir, { installerHook: ['/bin/sh', '-c', 'echo flash write error >&2; exit 3'] })
     await waitForState('fw-fail', 'failed')
     const report = hub.reports.find((r) => r.releaseId === 'fw-fail' && r.state === 'failed')!
     expect(report.code).toBe('OTA_ERR_INSTALL_FAILED')
@@ -131,7 +135,7 @@ describe('edge updater: firmware, model, refusals (real edge process)', () => {
     const other = process.arch === 'arm64' ? 'x64' : 'arm64'
     const fw = await bundle('boiler-fw', 'firmware', '3.0.0', { 'image.bin': 'Y' }, keyPath, ['--arch', other])
     hub.setTarget({ path: fw, name: 'boiler-fw', version: '3.0.0', kind: 'firmware', releaseId: 'fw-other-arch' })
-    await edge(dataDir, { installerHook: 'exit 0' })
+    await edge(dataDir, { installerHook: ['/bin/true'] })
     await waitForState('fw-other-arch', 'failed')
     expect(hub.reports.find((r) => r.releaseId === 'fw-other-arch' && r.state === 'failed')?.code).toBe('OTA_ERR_TARGET_MISMATCH')
   }, 120_000)
@@ -140,7 +144,7 @@ describe('edge updater: firmware, model, refusals (real edge process)', () => {
     const dataDir = join(tmp.path, 'edge-endless')
     const fw = await bundle('boiler-fw', 'firmware', '4.0.0', { 'image.bin': 'Z'.repeat(50_000) })
     hub.setTarget({ path: fw, name: 'boiler-fw', version: '4.0.0', kind: 'firmware', releaseId: 'fw-endless', announcedBytes: 300 })
-    await edge(dataDir, { installerHook: 'exit 0' })
+    await edge(dataDir, { installerHook: ['/bin/true'] })
     await waitForState('fw-endless', 'failed')
     const endless = hub.reports.find((r) => r.releaseId === 'fw-endless' && r.state === 'failed')
     expect(endless?.code, endless?.reason).toBe('OTA_ERR_BUNDLE_TOO_LARGE')

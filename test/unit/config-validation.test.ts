@@ -38,7 +38,7 @@ describe('edge config: defaults and valid files', () => {
     expect(config.mqtt.brokerUrl).toBeUndefined()
     expect(config.http).toMatchObject({ host: '127.0.0.1', port: 8081 })
     expect(config.ingest.maxPayloadBytes).toBe(64 * 1024)
-    expect(config.storage).toMatchObject({ synchronous: 'normal', retentionSchedule: '* * * * *', commitIntervalMs: 5 })
+    expect(config.storage).toMatchObject({ synchronous: 'full', retentionSchedule: '* * * * *', commitIntervalMs: 5 })
   })
 
   it('returns a deeply frozen config', () => {

@@ -25,6 +25,11 @@ const HistoryQuery = Type.Object(
  * heads, errors, keys waiting for a restart, sync status), `PATCH /v1/config`
  * (a technician's edit of the device document, works offline) and
  * `GET /v1/config/history`.
+ *
+ * PATCH never sets a device-local key (`x-device-local` in the schema: trust,
+ * code, listeners, paths): those are refused and listed in `refused`
+ * (CONFIG_ERR_DEVICE_LOCAL_KEY) while the rest of the edit applies (200); an
+ * edit made only of them answers 403 CONFIG_ERR_DEVICE_LOCAL_KEY.
  */
 export const configRoutes: FastifyPluginAsync<{ context: EdgeApiContext }> = async (app, { context }) => {
   const agent = () => {
@@ -41,8 +46,8 @@ export const configRoutes: FastifyPluginAsync<{ context: EdgeApiContext }> = asy
   app.patch<{ Body: Static<typeof EditBody> }>('/v1/config', { schema: { body: EditBody } }, async (request) => {
     const { agent: configAgent, syncStatus } = agent()
     const { user, ...edit } = request.body
-    configAgent.edit(edit, user ?? 'technician')
-    return { ...configAgent.status(), sync: syncStatus() }
+    const { refused } = configAgent.edit(edit, user ?? 'technician')
+    return { ...configAgent.status(), sync: syncStatus(), refused }
   })
 
   app.get<{ Querystring: Static<typeof HistoryQuery> }>('/v1/config/history', { schema: { querystring: HistoryQuery } }, async (request) => {

@@ -15,6 +15,9 @@ export class HubMetrics {
   readonly configEdits: Counter<'kind'>
   readonly configSyncs: Counter
   readonly configRefused: Counter<'code'>
+  readonly rateLimited: Counter<'limit'>
+  readonly authFailures: Counter<'kind' | 'code'>
+  readonly authFailureSummaries: Counter<'kind'>
 
   constructor() {
     const registers = [this.registry]
@@ -86,6 +89,24 @@ export class HubMetrics {
       name: 'cloudos_hub_config_refused_total',
       help: 'Config edits and sync messages refused, by error code (CONFIG_ERR_*).',
       labelNames: ['code'],
+      registers,
+    })
+    this.rateLimited = new Counter({
+      name: 'cloudos_hub_rate_limited_total',
+      help: 'Requests refused with 429 HUB_ERR_RATE_LIMITED, by limit (login_client, login_account, device, device_source, enrolment_source).',
+      labelNames: ['limit'],
+      registers,
+    })
+    this.authFailures = new Counter({
+      name: 'cloudos_hub_auth_failures_total',
+      help: 'Failed authentications, by kind (device, enrolment, login) and error code or login failure reason.',
+      labelNames: ['kind', 'code'],
+      registers,
+    })
+    this.authFailureSummaries = new Counter({
+      name: 'cloudos_hub_auth_failure_summaries_total',
+      help: 'auth.failures audit entries written (one per source per window), by kind.',
+      labelNames: ['kind'],
       registers,
     })
   }

@@ -41,6 +41,7 @@ describe('hub app', () => {
       releases: store.releases,
       rollouts: store.rollouts,
       config: store.config,
+      replayNonces: store.replayNonces,
       ping: async () => {
         throw new Error('disk gone')
       },

@@ -6,7 +6,7 @@ import { hashBearerToken, newBearerToken } from '../http/bearer-token.js'
 import { createRateLimiter } from '../http/rate-limiter.js'
 import { decoyPasswordHash, verifyPassword } from './password.js'
 import { verifyTotp } from './totp.js'
-import { bearerSecurity, responses, RoleSchema } from '../http/schemas.js'
+import { bearerSecurity, Nullable, responses, RoleSchema } from '../http/schemas.js'
 import type { UserRecord } from './user-repository.js'
 import type { HubRouteOptions } from '../http/route-options.js'
 
@@ -26,6 +26,13 @@ const LoginAnswer = Type.Object({
   username: Type.String(),
   role: RoleSchema,
 })
+
+const LogoutBody = Nullable(
+  Type.Object(
+    { allSessions: Type.Optional(Type.Boolean({ default: false, description: 'Also revoke every other token of this account (log out everywhere)' })) },
+    { additionalProperties: false },
+  ),
+)
 
 /** Why a login failed: counted in the `auth.failures` summaries, never told to the caller. */
 type LoginFailure = 'unknown_user' | 'bad_password' | 'bad_totp' | 'totp_replayed' | 'disabled'
@@ -79,22 +86,24 @@ export const authRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { con
     },
   )
 
-  app.post(
+  app.post<{ Body: Static<typeof LogoutBody> }>(
     '/v1/auth/logout',
     {
       onRequest: guards.anyRole,
       schema: {
         tags: ['auth'],
-        summary: 'Log out: revokes the bearer token of this request (other sessions of the account stay)',
+        summary: 'Log out: revokes the bearer token of this request (with {"allSessions": true}, every token of the account); audited',
         security: bearerSecurity,
-        response: responses({ 200: Type.Object({ revoked: Type.Literal(true) }) }),
+        body: LogoutBody,
+        response: responses({ 200: Type.Object({ revoked: Type.Integer({ description: 'Tokens revoked' }) }) }),
       },
     },
     async (request) => {
       const principal = request.principal as NonNullable<typeof request.principal>
-      await context.store.sessions.delete(principal.tokenHash)
-      await context.audit.record('auth.logout', actorOf(request), principal.username, { tokenHashPrefix: principal.tokenHash.slice(0, 12) })
-      return { revoked: true as const }
+      const everywhere = request.body?.allSessions === true
+      const revoked = everywhere ? await context.store.sessions.deleteForUser(principal.userId) : Number(await context.store.sessions.delete(principal.tokenHash))
+      await context.audit.record('auth.logout', actorOf(request), principal.username, { allSessions: everywhere, revoked, tokenHashPrefix: principal.tokenHash.slice(0, 12) })
+      return { revoked }
     },
   )
 

@@ -98,6 +98,13 @@ export class AuthFailureSummary implements AuthFailureRecorder {
     if (failure.claimedId !== undefined && bucket.sampleIds.size < MAX_SAMPLE_IDS) bucket.sampleIds.add(truncate(failure.claimedId))
   }
 
+  /** (kind, source) buckets held, all open windows together: what the memory bound applies to. */
+  get trackedBuckets(): number {
+    let count = 0
+    for (const buckets of this.windows.values()) count += buckets.size
+    return count
+  }
+
   /** Failures counted but not yet written (all open windows). */
   get pending(): number {
     let count = 0

@@ -50,6 +50,12 @@ export const HubConfigSchema = Type.Object(
     deviceAuth: Type.Object(
       {
         maxClockSkewSeconds: Type.Integer({ default: 300, minimum: 5, maximum: 3600, description: 'How far a signed device request\'s timestamp may be from the hub clock' }),
+        maxUnverifiedBodyBytes: Type.Integer({
+          default: 64 * MiB,
+          minimum: 1024,
+          maximum: 4096 * MiB,
+          description: 'Most bytes of device request bodies read at once before their signature is checked (503 HUB_ERR_BUSY beyond): bounds what forged requests naming a real device can hold',
+        }),
       },
       { default: {}, additionalProperties: false },
     ),

@@ -430,6 +430,11 @@ export const errorCatalogue = {
     summary: 'Too many requests: login attempts from this client or for this account, requests from this device or address, or enrolments from this address (details.limit names which).',
     hint: 'Wait for the time given in the Retry-After header, then try again; an operator can raise the limits (auth.*, rateLimits.* in the hub config).',
   },
+  HUB_ERR_BUSY: {
+    status: 503,
+    summary: 'The hub is reading as many device request bodies with unchecked signatures as it allows (deviceAuth.maxUnverifiedBodyBytes).',
+    hint: 'Retry after the Retry-After seconds (devices back off and retry by themselves); an operator can raise deviceAuth.maxUnverifiedBodyBytes.',
+  },
   HUB_ERR_LAST_ADMIN: {
     status: 409,
     summary: 'The last enabled admin account cannot be disabled or deleted (nobody could administer the hub).',

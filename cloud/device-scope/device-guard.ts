@@ -5,6 +5,7 @@ import { CloudosError, type ErrorCode } from '../../shared/errors.js'
 import type { HubContext } from '../http/context.js'
 import { createRateLimiter } from '../http/rate-limiter.js'
 import type { DeviceId, DeviceRecord } from '../devices/device-repository.js'
+import { UnverifiedBodyBudget } from './unverified-body-budget.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -65,6 +66,7 @@ export function deviceGuard(context: HubContext, scope: FastifyInstance): Device
   const perSource = createRateLimiter(scope, { name: 'device_source', max: limits.perSource, windowMs, key: (request) => request.ip, trackedKeys: limits.trackedKeys }, metrics)
   const perDevice = createRateLimiter(scope, { name: 'device', max: limits.perDevice, windowMs, key: (request) => request.device?.id ?? '', trackedKeys: limits.trackedKeys }, metrics)
   const checked = new WeakMap<FastifyRequest, HeaderCheck>()
+  const bodies = new UnverifiedBodyBudget(config.deviceAuth.maxUnverifiedBodyBytes)
   // Decoding a key (createPublicKey) per request is measurable at thousands of requests/s.
   const keys = new Map<string, { encoded: string; key: KeyObject }>()
   let nextPrune = 0
@@ -113,6 +115,14 @@ export function deviceGuard(context: HubContext, scope: FastifyInstance): Device
       if (await store.replayNonces.seen(device.id, headers.nonce, now)) {
         refuse(request, 'HUB_ERR_DEVICE_SIGNATURE_REPLAYED', 'this signed request (nonce) was already received', device.id)
       }
+      if (!bodies.reserve(request, request.routeOptions.bodyLimit ?? config.http.bodyLimitBytes)) {
+        void reply.header('retry-after', '1')
+        metrics.rateLimited.inc({ limit: 'unverified_bodies' })
+        throw new CloudosError('HUB_ERR_BUSY', `the hub is already reading ${bodies.limitBytes} bytes of device request bodies whose signature is not yet checked; retry in a second`)
+      }
+      // Given back once the signature is checked, or whenever the exchange
+      // ends first (answered, refused, or the connection dropped mid-body).
+      reply.raw.once('close', () => bodies.release(request))
       checked.set(request, { device, headers })
     },
 
@@ -121,6 +131,7 @@ export function deviceGuard(context: HubContext, scope: FastifyInstance): Device
       if (check === undefined) refuse(request, 'HUB_ERR_DEVICE_UNAUTHENTICATED', 'the device request headers were not checked', undefined)
       const { device, headers } = check
       const valid = await verifyDeviceSignatureAsync({ publicKey: publicKeyOf(device), method: request.method, path: request.url, body: request.rawBody ?? Buffer.alloc(0), headers })
+      bodies.release(request)
       if (!valid) refuse(request, 'HUB_ERR_DEVICE_UNAUTHENTICATED', 'the signature does not verify with the device\'s enrolled key', device.id)
       // Remembered only for a valid signature (forgeries cannot fill the
       // store), until the timestamp itself would be refused as stale.

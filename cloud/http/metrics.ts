@@ -93,7 +93,7 @@ export class HubMetrics {
     })
     this.rateLimited = new Counter({
       name: 'cloudos_hub_rate_limited_total',
-      help: 'Requests refused with 429 HUB_ERR_RATE_LIMITED, by limit (login_client, login_account, device, device_source, enrolment_source).',
+      help: 'Requests refused by a limit, by limit: login_client, login_account, device, device_source, enrolment_source (429 HUB_ERR_RATE_LIMITED), unverified_bodies (503 HUB_ERR_BUSY).',
       labelNames: ['limit'],
       registers,
     })

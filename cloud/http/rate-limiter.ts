@@ -3,7 +3,7 @@ import { CloudosError } from '../../shared/errors.js'
 import type { HubMetrics } from './metrics.js'
 
 /** Which limit refused a request: the `limit` label of cloudos_hub_rate_limited_total and `details.limit` of the 429. */
-export type RateLimitName = 'login_client' | 'login_account' | 'device' | 'device_source' | 'enrolment_source'
+export type RateLimitName = 'login_client' | 'login_account' | 'device' | 'device_source' | 'enrolment_source' | 'unverified_bodies'
 
 export interface RateLimitSpec {
   name: RateLimitName

@@ -62,7 +62,7 @@ export const HubConfigSchema = Type.Object(
     rateLimits: Type.Object(
       {
         windowSeconds: Type.Integer({ default: 60, minimum: 1, maximum: 3600, description: 'Window of the device and enrolment rate limits' }),
-        perDevice: Type.Integer({ default: 1200, minimum: 1, maximum: 10_000_000, description: 'Signed requests one device may make per window (counted once its signature verifies)' }),
+        perDevice: Type.Integer({ default: 3000, minimum: 1, maximum: 10_000_000, description: 'Signed requests one device may make per window (counted once its signature verifies)' }),
         perSource: Type.Integer({ default: 12_000, minimum: 1, maximum: 10_000_000, description: 'Requests to device routes one client address may make per window (counted before any check: a site behind one NAT shares it)' }),
         enrolmentPerSource: Type.Integer({ default: 30, minimum: 1, maximum: 1_000_000, description: 'Enrolment requests one client address may make per window' }),
         trackedKeys: Type.Integer({ default: 10_000, minimum: 100, maximum: 1_000_000, description: 'Most devices or addresses each limiter remembers (least recently seen forgotten first): bounds its memory' }),

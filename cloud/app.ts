@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { join, resolve } from 'node:path'
 import { CloudosError } from '../shared/errors.js'
 import { AuditLog } from './audit/audit-log.js'
+import { AuthFailureSummary } from './audit/auth-failure-summary.js'
 import { authGuards } from './http/auth-guards.js'
 import { isHubInitialised } from './bootstrap/init-hub.js'
 import { resolveHubConfig, type HubConfig } from './hub-config.js'
@@ -57,6 +58,8 @@ declare module 'fastify' {
     otaRollouts: RolloutEngine
     /** The compliance policy evaluator: `app.policyEvaluator.evaluate()` runs one evaluation (tests drive it). */
     policyEvaluator: PolicyEvaluator
+    /** Failed authentications per source and window: `app.authFailures.flushDue()` writes the ended windows (tests drive time through it). */
+    authFailures: AuthFailureSummary
   }
 }
 
@@ -108,7 +111,15 @@ export async function buildHubApp(options: HubAppOptions): Promise<FastifyInstan
   const store = options.store ?? SqliteHubStore.open(dataDir)
   const metrics = new HubMetrics()
   const audit = new AuditLog(store.audit, identity, clock, () => metrics.auditEntries.inc())
-  const enrolment = new EnrolmentService({ tokens: store.enrolmentTokens, devices: store.devices, audit, enrolment: config.enrolment, clock })
+  const authFailures = new AuthFailureSummary({
+    audit,
+    clock,
+    windowMs: config.authFailures.windowSeconds * 1000,
+    maxSourcesPerWindow: config.authFailures.maxSourcesPerWindow,
+    onFailure: (failure) => metrics.authFailures.inc({ kind: failure.kind, code: failure.code }),
+    onSummary: (summary) => metrics.authFailureSummaries.inc({ kind: summary.kind }),
+  })
+  const enrolment = new EnrolmentService({ tokens: store.enrolmentTokens, devices: store.devices, audit, failures: authFailures, enrolment: config.enrolment, clock })
   const heartbeats = new HeartbeatWriter(store.fleet, config.fleet.healthHistoryLength, (outcomes) => {
     for (const outcome of outcomes) {
       if (outcome.revoked) continue
@@ -142,7 +153,7 @@ export async function buildHubApp(options: HubAppOptions): Promise<FastifyInstan
       config: config.compliance,
       clock,
     })
-    context = { config, store, identity, audit, metrics, clock, enrolment, heartbeats, liveness, ota, configDocs, compliance }
+    context = { config, store, identity, audit, authFailures, metrics, clock, enrolment, heartbeats, liveness, ota, configDocs, compliance }
   } catch (err) {
     await store.close()
     throw err
@@ -160,6 +171,10 @@ async function assembleApp(context: HubContext, logger: FastifyServerOptions['lo
   const app = Fastify({
     logger,
     bodyLimit: config.http.bodyLimitBytes,
+    // request.ip (rate limits, audit sources) from X-Forwarded-For only when
+    // the operator names the proxy (docs/hub.md): otherwise any client could
+    // pick its own address and escape every per-client limit.
+    trustProxy: config.http.trustProxy,
     // On close, cut open connections too (config long-polls, bundle downloads,
     // devices' keep-alive sockets): devices retry with backoff and resume
     // downloads with Range, while waiting for them held shutdown for minutes.
@@ -181,6 +196,8 @@ async function assembleApp(context: HubContext, logger: FastifyServerOptions['lo
     (err) => app.log.error({ err }, 'compliance policy evaluation failed'),
   )
   app.decorate('policyEvaluator', policyEvaluator)
+  app.decorate('authFailures', context.authFailures)
+  app.addHook('onReady', async () => context.authFailures.start())
   if (timers.liveness) app.addHook('onReady', async () => context.liveness.start())
   if (timers.rollout) app.addHook('onReady', async () => context.ota.engine.start())
   if (timers.policy) app.addHook('onReady', async () => policyEvaluator.start())
@@ -190,6 +207,8 @@ async function assembleApp(context: HubContext, logger: FastifyServerOptions['lo
     await context.ota.engine.stop()
     await policyEvaluator.stop()
     await context.heartbeats.drain()
+    // The open window's failures are written before the store closes.
+    await context.authFailures.stop()
     await store.close()
   })
   app.decorateRequest('principal', null)
@@ -202,7 +221,8 @@ async function assembleApp(context: HubContext, logger: FastifyServerOptions['lo
     metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000)
   })
 
-  // Routes opt in (config.rateLimit); login is the one that does.
+  // Routes opt in (config.rateLimit: login per client) or take limiters
+  // (app.createRateLimit: cloud/http/rate-limiter.ts) where their key is known.
   await app.register(rateLimit, { global: false })
   await app.register(swagger, {
     openapi: {
@@ -211,6 +231,7 @@ async function assembleApp(context: HubContext, logger: FastifyServerOptions['lo
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', description: 'Token from POST /v1/auth/login' },
+          metricsToken: { type: 'http', scheme: 'bearer', description: 'metrics.token from the hub config (GET /metrics); without one configured, /metrics answers loopback clients only' },
           deviceSignature: { type: 'apiKey', in: 'header', name: 'x-cloudos-signature', description: 'Ed25519 request signature by an enrolled device (with x-cloudos-device, -timestamp, -nonce); see docs/hub.md' },
         },
       },

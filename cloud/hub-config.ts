@@ -14,6 +14,11 @@ export const HubConfigSchema = Type.Object(
         host: Type.String({ default: '127.0.0.1', minLength: 1, description: 'Interface the hub API listens on' }),
         port: Type.Integer({ default: 8080, minimum: 0, maximum: 65535, description: 'TCP port (0 = any free port)' }),
         bodyLimitBytes: Type.Integer({ default: MiB, minimum: 1024, maximum: 64 * MiB, description: 'Largest request body accepted' }),
+        trustProxy: Type.Union([Type.Boolean(), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })], {
+          default: false,
+          description:
+            'Fastify trustProxy: false (default) takes the client address from the TCP connection and ignores X-Forwarded-For; a list of proxy addresses or CIDRs (e.g. ["127.0.0.1"]) honours X-Forwarded-For only from those; true trusts any sender (only when nothing but the proxy can reach the hub)',
+        }),
       },
       { default: {}, additionalProperties: false },
     ),
@@ -21,7 +26,8 @@ export const HubConfigSchema = Type.Object(
       {
         tokenTtlSeconds: Type.Integer({ default: 900, minimum: 30, maximum: 86_400, description: 'Lifetime of an admin bearer token' }),
         loginRateLimitMax: Type.Integer({ default: 10, minimum: 1, maximum: 10_000, description: 'Login attempts allowed per address per window' }),
-        loginRateLimitWindowSeconds: Type.Integer({ default: 60, minimum: 1, maximum: 86_400, description: 'Login rate-limit window' }),
+        loginRateLimitWindowSeconds: Type.Integer({ default: 60, minimum: 1, maximum: 86_400, description: 'Login rate-limit window (per client and per account)' }),
+        accountLoginFailuresMax: Type.Integer({ default: 10, minimum: 1, maximum: 10_000, description: 'Failed logins allowed per account (username) per window, from all addresses together' }),
         totpToleranceSteps: Type.Integer({ default: 1, minimum: 0, maximum: 4, description: 'TOTP steps (30 s) of clock drift accepted either side' }),
       },
       { default: {}, additionalProperties: false },
@@ -44,6 +50,42 @@ export const HubConfigSchema = Type.Object(
     deviceAuth: Type.Object(
       {
         maxClockSkewSeconds: Type.Integer({ default: 300, minimum: 5, maximum: 3600, description: 'How far a signed device request\'s timestamp may be from the hub clock' }),
+        maxUnverifiedBodyBytes: Type.Integer({
+          default: 64 * MiB,
+          minimum: 1024,
+          maximum: 4096 * MiB,
+          description: 'Most bytes of device request bodies read at once before their signature is checked (503 HUB_ERR_BUSY beyond): bounds what forged requests naming a real device can hold',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    rateLimits: Type.Object(
+      {
+        windowSeconds: Type.Integer({ default: 60, minimum: 1, maximum: 3600, description: 'Window of the device and enrolment rate limits' }),
+        perDevice: Type.Integer({ default: 3000, minimum: 1, maximum: 10_000_000, description: 'Signed requests one device may make per window (counted once its signature verifies)' }),
+        perSource: Type.Integer({ default: 12_000, minimum: 1, maximum: 10_000_000, description: 'Requests to device routes one client address may make per window (counted before any check: a site behind one NAT shares it)' }),
+        enrolmentPerSource: Type.Integer({ default: 30, minimum: 1, maximum: 1_000_000, description: 'Enrolment requests one client address may make per window' }),
+        trackedKeys: Type.Integer({ default: 10_000, minimum: 100, maximum: 1_000_000, description: 'Most devices or addresses each limiter remembers (least recently seen forgotten first): bounds its memory' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    authFailures: Type.Object(
+      {
+        windowSeconds: Type.Integer({ default: 60, minimum: 1, maximum: 86_400, description: 'Failed authentications are written to the audit log as one auth.failures entry per source per window' }),
+        maxSourcesPerWindow: Type.Integer({ default: 1000, minimum: 1, maximum: 100_000, description: 'Distinct sources tracked per window; failures from further sources are counted under source "(other)"' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    metrics: Type.Object(
+      {
+        token: Type.Optional(
+          Type.String({
+            minLength: 16,
+            maxLength: 512,
+            pattern: '^[\\x21-\\x7e]+$',
+            description: 'Bearer token GET /metrics requires (Authorization: Bearer <token>); unset, /metrics answers loopback clients only',
+          }),
+        ),
       },
       { default: {}, additionalProperties: false },
     ),

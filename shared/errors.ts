@@ -464,8 +464,28 @@ export const errorCatalogue = {
   },
   HUB_ERR_RATE_LIMITED: {
     status: 429,
-    summary: 'Too many requests (login attempts) from this address.',
-    hint: 'Wait for the time given in the Retry-After header, then try again.',
+    summary: 'Too many requests: login attempts from this client or for this account, requests from this device or address, or enrolments from this address (details.limit names which).',
+    hint: 'Wait for the time given in the Retry-After header, then try again; an operator can raise the limits (auth.*, rateLimits.* in the hub config).',
+  },
+  HUB_ERR_BUSY: {
+    status: 503,
+    summary: 'The hub is reading as many device request bodies with unchecked signatures as it allows (deviceAuth.maxUnverifiedBodyBytes).',
+    hint: 'Retry after the Retry-After seconds (devices back off and retry by themselves); an operator can raise deviceAuth.maxUnverifiedBodyBytes.',
+  },
+  HUB_ERR_LAST_ADMIN: {
+    status: 409,
+    summary: 'The last enabled admin account cannot be disabled or deleted (nobody could administer the hub).',
+    hint: 'Create or enable another admin account first (POST /v1/users with role admin).',
+  },
+  HUB_ERR_METRICS_TOKEN_REQUIRED: {
+    status: 401,
+    summary: 'GET /metrics needs the metrics bearer token configured on this hub (metrics.token), and it was missing or wrong.',
+    hint: 'Send "Authorization: Bearer <metrics.token>" (Prometheus: authorization.credentials_file in the scrape config).',
+  },
+  HUB_ERR_METRICS_LOOPBACK_ONLY: {
+    status: 403,
+    summary: 'GET /metrics without a configured metrics token answers loopback clients only.',
+    hint: 'Scrape from the hub machine, or set metrics.token in the hub config and send it as a bearer token.',
   },
   HUB_ERR_INTERNAL: {
     status: 500,

@@ -80,7 +80,9 @@ export interface HubProcess {
 /** Starts `cloudos hub` (the built CLI, its own process) on a free port; resolves with its URL from the ready line. */
 export function startHubProcess(dataDir: string, reaper: ChildReaper, options: { config?: Record<string, unknown>; args?: string[] } = {}): Promise<HubProcess> {
   const configPath = join(dataDir, 'bench-hub-config.json')
-  writeFileSync(configPath, JSON.stringify({ fleet: { heartbeatIntervalSeconds: 10 }, ...options.config }))
+  // The load comes from one address and a few devices at full speed: the per-address and per-device limits would measure the limiter.
+  const rateLimits = { perDevice: 10_000_000, perSource: 10_000_000, enrolmentPerSource: 1_000_000 }
+  writeFileSync(configPath, JSON.stringify({ fleet: { heartbeatIntervalSeconds: 10 }, rateLimits, ...options.config }))
   // warn: fastify logs two info lines per request otherwise, which would measure pino.
   const child = reaper.track(
     spawn(process.execPath, [cloudosBin(), 'hub', '--data-dir', dataDir, '--port', '0', '--config', configPath, ...(options.args ?? [])], {

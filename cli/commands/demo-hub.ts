@@ -55,7 +55,8 @@ export async function demoEnrolmentToken(hubDir: string, edgeDir: string, log: L
   }
   const store = SqliteHubStore.open(hubDir)
   try {
-    const enrolment = new EnrolmentService({ tokens: store.enrolmentTokens, devices: store.devices, audit: new AuditLog(store.audit, hubIdentity), enrolment: resolveHubConfig().enrolment, clock: Date.now })
+    // Only issues a token: nothing is enrolled through this instance, so no enrolment failure can occur to record.
+    const enrolment = new EnrolmentService({ tokens: store.enrolmentTokens, devices: store.devices, audit: new AuditLog(store.audit, hubIdentity), failures: { record: () => undefined }, enrolment: resolveHubConfig().enrolment, clock: Date.now })
     const { token } = await enrolment.issueToken({ group: 'demo', tier: 'edge', ttlSeconds: 3600, actor: 'demo' })
     return token
   } finally {

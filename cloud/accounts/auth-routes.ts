@@ -1,10 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
 import { CloudosError } from '../../shared/errors.js'
+import { actorOf } from '../http/auth-guards.js'
 import { hashBearerToken, newBearerToken } from '../http/bearer-token.js'
+import { createRateLimiter } from '../http/rate-limiter.js'
 import { decoyPasswordHash, verifyPassword } from './password.js'
 import { verifyTotp } from './totp.js'
-import { responses, RoleSchema } from '../http/schemas.js'
+import { bearerSecurity, Nullable, responses, RoleSchema } from '../http/schemas.js'
 import type { UserRecord } from './user-repository.js'
 import type { HubRouteOptions } from '../http/route-options.js'
 
@@ -25,27 +27,40 @@ const LoginAnswer = Type.Object({
   role: RoleSchema,
 })
 
-/** Why a login failed: recorded in the audit log, never told to the caller. */
-type LoginFailure = 'unknown_user' | 'bad_password' | 'bad_totp' | 'totp_replayed'
+const LogoutBody = Nullable(
+  Type.Object(
+    { allSessions: Type.Optional(Type.Boolean({ default: false, description: 'Also revoke every other token of this account (log out everywhere)' })) },
+    { additionalProperties: false },
+  ),
+)
 
-export const authRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { context }) => {
-  const { auth } = context.config
+/** Why a login failed: counted in the `auth.failures` summaries, never told to the caller. */
+type LoginFailure = 'unknown_user' | 'bad_password' | 'bad_totp' | 'totp_replayed' | 'disabled'
+
+export const authRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { context, guards }) => {
+  const { auth, rateLimits } = context.config
+  const windowMs = auth.loginRateLimitWindowSeconds * 1000
+  const onRefused = () => context.metrics.logins.inc({ outcome: 'rate_limited' })
+  // Per client: request.ip, the real client behind a proxy only when http.trustProxy names it.
+  const perClient = createRateLimiter(app, { name: 'login_client', max: auth.loginRateLimitMax, windowMs, key: (request) => request.ip, trackedKeys: rateLimits.trackedKeys, onRefused }, context.metrics)
+  // Per account: failed attempts on one username from every address together (a guesser with many addresses).
+  const perAccount = createRateLimiter(
+    app,
+    { name: 'login_account', max: auth.accountLoginFailuresMax, windowMs, key: (request) => (request.body as { username: string }).username.toLowerCase(), trackedKeys: rateLimits.trackedKeys, onRefused },
+    context.metrics,
+  )
 
   app.post<{ Body: Static<typeof LoginBody> }>(
     '/v1/auth/login',
     {
+      onRequest: perClient.consume,
+      preHandler: perAccount.check,
       schema: {
         tags: ['auth'],
         summary: 'Log in with password and TOTP code; returns a short-lived bearer token',
+        description: 'Rate-limited per client address (auth.loginRateLimitMax) and per account (auth.accountLoginFailuresMax failed attempts) per auth.loginRateLimitWindowSeconds: 429 HUB_ERR_RATE_LIMITED with Retry-After.',
         body: LoginBody,
         response: responses({ 200: LoginAnswer }),
-      },
-      config: {
-        rateLimit: {
-          max: auth.loginRateLimitMax,
-          timeWindow: auth.loginRateLimitWindowSeconds * 1000,
-          onExceeded: () => context.metrics.logins.inc({ outcome: 'rate_limited' }),
-        },
       },
     },
     async (request) => {
@@ -53,7 +68,8 @@ export const authRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { con
       const checked = await checkCredentials(username, password, totp)
       if (!checked.ok) {
         context.metrics.logins.inc({ outcome: 'failed' })
-        await context.audit.record('auth.login_failed', 'anonymous', username, { reason: checked.failure, ip: request.ip })
+        await perAccount.count(request)
+        context.authFailures.record({ kind: 'login', source: request.ip, code: checked.failure, claimedId: username })
         // One answer for every cause: the caller learns nothing about which factor was wrong.
         throw new CloudosError('HUB_ERR_LOGIN_FAILED', 'login failed: wrong username, password or code (or the code was already used)')
       }
@@ -70,6 +86,27 @@ export const authRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { con
     },
   )
 
+  app.post<{ Body: Static<typeof LogoutBody> }>(
+    '/v1/auth/logout',
+    {
+      onRequest: guards.anyRole,
+      schema: {
+        tags: ['auth'],
+        summary: 'Log out: revokes the bearer token of this request (with {"allSessions": true}, every token of the account); audited',
+        security: bearerSecurity,
+        body: LogoutBody,
+        response: responses({ 200: Type.Object({ revoked: Type.Integer({ description: 'Tokens revoked' }) }) }),
+      },
+    },
+    async (request) => {
+      const principal = request.principal as NonNullable<typeof request.principal>
+      const everywhere = request.body?.allSessions === true
+      const revoked = everywhere ? await context.store.sessions.deleteForUser(principal.userId) : Number(await context.store.sessions.delete(principal.tokenHash))
+      await context.audit.record('auth.logout', actorOf(request), principal.username, { allSessions: everywhere, revoked, tokenHashPrefix: principal.tokenHash.slice(0, 12) })
+      return { revoked }
+    },
+  )
+
   async function checkCredentials(username: string, password: string, code: string): Promise<{ ok: true; user: UserRecord } | { ok: false; failure: LoginFailure }> {
     const user = await context.store.users.findByUsername(username)
     if (user === undefined) {
@@ -77,6 +114,8 @@ export const authRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { con
       return { ok: false, failure: 'unknown_user' }
     }
     if (!(await verifyPassword(password, user.passwordHash))) return { ok: false, failure: 'bad_password' }
+    // After the password: only someone who knows it learns (through the audit, not the answer) that the account is disabled.
+    if (user.disabledAt !== null) return { ok: false, failure: 'disabled' }
     const step = await verifyTotp(user.totpSecret, code, context.clock(), auth.totpToleranceSteps)
     if (step === null) return { ok: false, failure: 'bad_totp' }
     // Claimed atomically: of two logins racing with one code, one wins.

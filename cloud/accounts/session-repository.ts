@@ -13,4 +13,8 @@ export interface SessionRepository {
   /** The session for this token hash if it has not expired at `now`. */
   findValid(tokenHash: string, now: number): Promise<SessionRecord | undefined>
   deleteExpired(now: number): Promise<number>
+  /** Revokes one token (logout); false when it was not there. */
+  delete(tokenHash: string): Promise<boolean>
+  /** Revokes every token of a user; returns how many. */
+  deleteForUser(userId: UserId): Promise<number>
 }

@@ -21,4 +21,12 @@ export class SqliteSessionRepository implements SessionRepository {
   async deleteExpired(now: number): Promise<number> {
     return this.db.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(now).changes
   }
+
+  async delete(tokenHash: string): Promise<boolean> {
+    return this.db.prepare('DELETE FROM sessions WHERE token_hash = ?').run(tokenHash).changes === 1
+  }
+
+  async deleteForUser(userId: UserId): Promise<number> {
+    return this.db.prepare('DELETE FROM sessions WHERE user_id = ?').run(userId).changes
+  }
 }

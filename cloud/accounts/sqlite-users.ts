@@ -10,6 +10,7 @@ interface UserRow {
   totp_secret: string
   totp_last_step: number | null
   created_at: number
+  disabled_at: number | null
 }
 
 const toUser = (row: UserRow): UserRecord => ({
@@ -20,6 +21,7 @@ const toUser = (row: UserRow): UserRecord => ({
   totpSecret: row.totp_secret,
   totpLastStep: row.totp_last_step,
   createdAt: row.created_at,
+  disabledAt: row.disabled_at,
 })
 
 export class SqliteUserRepository implements UserRepository {
@@ -36,7 +38,7 @@ export class SqliteUserRepository implements UserRepository {
       }
       throw err
     }
-    return { ...user, totpLastStep: null }
+    return { ...user, totpLastStep: null, disabledAt: null }
   }
 
   async findByUsername(username: string): Promise<UserRecord | undefined> {
@@ -62,5 +64,17 @@ export class SqliteUserRepository implements UserRepository {
       .prepare('UPDATE users SET totp_last_step = ? WHERE id = ? AND (totp_last_step IS NULL OR totp_last_step < ?)')
       .run(step, id, step)
     return result.changes === 1
+  }
+
+  async setDisabled(id: UserId, at: number | null): Promise<boolean> {
+    return this.db.prepare('UPDATE users SET disabled_at = ? WHERE id = ?').run(at, id).changes === 1
+  }
+
+  async delete(id: UserId): Promise<boolean> {
+    const run = this.db.transaction(() => {
+      this.db.prepare('DELETE FROM sessions WHERE user_id = ?').run(id)
+      return this.db.prepare('DELETE FROM users WHERE id = ?').run(id).changes === 1
+    })
+    return run.immediate()
   }
 }

@@ -12,9 +12,11 @@ export interface UserRecord {
   /** Last TOTP time step accepted for this account (replay guard), null before the first login. */
   totpLastStep: number | null
   createdAt: number
+  /** When an admin disabled the account (it cannot log in, its tokens stop working), null while enabled. */
+  disabledAt: number | null
 }
 
-export type NewUser = Omit<UserRecord, 'totpLastStep'>
+export type NewUser = Omit<UserRecord, 'totpLastStep' | 'disabledAt'>
 
 export interface UserRepository {
   /** Adds an account; rejects with HUB_ERR_CONFLICT when the username is taken. */
@@ -28,4 +30,8 @@ export interface UserRepository {
    * used (atomically): false means the code was replayed.
    */
   claimTotpStep(id: UserId, step: number): Promise<boolean>
+  /** Disables (`at`) or enables again (null); false when no such user. */
+  setDisabled(id: UserId, at: number | null): Promise<boolean>
+  /** Deletes the account and all its sessions in one transaction; false when no such user. */
+  delete(id: UserId): Promise<boolean>
 }

@@ -4,7 +4,7 @@ export interface AuditEntry {
   ts: number
   /** Who acted: `user:<username>`, `device:<id>`, `hub` or `anonymous`. */
   actor: string
-  /** What happened, dotted: `auth.login`, `auth.login_failed`, `user.create`, ... */
+  /** What happened, dotted: `auth.login`, `auth.failures`, `user.create`, ... */
   action: string
   /** What it was done to (username, device id), or '' when nothing. */
   target: string

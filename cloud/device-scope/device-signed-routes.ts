@@ -13,13 +13,16 @@ import { keepRawJsonBody } from './raw-json-body.js'
 /**
  * Every route a device calls with a signed request (shared/device-auth), in
  * one encapsulated fastify scope: JSON bodies keep their exact bytes (the
- * signature covers them) and one preValidation hook authenticates the device
- * before any of these routes runs. A route added here is signed by
+ * signature covers them); an onRequest hook checks the signature headers
+ * before any body is read and a preValidation hook checks the signature over
+ * the body before any of these routes runs. A route added here is signed by
  * construction; a route outside it cannot be reached with a device key.
  */
 export const deviceSignedRoutes: FastifyPluginAsync<HubRouteOptions> = async (scope, options) => {
   keepRawJsonBody(scope)
-  scope.addHook('preValidation', deviceGuard(options.context))
+  const guard = deviceGuard(options.context, scope)
+  scope.addHook('onRequest', guard.beforeBody)
+  scope.addHook('preValidation', guard.afterBody)
   await scope.register(deviceSelfRoutes, options)
   await scope.register(heartbeatRoutes, options)
   await scope.register(deviceAlertRoutes, options)

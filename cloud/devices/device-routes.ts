@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
 import { CloudosError } from '../../shared/errors.js'
 import { actorOf } from '../http/auth-guards.js'
+import { createRateLimiter } from '../http/rate-limiter.js'
 import type { DeviceId, DeviceRecord } from './device-repository.js'
 import { bearerSecurity, GroupName, responses, TierSchema } from '../http/schemas.js'
 import { Device, publicDevice } from './device-views.js'
@@ -45,9 +46,17 @@ const parseLabel = (label: string | undefined) => {
 }
 
 export const deviceRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { context, guards }) => {
+  const { rateLimits } = context.config
+  // Per client address, before the body is read: enrolment is open to anyone holding (or guessing) a token.
+  const enrolments = createRateLimiter(
+    app,
+    { name: 'enrolment_source', max: rateLimits.enrolmentPerSource, windowMs: rateLimits.windowSeconds * 1000, key: (request) => request.ip, trackedKeys: rateLimits.trackedKeys },
+    context.metrics,
+  )
   app.post<{ Body: Static<typeof EnrolBody> }>(
     enrolExchange.path,
     {
+      onRequest: enrolments.consume,
       schema: {
         tags: ['devices'],
         summary: 'Enrol a device with a single-use enrolment token, its Ed25519 public key and its hardware facts',

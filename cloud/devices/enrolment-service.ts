@@ -3,6 +3,7 @@ import { decodePublicKey } from '../../shared/device-auth/index.js'
 import { CloudosError } from '../../shared/errors.js'
 import type { DeviceFacts } from '../../shared/protocol/enrolment.js'
 import type { AuditLog } from '../audit/audit-log.js'
+import type { AuthFailureRecorder } from '../audit/auth-failure-summary.js'
 import type { HubConfig } from '../hub-config.js'
 import { hashBearerToken, newBearerToken } from '../http/bearer-token.js'
 import type { DeviceId, DeviceRepository, NewDevice, Tier } from './device-repository.js'
@@ -13,6 +14,8 @@ export interface EnrolmentServiceOptions {
   tokens: EnrolmentTokenRepository
   devices: DeviceRepository
   audit: AuditLog
+  /** Where refused enrolment tokens are counted (summarised per source and window in the audit log, not one row each). */
+  failures: AuthFailureRecorder
   /** The hub config's `enrolment` section: default token lifetime and device minimums. */
   enrolment: HubConfig['enrolment']
   /** Milliseconds since the epoch. */
@@ -71,21 +74,26 @@ export class EnrolmentService {
 
   /**
    * Enrols a device: the token must be this hub's, unused and unexpired, and
-   * the device must meet the minimums. Refusals are audited
-   * (`device.enrol_refused`) and thrown as coded errors.
+   * the device must meet the minimums. A refused token (anyone can send one)
+   * is counted in `failures`; a device below the minimums (it held a valid
+   * token) is audited (`device.enrol_refused`); both throw coded errors.
    */
   async enrol(request: EnrolmentRequest): Promise<NewDevice> {
-    const { tokens, devices, audit, clock, enrolment } = this.options
+    const { tokens, devices, audit, failures, clock, enrolment } = this.options
     const { enrolmentToken, publicKey, facts } = request
     const now = clock()
     const token = await tokens.findByHash(hashBearerToken(enrolmentToken))
+    const refuseToken = (error: CloudosError): never => {
+      failures.record({ kind: 'enrolment', source: request.ip, code: error.code, claimedId: token?.id })
+      throw error
+    }
     const refuse = async (error: CloudosError, details: Record<string, unknown> = {}): Promise<never> => {
       await audit.record('device.enrol_refused', 'anonymous', token?.id ?? '', { code: error.code, ip: request.ip, ...details })
       throw error
     }
-    if (token === undefined) return refuse(new CloudosError('HUB_ERR_ENROLMENT_TOKEN_INVALID', 'the enrolment token is not one this hub issued'))
-    if (token.usedAt !== null) return refuse(new CloudosError('HUB_ERR_ENROLMENT_TOKEN_USED', `enrolment token ${token.id} was already used (by device ${token.deviceId})`))
-    if (token.expiresAt <= now) return refuse(new CloudosError('HUB_ERR_ENROLMENT_TOKEN_EXPIRED', `enrolment token ${token.id} expired at ${new Date(token.expiresAt).toISOString()}`))
+    if (token === undefined) return refuseToken(new CloudosError('HUB_ERR_ENROLMENT_TOKEN_INVALID', 'the enrolment token is not one this hub issued'))
+    if (token.usedAt !== null) return refuseToken(new CloudosError('HUB_ERR_ENROLMENT_TOKEN_USED', `enrolment token ${token.id} was already used (by device ${token.deviceId})`))
+    if (token.expiresAt <= now) return refuseToken(new CloudosError('HUB_ERR_ENROLMENT_TOKEN_EXPIRED', `enrolment token ${token.id} expired at ${new Date(token.expiresAt).toISOString()}`))
     try {
       decodePublicKey(publicKey)
     } catch (err) {
@@ -112,7 +120,7 @@ export class EnrolmentService {
       revokedAt: null,
     }
     if ((await devices.enrol(device)) === 'token_used') {
-      return refuse(new CloudosError('HUB_ERR_ENROLMENT_TOKEN_USED', `enrolment token ${token.id} was already used`))
+      return refuseToken(new CloudosError('HUB_ERR_ENROLMENT_TOKEN_USED', `enrolment token ${token.id} was already used`))
     }
     await audit.record('device.enrol', `device:${device.id}`, device.id, { tokenId: token.id, group: device.group, tier: device.tier, facts })
     return device

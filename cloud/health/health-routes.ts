@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
+import { metricsGuard } from '../http/metrics-guard.js'
 import { responses } from '../http/schemas.js'
 import type { HubRouteOptions } from '../http/route-options.js'
 
@@ -9,7 +10,7 @@ const Readiness = Type.Object({
   checks: Type.Object({ store: Type.Boolean() }),
 })
 
-/** Liveness, readiness and Prometheus metrics: unauthenticated, for probes and scrapers. */
+/** Liveness and readiness (unauthenticated, for probes) and Prometheus metrics (metrics.token, or loopback only). */
 export const healthRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { context }) => {
   const startedAt = context.clock()
 
@@ -33,7 +34,17 @@ export const healthRoutes: FastifyPluginAsync<HubRouteOptions> = async (app, { c
 
   app.get(
     '/metrics',
-    { schema: { tags: ['health'], summary: 'Prometheus metrics (text exposition format)', produces: ['text/plain'], response: { 200: Type.String() } } },
+    {
+      onRequest: metricsGuard(context.config.metrics.token),
+      schema: {
+        tags: ['health'],
+        summary: 'Prometheus metrics (text exposition format)',
+        description: 'With metrics.token configured: send "Authorization: Bearer <metrics.token>". Without: loopback clients only (403 HUB_ERR_METRICS_LOOPBACK_ONLY otherwise).',
+        security: [{ metricsToken: [] }],
+        produces: ['text/plain'],
+        response: { 200: Type.String() },
+      },
+    },
     async (_request, reply) => {
       const body = await context.metrics.registry.metrics()
       return reply.type(context.metrics.registry.contentType).send(body)

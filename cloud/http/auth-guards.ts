@@ -9,6 +9,8 @@ export interface Principal {
   userId: UserId
   username: string
   role: Role
+  /** sha256 of the bearer token this request carries (logout revokes it). */
+  tokenHash: string
 }
 
 declare module 'fastify' {
@@ -32,12 +34,14 @@ export function authGuards(context: HubContext): AuthGuards {
     if (match === null) {
       throw new CloudosError('HUB_ERR_UNAUTHENTICATED', 'this route needs "Authorization: Bearer <token>" from POST /v1/auth/login')
     }
-    const session = await context.store.sessions.findValid(hashBearerToken(match[1] as string), context.clock())
+    const tokenHash = hashBearerToken(match[1] as string)
+    const session = await context.store.sessions.findValid(tokenHash, context.clock())
     const user = session && (await context.store.users.findById(session.userId))
-    if (user === undefined) {
-      throw new CloudosError('HUB_ERR_UNAUTHENTICATED', 'the bearer token is unknown or has expired')
+    // Looked up on every request, so a revoked token, a disabled or a deleted account stops working at once.
+    if (user === undefined || user.disabledAt !== null) {
+      throw new CloudosError('HUB_ERR_UNAUTHENTICATED', 'the bearer token is unknown or has expired (or was revoked, or its account disabled)')
     }
-    const principal: Principal = { userId: user.id, username: user.username, role: user.role }
+    const principal: Principal = { userId: user.id, username: user.username, role: user.role, tokenHash }
     request.principal = principal
     return principal
   }

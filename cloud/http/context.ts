@@ -1,4 +1,5 @@
 import type { AuditLog } from '../audit/audit-log.js'
+import type { AuthFailureSummary } from '../audit/auth-failure-summary.js'
 import type { ComplianceService } from '../compliance/compliance-service.js'
 import type { HubConfig } from '../hub-config.js'
 import type { EnrolmentService } from '../devices/enrolment-service.js'
@@ -16,6 +17,8 @@ export interface HubContext {
   readonly store: HubStore
   readonly identity: HubIdentity
   readonly audit: AuditLog
+  /** Failed authentications, summarised into `auth.failures` audit entries per source per window. */
+  readonly authFailures: AuthFailureSummary
   readonly metrics: HubMetrics
   /** Milliseconds since the epoch (injectable: tests move time for tokens and TOTP). */
   readonly clock: () => number

@@ -16,6 +16,9 @@ export class HubMetrics {
   readonly configSyncs: Counter
   readonly configRefused: Counter<'code'>
   readonly policyAlerts: Counter<'control' | 'change'>
+  readonly rateLimited: Counter<'limit'>
+  readonly authFailures: Counter<'kind' | 'code'>
+  readonly authFailureSummaries: Counter<'kind'>
 
   constructor() {
     const registers = [this.registry]
@@ -93,6 +96,24 @@ export class HubMetrics {
       name: 'cloudos_hub_policy_alerts_total',
       help: 'Compliance policy alerts raised and cleared, by control (cloud/compliance).',
       labelNames: ['control', 'change'],
+      registers,
+    })
+    this.rateLimited = new Counter({
+      name: 'cloudos_hub_rate_limited_total',
+      help: 'Requests refused by a limit, by limit: login_client, login_account, device, device_source, enrolment_source (429 HUB_ERR_RATE_LIMITED), unverified_bodies (503 HUB_ERR_BUSY).',
+      labelNames: ['limit'],
+      registers,
+    })
+    this.authFailures = new Counter({
+      name: 'cloudos_hub_auth_failures_total',
+      help: 'Failed authentications, by kind (device, enrolment, login) and error code or login failure reason.',
+      labelNames: ['kind', 'code'],
+      registers,
+    })
+    this.authFailureSummaries = new Counter({
+      name: 'cloudos_hub_auth_failure_summaries_total',
+      help: 'auth.failures audit entries written (one per source per window), by kind.',
+      labelNames: ['kind'],
       registers,
     })
   }

@@ -294,4 +294,23 @@ export const hubMigrations: readonly Migration[] = [
       CREATE INDEX hub_alerts_by_raised ON hub_alerts (raised_at, id);
     `,
   },
+  {
+    version: 8,
+    name: 'replay nonces that outlive a restart; users that can be disabled',
+    sql: `
+      -- Device request nonces (shared/device-auth), each kept until the end of
+      -- the window in which its timestamp is still accepted: a request captured
+      -- before a restart is refused after it too. Pruned by expiry.
+      CREATE TABLE replay_nonces (
+        device_id  TEXT NOT NULL,
+        nonce      TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (device_id, nonce)
+      ) WITHOUT ROWID;
+      CREATE INDEX replay_nonces_by_expiry ON replay_nonces (expires_at);
+      -- A disabled account cannot log in and its tokens stop working at once.
+      ALTER TABLE users ADD COLUMN disabled_at INTEGER;
+      CREATE INDEX sessions_by_user ON sessions (user_id);
+    `,
+  },
 ]

@@ -4,6 +4,7 @@ import type { SessionRepository } from '../accounts/session-repository.js'
 import type { UserRepository } from '../accounts/user-repository.js'
 import type { AuditRepository } from '../audit/audit-repository.js'
 import type { ConfigRepository } from '../config/config-repository.js'
+import type { ReplayNonceRepository } from '../device-scope/replay-nonce-repository.js'
 import type { DeviceRepository } from '../devices/device-repository.js'
 import type { EnrolmentTokenRepository } from '../devices/enrolment-token-repository.js'
 import type { FleetRepository } from '../fleet/fleet-repository.js'
@@ -35,6 +36,8 @@ export interface HubStore {
   readonly releases: ReleaseRepository
   readonly rollouts: RolloutRepository
   readonly config: ConfigRepository
+  /** Nonces of accepted device requests, until their timestamp window ends (survive a restart). */
+  readonly replayNonces: ReplayNonceRepository
   /** Resolves when storage answers (for /readyz). */
   ping(): Promise<void>
   close(): Promise<void>

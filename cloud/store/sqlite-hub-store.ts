@@ -11,6 +11,8 @@ import type { AuditRepository } from '../audit/audit-repository.js'
 import { SqliteAuditRepository } from '../audit/sqlite-audit.js'
 import type { ConfigRepository } from '../config/config-repository.js'
 import { SqliteConfigRepository } from '../config/sqlite-config.js'
+import type { ReplayNonceRepository } from '../device-scope/replay-nonce-repository.js'
+import { SqliteReplayNonceRepository } from '../device-scope/sqlite-replay-nonces.js'
 import type { DeviceRepository } from '../devices/device-repository.js'
 import type { EnrolmentTokenRepository } from '../devices/enrolment-token-repository.js'
 import { SqliteDeviceRepository, SqliteEnrolmentTokenRepository } from '../devices/sqlite-devices.js'
@@ -41,6 +43,7 @@ export class SqliteHubStore implements HubStore {
   readonly releases: ReleaseRepository
   readonly rollouts: RolloutRepository
   readonly config: ConfigRepository
+  readonly replayNonces: ReplayNonceRepository
 
   /**
    * @param fleetDb a second connection to the same file with
@@ -67,6 +70,10 @@ export class SqliteHubStore implements HubStore {
     this.releases = new SqliteReleaseRepository(db)
     this.rollouts = new SqliteRolloutRepository(db, fleetDb)
     this.config = new SqliteConfigRepository(db)
+    // On the NORMAL connection: one insert per signed request, and a process
+    // restart keeps every committed nonce (only an OS crash or power cut could
+    // lose the last moments, as with heartbeats).
+    this.replayNonces = new SqliteReplayNonceRepository(fleetDb)
   }
 
   static open(dataDir: string): SqliteHubStore {

@@ -1,8 +1,10 @@
 /**
  * Nonces seen recently, per device, each kept until its expiry (the end of
- * the window in which its timestamp is still accepted). In memory: a hub
- * restart forgets them, which is safe only because the timestamp window is
- * short; a multi-process hub would keep them in its store instead.
+ * the window in which its timestamp is still accepted), in memory: for
+ * single-process stand-ins that live for one test (test/harness). The hub
+ * keeps its nonces in its store (cloud/device-scope/replay-nonce-repository.ts),
+ * because a process restart forgets these: a request captured before a
+ * restart would be accepted once after it.
  */
 export class ReplayCache {
   private readonly seen = new Map<string, number>()

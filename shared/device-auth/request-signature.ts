@@ -114,23 +114,32 @@ export function verifyDeviceRequest(options: VerifyDeviceRequestOptions): Device
   return { ok: true }
 }
 
+/** What the body signature check needs: the request as received and its signature headers. */
+export type DeviceSignatureInput = Pick<VerifyDeviceRequestOptions, 'publicKey' | 'method' | 'path' | 'body' | 'headers'>
+
 /**
- * verifyDeviceRequest with the Ed25519 check on libuv's thread pool
- * (node:crypto's callback form): a hub verifying thousands of requests a second
- * keeps its event loop for HTTP parsing and SQLite. Same checks, same order.
+ * The Ed25519 check alone, on libuv's thread pool (node:crypto's callback
+ * form): a hub verifying thousands of requests a second keeps its event loop
+ * for HTTP parsing and SQLite. The hub checks the timestamp and the nonce
+ * from the headers before it reads the body, and this once it has the body.
  */
-export async function verifyDeviceRequestAsync(options: VerifyDeviceRequestOptions): Promise<DeviceSignatureCheck> {
-  const { headers } = options
-  if (Math.abs(options.now - headers.timestamp) > options.maxSkewMs) return { ok: false, reason: 'stale' }
-  const message = signingString({ deviceId: headers.deviceId, method: options.method, path: options.path, body: options.body, timestamp: headers.timestamp, nonce: headers.nonce })
-  const valid = await new Promise<boolean>((resolve) => {
+export async function verifyDeviceSignatureAsync(input: DeviceSignatureInput): Promise<boolean> {
+  const { headers } = input
+  const message = signingString({ deviceId: headers.deviceId, method: input.method, path: input.path, body: input.body, timestamp: headers.timestamp, nonce: headers.nonce })
+  return new Promise<boolean>((resolve) => {
     try {
-      verify(null, Buffer.from(message), options.publicKey, Buffer.from(headers.signature, 'base64'), (err, ok) => resolve(err === null && ok))
+      verify(null, Buffer.from(message), input.publicKey, Buffer.from(headers.signature, 'base64'), (err, ok) => resolve(err === null && ok))
     } catch {
       resolve(false)
     }
   })
-  if (!valid) return { ok: false, reason: 'bad_signature' }
+}
+
+/** verifyDeviceRequest with the signature checked off the event loop (verifyDeviceSignatureAsync). Same checks, same order. */
+export async function verifyDeviceRequestAsync(options: VerifyDeviceRequestOptions): Promise<DeviceSignatureCheck> {
+  const { headers } = options
+  if (Math.abs(options.now - headers.timestamp) > options.maxSkewMs) return { ok: false, reason: 'stale' }
+  if (!(await verifyDeviceSignatureAsync(options))) return { ok: false, reason: 'bad_signature' }
   if (!options.rememberNonce(headers.deviceId, headers.nonce, headers.timestamp + options.maxSkewMs)) return { ok: false, reason: 'replayed' }
   return { ok: true }
 }

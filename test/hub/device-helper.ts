@@ -10,7 +10,7 @@ export interface TestDevice {
   deviceId: string
   privateKey: KeyObject
   /** A request signed by this device at the hub's test clock. */
-  send(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ statusCode: number; json: () => any; body: string }>
+  send(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ statusCode: number; json: () => any; body: string; headers: Record<string, unknown> }>
 }
 
 /** Creates an enrolment token (as `adminToken`) and enrols a fresh device with it. */

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { AuditLog } from '../../cloud/audit/audit-log.js'
+import type { AuthFailure } from '../../cloud/audit/auth-failure-summary.js'
 import { initHub } from '../../cloud/bootstrap/init-hub.js'
 import { EnrolmentService } from '../../cloud/devices/enrolment-service.js'
 import { resolveHubConfig } from '../../cloud/hub-config.js'
@@ -18,6 +19,7 @@ describe('EnrolmentService', () => {
   let dir: string
   let store: SqliteHubStore
   let service: EnrolmentService
+  let failures: AuthFailure[]
   let now = 1_000_000
 
   beforeEach(async () => {
@@ -25,7 +27,8 @@ describe('EnrolmentService', () => {
     await initHub({ dataDir: dir, adminPassword: 'correct horse battery staple' })
     store = SqliteHubStore.open(dir)
     const clock = () => now
-    service = new EnrolmentService({ tokens: store.enrolmentTokens, devices: store.devices, audit: new AuditLog(store.audit, HubIdentity.load(dir), clock), enrolment: resolveHubConfig().enrolment, clock })
+    failures = []
+    service = new EnrolmentService({ tokens: store.enrolmentTokens, devices: store.devices, audit: new AuditLog(store.audit, HubIdentity.load(dir), clock), failures: { record: (f) => failures.push(f) }, enrolment: resolveHubConfig().enrolment, clock })
   })
   afterEach(async () => {
     await store.close()
@@ -46,7 +49,9 @@ describe('EnrolmentService', () => {
     expect((await store.audit.all()).at(-1)).toMatchObject({ action: 'device.enrol', actor: `device:${device.id}`, target: device.id })
 
     await expect(service.enrol({ enrolmentToken: token, publicKey, facts, ip: '10.0.0.7' })).rejects.toMatchObject({ code: 'HUB_ERR_ENROLMENT_TOKEN_USED' })
-    expect((await store.audit.all()).at(-1)).toMatchObject({ action: 'device.enrol_refused', actor: 'anonymous', target: record.id, details: { code: 'HUB_ERR_ENROLMENT_TOKEN_USED', ip: '10.0.0.7' } })
+    // A refused token is counted (summarised per source and window by the app), not written as an audit row of its own.
+    expect(failures).toEqual([{ kind: 'enrolment', source: '10.0.0.7', code: 'HUB_ERR_ENROLMENT_TOKEN_USED', claimedId: record.id }])
+    expect((await store.audit.all()).at(-1)).toMatchObject({ action: 'device.enrol' })
   })
 
   it('uses the configured default lifetime, and refuses (audited) an unknown or expired token and a device below the minimums', async () => {
@@ -60,5 +65,6 @@ describe('EnrolmentService', () => {
     expect((await store.enrolmentTokens.findByHash(hashBearerToken(token)))?.usedAt).toBeNull()
     now = record.expiresAt
     await expect(service.enrol({ enrolmentToken: token, publicKey, facts, ip: 'x' })).rejects.toMatchObject({ code: 'HUB_ERR_ENROLMENT_TOKEN_EXPIRED' })
+    expect(failures.map((f) => f.code)).toEqual(['HUB_ERR_ENROLMENT_TOKEN_INVALID', 'HUB_ERR_ENROLMENT_TOKEN_EXPIRED'])
   })
 })

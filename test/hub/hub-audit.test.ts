@@ -14,11 +14,13 @@ interface Verification {
   problem?: { kind: string; seq: number; message: string }
 }
 
-/** A hub whose audit log holds 5 entries: init, login, token, failed login, user creation. */
+/** A hub whose audit log holds 5 entries: init, login, token, failed-login summary (its window ended), user creation. */
 async function hubWithHistory(): Promise<{ hub: TestHub; token: string }> {
   const hub = await build()
   const token = await hub.login(hub.admin)
   await hub.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'admin', password: 'wrong password', totp: '000000' } })
+  hub.clock.advance(60_000)
+  expect(await hub.app.authFailures.flushDue()).toBe(1)
   const created = await hub.app.inject({ method: 'POST', url: '/v1/users', headers: bearer(token), payload: { username: 'vera', password: 'viewer password 1' } })
   expect(created.statusCode).toBe(201)
   return { hub, token }
@@ -52,10 +54,10 @@ describe('audit log', () => {
       [1, 'hub.init', 'hub', 'admin'],
       [2, 'auth.login', 'user:admin', 'admin'],
       [3, 'auth.token_created', 'user:admin', 'admin'],
-      [4, 'auth.login_failed', 'anonymous', 'admin'],
+      [4, 'auth.failures', 'anonymous', '127.0.0.1'],
       [5, 'user.create', 'user:admin', 'vera'],
     ])
-    expect(entries[3]?.details).toMatchObject({ reason: 'bad_password' })
+    expect(entries[3]?.details).toMatchObject({ source: '127.0.0.1', kind: 'login', count: 1, codes: { bad_password: 1 }, sampleIds: ['admin'] })
     expect(entries[0]?.prevHash).toBe(GENESIS_HASH)
     for (let i = 1; i < entries.length; i++) expect(entries[i]?.prevHash).toBe(entries[i - 1]?.hash)
     expect(JSON.stringify(entries)).not.toContain(token)

@@ -107,6 +107,64 @@ export function hubStoreContract(name: string, open: () => Promise<{ store: HubS
         expect(await store.audit.head()).toBeUndefined()
       }))
 
+    it('users: disabled and enabled again; deleted with all their sessions', () =>
+      withStore(async (store) => {
+        await store.users.create(user('alice'))
+        await store.users.create(user('bob'))
+        const alice = 'u-alice' as UserId
+        expect((await store.users.findById(alice))?.disabledAt).toBeNull()
+        expect(await store.users.setDisabled(alice, 500)).toBe(true)
+        expect((await store.users.findByUsername('alice'))?.disabledAt).toBe(500)
+        expect(await store.users.setDisabled(alice, null)).toBe(true)
+        expect((await store.users.findById(alice))?.disabledAt).toBeNull()
+        expect(await store.users.setDisabled('u-nobody' as UserId, 1)).toBe(false)
+        await store.sessions.create({ tokenHash: 'a1', userId: alice, createdAt: 0, expiresAt: 1000 })
+        await store.sessions.create({ tokenHash: 'b1', userId: 'u-bob' as UserId, createdAt: 0, expiresAt: 1000 })
+        expect(await store.users.delete(alice)).toBe(true)
+        expect(await store.users.delete(alice)).toBe(false)
+        expect(await store.users.findById(alice)).toBeUndefined()
+        expect(await store.sessions.findValid('a1', 0)).toBeUndefined()
+        expect(await store.sessions.findValid('b1', 0)).toMatchObject({ userId: 'u-bob' })
+        expect((await store.users.list()).map((u) => u.username)).toEqual(['bob'])
+      }))
+
+    it('sessions: one revoked (logout), or every one of a user', () =>
+      withStore(async (store) => {
+        await store.users.create(user('alice'))
+        await store.users.create(user('bob'))
+        const alice = 'u-alice' as UserId
+        for (const hash of ['a1', 'a2', 'a3']) await store.sessions.create({ tokenHash: hash, userId: alice, createdAt: 0, expiresAt: 1000 })
+        await store.sessions.create({ tokenHash: 'b1', userId: 'u-bob' as UserId, createdAt: 0, expiresAt: 1000 })
+        expect(await store.sessions.delete('a1')).toBe(true)
+        expect(await store.sessions.delete('a1')).toBe(false)
+        expect(await store.sessions.findValid('a1', 0)).toBeUndefined()
+        expect(await store.sessions.findValid('a2', 0)).toBeDefined()
+        expect(await store.sessions.deleteForUser(alice)).toBe(2)
+        expect(await store.sessions.findValid('a3', 0)).toBeUndefined()
+        expect(await store.sessions.findValid('b1', 0)).toBeDefined()
+      }))
+
+    it('replay nonces: remembered once per device until they expire, then taken over or pruned', () =>
+      withStore(async (store) => {
+        const nonces = store.replayNonces
+        expect(await nonces.seen('d1', 'n1', 0)).toBe(false)
+        expect(await nonces.remember('d1', 'n1', 1000, 0)).toBe(true)
+        expect(await nonces.seen('d1', 'n1', 1000)).toBe(true)
+        expect(await nonces.remember('d1', 'n1', 2000, 500)).toBe(false)
+        // Per device: another device may use the same nonce.
+        expect(await nonces.remember('d2', 'n1', 1000, 0)).toBe(true)
+        // Expired: no longer seen, and it can be held again.
+        expect(await nonces.seen('d1', 'n1', 1001)).toBe(false)
+        expect(await nonces.remember('d1', 'n1', 3000, 1001)).toBe(true)
+        expect(await nonces.seen('d1', 'n1', 2500)).toBe(true)
+        expect(await nonces.prune(2000)).toBe(1)
+        expect(await nonces.seen('d2', 'n1', 0)).toBe(false)
+        expect(await nonces.seen('d1', 'n1', 2500)).toBe(true)
+        // Of many racing to hold one nonce, exactly one wins.
+        const raced = await Promise.all(Array.from({ length: 8 }, () => nonces.remember('d3', 'n', 5000, 0)))
+        expect(raced.filter(Boolean)).toHaveLength(1)
+      }))
+
     it('devices: enrolment consumes the token once; list filters; revoke once', () =>
       withStore(async (store) => {
         await store.enrolmentTokens.create({ id: 't1', tokenHash: 'th1', group: 'g1', tier: 'edge', createdBy: 'user:admin', createdAt: 0, expiresAt: 10, usedAt: null, deviceId: null })

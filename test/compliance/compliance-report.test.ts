@@ -79,11 +79,14 @@ async function seededHub(): Promise<{ hub: TestHub; token: string; devices: { un
     const failed = await hub.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'admin', password: 'wrong password', totp: '000000' } })
     expect(failed.statusCode).toBe(401)
   }
+  // The armoured hub summarises those three in one auth.failures entry when their window ends.
+  hub.clock.advance(61_000)
+  await hub.app.authFailures.flushDue()
   // A failed-authentication summary row, as the armoured hub writes them (one per source per window), appended through the real audit log.
   const store = SqliteHubStore.open(hub.dataDir)
   try {
     const audit = new AuditLog(store.audit, HubIdentity.load(hub.dataDir), hub.clock)
-    await audit.record('auth.failures' as never, 'anonymous', '203.0.113.9', {
+    await audit.record('auth.failures', 'anonymous', '203.0.113.9', {
       source: '203.0.113.9',
       kind: 'login',
       count: 40,
@@ -92,7 +95,7 @@ async function seededHub(): Promise<{ hub: TestHub; token: string; devices: { un
       codes: { unknown_user: 30, bad_password: 10 },
       sampleIds: ['root', 'admin'],
     })
-    const failedRow = (await store.audit.all()).find((e) => e.action === 'auth.login_failed')
+    const failedRow = (await store.audit.all()).find((e) => e.action === 'auth.failures')
     expect(failedRow).toBeDefined()
     const tamperedSeq = failedRow?.seq ?? 0
     // The release key was added "long ago"; an audit row is rewritten to hide whose login failed.

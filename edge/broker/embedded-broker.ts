@@ -1,12 +1,19 @@
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from 'aedes'
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
+import type { MqttLimitsConfig, MqttTlsConfig } from '../../shared/config/edge-config-schema.js'
 import { TELEMETRY_TOPIC_PREFIX } from '../../shared/telemetry.js'
 import type { AckCallback } from '../ingest/ingest-pipeline.js'
+import { BrokerLimits, type BrokerLimitStatus } from './limits/broker-limits.js'
 import type { TelemetryBroker } from './telemetry-broker.js'
+import { createTlsListener } from './tls-listener.js'
 
 export interface EmbeddedBrokerOptions {
   host: string
   port: number
+  /** mqtt.limits: every one applies to both listeners. */
+  limits: MqttLimitsConfig
+  /** mqtt.tls: a second listener (TLS) on the same broker when `certFile` is set. */
+  tls?: MqttTlsConfig
   /** Takes a `sensors/...` message; `done` releases the PUBACK (QoS 1) or the next packet. */
   onTelemetry: (topic: string, payload: Buffer, qos: number, done: AckCallback) => void
   log?: (message: string) => void
@@ -31,12 +38,16 @@ export class EmbeddedBroker implements TelemetryBroker {
   readonly #options: EmbeddedBrokerOptions
   #aedes: Aedes | undefined
   #server: Server | undefined
+  #tlsServer: Server | undefined
   readonly #sockets = new Set<Socket>()
+  readonly #limits: BrokerLimits
   #port = 0
+  #tlsPort: number | null = null
   #telemetryHasSubscribers = false
 
   constructor(options: EmbeddedBrokerOptions) {
     this.#options = options
+    this.#limits = new BrokerLimits({ limits: options.limits, ...(options.log === undefined ? {} : { log: options.log }) })
   }
 
   get port(): number {
@@ -49,6 +60,7 @@ export class EmbeddedBroker implements TelemetryBroker {
       this.#telemetryHasSubscribers = true
     }
     const aedes = await Aedes.createBroker({
+      ...this.#limits.aedesOptions,
       authorizeSubscribe(_client: Client | null, subscription: Subscription, callback: (error: Error | null, subscription?: Subscription | null) => void) {
         if (filterMayMatchTelemetry(subscription.topic)) markSubscribed()
         callback(null, subscription)
@@ -64,24 +76,30 @@ export class EmbeddedBroker implements TelemetryBroker {
     })
     this.#aedes = aedes
     this.#installTelemetryFastPath(aedes)
-    const server = createServer((socket) => {
+    this.#limits.install(aedes)
+    const serve = (socket: Socket) => {
       // Alerts and commands are latency-critical: do not let Nagle's algorithm
       // hold a small write until the previous one is acknowledged. Bulk
       // writes (a commit's PUBACKs) are already coalesced by corking.
       socket.setNoDelay(true)
       this.#sockets.add(socket)
       socket.once('close', () => this.#sockets.delete(socket))
-      aedes.handle(socket)
+      this.#limits.guard(aedes.handle(socket))
+    }
+    const server = createServer((socket) => {
+      if (this.#limits.admit(socket)) serve(socket)
     })
     this.#server = server
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(this.#options.port, this.#options.host, () => {
-        server.off('error', reject)
-        resolve()
-      })
-    })
-    this.#port = (server.address() as AddressInfo).port
+    this.#port = await listen(server, this.#options.port, this.#options.host)
+    const tls = this.#options.tls
+    if (tls?.certFile !== undefined) {
+      const tlsServer = createTlsListener(
+        { ...tls, certFile: tls.certFile },
+        { admit: (socket) => this.#limits.admit(socket), onSecureSocket: serve, handshakeTimeoutMs: this.#options.limits.connectTimeoutMs },
+      )
+      this.#tlsServer = tlsServer
+      this.#tlsPort = await listen(tlsServer, tls.port, tls.host ?? this.#options.host)
+    }
   }
 
   /**
@@ -135,11 +153,15 @@ export class EmbeddedBroker implements TelemetryBroker {
 
   async close(): Promise<void> {
     const server = this.#server
+    const tlsServer = this.#tlsServer
     const aedes = this.#aedes
     this.#server = undefined
+    this.#tlsServer = undefined
     this.#aedes = undefined
     if (server !== undefined) {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      const closed = Promise.all(
+        [server, tlsServer].map((listener) => (listener === undefined ? undefined : new Promise<void>((resolve) => listener.close(() => resolve())))),
+      )
       // mqtt-packet corks a socket for each packet it writes and uncorks on
       // the next tick: let PUBACKs released by the final commit leave before
       // aedes tears the connections down, or publishers would re-send
@@ -151,12 +173,17 @@ export class EmbeddedBroker implements TelemetryBroker {
     }
   }
 
-  endpoint(): { url: string; port: number } {
-    return { url: `mqtt://127.0.0.1:${this.#port}`, port: this.#port }
+  endpoint(): { url: string; port: number; tlsPort: number | null } {
+    return { url: `mqtt://127.0.0.1:${this.#port}`, port: this.#port, tlsPort: this.#tlsPort }
   }
 
   describe(): string {
-    return `embedded MQTT broker on mqtt://${this.#options.host}:${this.#port}`
+    const tls = this.#tlsPort === null ? '' : ` and mqtts://${this.#options.tls?.host ?? this.#options.host}:${this.#tlsPort}`
+    return `embedded MQTT broker on mqtt://${this.#options.host}:${this.#port}${tls}`
+  }
+
+  limitStatus(): BrokerLimitStatus {
+    return this.#limits.status()
   }
 
   info(): { kind: 'embedded'; url: string; connectedClients: number | null; connected: boolean } {
@@ -167,6 +194,16 @@ export class EmbeddedBroker implements TelemetryBroker {
       connected: this.#aedes !== undefined,
     }
   }
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve((server.address() as AddressInfo).port)
+    })
+  })
 }
 
 /** True when an MQTT subscription filter can match some `sensors/<id>/<metric>` topic. */

@@ -45,6 +45,7 @@ export function edgeApiContext(sources: ApiSources): EdgeApiContext {
     queueDepth,
     databaseSizeBytes: sizeBytes,
     connectedClients: () => broker.info().connectedClients,
+    brokerLimits: () => broker.limitStatus?.(),
     counters: () => counters.all(),
     outbox: () => outbox.store.counts(),
     decisions: () => {
@@ -77,10 +78,18 @@ export function edgeApiContext(sources: ApiSources): EdgeApiContext {
     databaseSizeBytes: sizeBytes,
     health: () => {
       const info = broker.info()
+      const mqttLimitsHit = broker.limitStatus?.().degradedBy ?? []
+      const reasons = [
+        ...(info.connected ? [] : ['the broker is not connected']),
+        ...(ingest.storageFailing ? ['commits are failing (storage)'] : []),
+        ...mqttLimitsHit.map((limit) => `MQTT clients hit the broker limit "${limit}" in the last minute`),
+      ]
       return {
-        status: info.connected && !ingest.storageFailing ? 'ok' : 'degraded',
+        status: reasons.length === 0 ? 'ok' : 'degraded',
+        reasons,
         uptimeSeconds: Math.round((Date.now() - sources.startedAt) / 1000),
         broker: info,
+        mqttLimitsHit,
         storageFailing: ingest.storageFailing,
         // The hub is optional: offline or revoked does not degrade the edge.
         hub: sources.hubStatus(),

@@ -15,7 +15,7 @@ export interface CreateBrokerOptions {
 /** The embedded broker, or a client of the external one named by `mqtt.brokerUrl`. */
 export async function createBroker(options: CreateBrokerOptions): Promise<TelemetryBroker> {
   const { mqtt, onTelemetry, log } = options
-  if (mqtt.brokerUrl === undefined) return new EmbeddedBroker({ host: mqtt.host, port: mqtt.port, onTelemetry })
+  if (mqtt.brokerUrl === undefined) return new EmbeddedBroker({ host: mqtt.host, port: mqtt.port, limits: mqtt.limits, tls: mqtt.tls, onTelemetry, log: (m) => log.warn(m) })
   // Loaded only when used: mqtt.js adds ~15 MB of resident memory.
   const { ExternalBroker } = await import('../broker/external-broker.js')
   return new ExternalBroker({ url: mqtt.brokerUrl, clientId: mqtt.clientId, onTelemetry, requestPromptCommit: options.requestPromptCommit, log: (m) => log.warn(m) })

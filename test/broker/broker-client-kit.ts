@@ -1,0 +1,45 @@
+import { connect, type Socket } from 'node:net'
+import mqttPacket from 'mqtt-packet'
+import { getText } from '../helpers/http.js'
+
+/** A raw MQTT 3.1.1 connection: what an attacker (or a broken sensor) opens, without a client library's manners. */
+export interface RawConnection {
+  socket: Socket
+  /** The CONNACK return code, or null when the broker closed the connection without one. */
+  connack: Promise<number | null>
+  /** Resolves when the broker (or we) closed the connection. */
+  closed: Promise<void>
+}
+
+export async function openRaw(port: number, connectPacket?: { clientId: string; keepalive: number; clean?: boolean }): Promise<RawConnection> {
+  const socket = connect({ host: '127.0.0.1', port })
+  socket.on('error', () => {})
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve)
+    closed.then(() => reject(new Error('closed before connecting')), () => {})
+  })
+  const parser = mqttPacket.parser({ protocolVersion: 4 })
+  const connack = new Promise<number | null>((resolve) => {
+    parser.on('packet', (packet) => {
+      if (packet.cmd === 'connack') resolve(packet.returnCode ?? 0)
+    })
+    void closed.then(() => resolve(null))
+  })
+  socket.on('data', (data) => parser.parse(data))
+  if (connectPacket !== undefined) {
+    socket.write(
+      mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: connectPacket.clean ?? true, clientId: connectPacket.clientId, keepalive: connectPacket.keepalive }),
+    )
+  }
+  return { socket, connack, closed }
+}
+
+/** The value of one sample in the edge's /metrics text (0 when absent). */
+export async function metricValue(httpUrl: string, sample: string): Promise<number> {
+  const text = (await getText(httpUrl, '/metrics')).body
+  const line = text.split('\n').find((l) => l.startsWith(`${sample} `))
+  return line === undefined ? 0 : Number(line.slice(sample.length + 1))
+}
+
+export const limitHits = (httpUrl: string, limit: string) => metricValue(httpUrl, `cloudos_edge_mqtt_limit_hits_total{limit="${limit}"}`)

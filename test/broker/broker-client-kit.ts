@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net'
-import mqttPacket from 'mqtt-packet'
+import type { MqttClient } from 'mqtt'
+import mqttPacket, { type Packet } from 'mqtt-packet'
 import { getText } from '../helpers/http.js'
 
 /** A raw MQTT 3.1.1 connection: what an attacker (or a broken sensor) opens, without a client library's manners. */
@@ -43,3 +44,19 @@ export async function metricValue(httpUrl: string, sample: string): Promise<numb
 }
 
 export const limitHits = (httpUrl: string, limit: string) => metricValue(httpUrl, `cloudos_edge_mqtt_limit_hits_total{limit="${limit}"}`)
+
+/**
+ * Subscribes and resolves with the SUBACK return codes, 0x80 included (mqtt.js
+ * turns any 0x80 into an error and drops the codes).
+ */
+export function subscribeCodes(client: MqttClient, filters: string[], qos: 0 | 1): Promise<number[]> {
+  return new Promise((resolve) => {
+    const onPacket = (packet: Packet) => {
+      if (packet.cmd !== 'suback') return
+      client.off('packetreceive', onPacket)
+      resolve((packet as { granted: number[] }).granted)
+    }
+    client.on('packetreceive', onPacket)
+    client.subscribe(filters, { qos }, () => {})
+  })
+}

@@ -60,3 +60,38 @@ export function subscribeCodes(client: MqttClient, filters: string[], qos: 0 | 1
     client.subscribe(filters, { qos }, () => {})
   })
 }
+
+/** The fixed header and topic of a PUBLISH announcing `payloadBytes` of payload (MQTT 3.1.1 section 3.3), QoS 0. */
+export function publishHeader(topic: string, payloadBytes: number, retain: boolean): Buffer {
+  const topicField = Buffer.concat([Buffer.from([topic.length >> 8, topic.length & 0xff]), Buffer.from(topic)])
+  let remaining = topicField.length + payloadBytes
+  const length: number[] = []
+  do {
+    let byte = remaining % 128
+    remaining = Math.floor(remaining / 128)
+    if (remaining > 0) byte |= 0x80
+    length.push(byte)
+  } while (remaining > 0)
+  return Buffer.concat([Buffer.from([retain ? 0x31 : 0x30, ...length]), topicField])
+}
+
+/**
+ * Sends a PUBLISH announcing `payloadBytes`, then streams the payload in 1 MiB
+ * chunks (never held whole in this process) until all is sent or the broker
+ * closes the connection. Resolves with the payload bytes the socket accepted.
+ */
+export async function streamLargePublish(connection: RawConnection, topic: string, payloadBytes: number, retain: boolean): Promise<number> {
+  const { socket } = connection
+  let closed = false
+  void connection.closed.then(() => (closed = true))
+  const chunk = Buffer.alloc(1024 * 1024, 0x61)
+  socket.write(publishHeader(topic, payloadBytes, retain))
+  let sent = 0
+  while (sent < payloadBytes && !closed) {
+    const size = Math.min(chunk.length, payloadBytes - sent)
+    const flushed = socket.write(size === chunk.length ? chunk : chunk.subarray(0, size))
+    sent += size
+    if (!flushed) await Promise.race([new Promise((resolve) => socket.once('drain', resolve)), connection.closed])
+  }
+  return sent
+}

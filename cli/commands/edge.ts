@@ -4,6 +4,7 @@ import { CloudosError } from '../../shared/errors.js'
 import type { FaultPoints } from '../../edge/fault-points.js'
 import { portFlag, urlFlag } from '../flags.js'
 import { runUntilSignal } from '../run-until-signal.js'
+import { registerEdgeTlsCommand } from './edge-tls.js'
 
 interface EdgeFlags {
   dataDir: string
@@ -26,9 +27,11 @@ export interface EdgeCommandOptions {
 }
 
 export function registerEdgeCommand(program: Command, options: EdgeCommandOptions = {}): void {
-  program
-    .command('edge')
-    .description('run the edge runtime: MQTT broker, ingest into SQLite, local HTTP API')
+  const edge = program.command('edge').description('the edge runtime: run it (default), create its broker\'s TLS files')
+  registerEdgeTlsCommand(edge)
+  edge
+    .command('run', { isDefault: true })
+    .description('run the edge runtime: MQTT broker, ingest into SQLite, local HTTP API (the default: `cloudos edge --data-dir DIR` runs it)')
     .requiredOption('--data-dir <dir>', 'directory for the edge database (created if missing)')
     .option('--mqtt-port <port>', 'embedded broker TCP port (default 1883; 0 = any free port)', portFlag('--mqtt-port'))
     .option('--mqtt-host <host>', 'embedded broker interface (default 0.0.0.0)')

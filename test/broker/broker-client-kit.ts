@@ -1,3 +1,4 @@
+import type { MqttLimitsConfig } from '../../shared/config/edge-config-schema.js'
 import { connect, type Socket } from 'node:net'
 import type { MqttClient } from 'mqtt'
 import mqttPacket, { type Packet } from 'mqtt-packet'
@@ -94,4 +95,12 @@ export async function streamLargePublish(connection: RawConnection, topic: strin
     if (!flushed) await Promise.race([new Promise((resolve) => socket.once('drain', resolve)), connection.closed])
   }
   return sent
+}
+
+/**
+ * Some mqtt.limits keys for a test edge's config overrides (which type each
+ * section's keys, not the keys of a nested object); the schema fills the rest.
+ */
+export function someLimits(limits: Partial<MqttLimitsConfig>): MqttLimitsConfig {
+  return limits as MqttLimitsConfig
 }

@@ -3,7 +3,7 @@ import { startTestEdge, type TestEdge } from '../harness/in-process-edge.js'
 import { getJson } from '../helpers/http.js'
 import { connectMqtt, closeQuietly } from '../helpers/mqtt-client.js'
 import { waitFor } from '../helpers/wait.js'
-import { limitHits, metricValue, openRaw, type RawConnection } from './broker-client-kit.js'
+import { limitHits, metricValue, openRaw, type RawConnection, someLimits } from './broker-client-kit.js'
 
 interface Health {
   status: string
@@ -26,7 +26,7 @@ describe('broker connection limits', () => {
 
   it('refuses connections above maxConnections and reaps idle keep-alive-0 clients and silent sockets', async () => {
     edge = await startTestEdge({
-      config: { mqtt: { limits: { maxConnections: 500, connectRatePerSecond: 1_000_000, connectBurst: 1_000_000, maxKeepaliveSeconds: 10, connectTimeoutMs: 14_000 } } },
+      config: { mqtt: { limits: someLimits({ maxConnections: 500, connectRatePerSecond: 1_000_000, connectBurst: 1_000_000, maxKeepaliveSeconds: 10, connectTimeoutMs: 14_000 }) } },
     })
     const port = edge.endpoints.mqttPort as number
     const url = edge.endpoints.httpUrl
@@ -61,7 +61,7 @@ describe('broker connection limits', () => {
   }, 60_000)
 
   it('limits the connect rate per source address', async () => {
-    edge = await startTestEdge({ config: { mqtt: { limits: { connectRatePerSecond: 1, connectBurst: 5 } } } })
+    edge = await startTestEdge({ config: { mqtt: { limits: someLimits({ connectRatePerSecond: 1, connectBurst: 5 }) } } })
     const port = edge.endpoints.mqttPort as number
     for (let i = 0; i < 12; i++) opened.push(await openRaw(port, { clientId: `burst-${i}`, keepalive: 30 }))
     const connacks = await Promise.all(opened.map((c) => c.connack))
@@ -73,7 +73,7 @@ describe('broker connection limits', () => {
   })
 
   it('keeps a client that pings within the maximum keep-alive, and reports ok while no limit is hit', async () => {
-    edge = await startTestEdge({ config: { mqtt: { limits: { maxKeepaliveSeconds: 1 } } } })
+    edge = await startTestEdge({ config: { mqtt: { limits: someLimits({ maxKeepaliveSeconds: 1 }) } } })
     const client = await connectMqtt(edge.endpoints.mqttUrl, { keepalive: 1 })
     await new Promise((resolve) => setTimeout(resolve, 2500))
     expect(client.connected).toBe(true)

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestEdge, type TestEdge } from '../harness/in-process-edge.js'
 import { closeQuietly, collectMessages, connectMqtt } from '../helpers/mqtt-client.js'
 import { waitFor } from '../helpers/wait.js'
-import { limitHits, metricValue, openRaw, streamLargePublish } from './broker-client-kit.js'
+import { limitHits, metricValue, openRaw, streamLargePublish, someLimits } from './broker-client-kit.js'
 
 /** Packet size on every topic, retained message size and count. */
 describe('broker message limits', () => {
@@ -10,7 +10,7 @@ describe('broker message limits', () => {
   let url: string
   beforeAll(async () => {
     edge = await startTestEdge({
-      config: { mqtt: { limits: { maxPacketBytes: 128 * 1024, maxRetainedMessageBytes: 1024, maxRetainedMessages: 3 } } },
+      config: { mqtt: { limits: someLimits({ maxPacketBytes: 128 * 1024, maxRetainedMessageBytes: 1024, maxRetainedMessages: 3 }) } },
     })
     url = edge.endpoints.httpUrl
   })
@@ -40,7 +40,7 @@ describe('broker message limits', () => {
 
   it('refuses a retained message above maxRetainedMessageBytes before its PUBACK, and keeps nothing', async () => {
     const client = await connectMqtt(edge.endpoints.mqttUrl)
-    const closed = new Promise((resolve) => client.once('close', resolve))
+    const closed = new Promise((resolve) => client.once('close', () => resolve(undefined)))
     const publish = client.publishAsync('commands/boiler/burner', Buffer.alloc(2048, 0x7b), { qos: 1, retain: true }).then(
       () => 'acked',
       () => 'failed',
@@ -57,7 +57,7 @@ describe('broker message limits', () => {
     for (const topic of ['state/a', 'state/b', 'state/c']) await client.publishAsync(topic, 'on', { qos: 1, retain: true })
     expect(await metricValue(url, 'cloudos_edge_mqtt_retained_messages')).toBe(3)
     await client.publishAsync('state/a', 'off', { qos: 1, retain: true })
-    const closed = new Promise((resolve) => client.once('close', resolve))
+    const closed = new Promise((resolve) => client.once('close', () => resolve(undefined)))
     const fourth = client.publishAsync('state/d', 'on', { qos: 1, retain: true }).then(() => 'acked', () => 'failed')
     await closed
     await closeQuietly(client)

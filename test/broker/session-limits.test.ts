@@ -3,7 +3,7 @@ import { startTestEdge, type TestEdge } from '../harness/in-process-edge.js'
 import { getJson } from '../helpers/http.js'
 import { closeQuietly, collectMessages, connectMqtt, publishWindowed } from '../helpers/mqtt-client.js'
 import { waitFor } from '../helpers/wait.js'
-import { limitHits, metricValue, subscribeCodes } from './broker-client-kit.js'
+import { limitHits, metricValue, subscribeCodes, someLimits } from './broker-client-kit.js'
 
 /** The issue's session attacks: 50k subscriptions that stayed after disconnect, an absent session holding 15,000 messages. */
 describe('broker session limits', () => {
@@ -14,7 +14,7 @@ describe('broker session limits', () => {
   })
 
   it('refuses subscriptions past the per-client cap with SUBACK 0x80 and frees them at disconnect', async () => {
-    edge = await startTestEdge({ config: { mqtt: { limits: { maxSubscriptionsPerClient: 1000 } } } })
+    edge = await startTestEdge({ config: { mqtt: { limits: someLimits({ maxSubscriptionsPerClient: 1000 }) } } })
     const url = edge.endpoints.httpUrl
     const client = await connectMqtt(edge.endpoints.mqttUrl, { clean: true })
     const granted: number[] = []
@@ -47,7 +47,7 @@ describe('broker session limits', () => {
   }, 60_000)
 
   it('keeps only the granted subscriptions of a persistent session', async () => {
-    edge = await startTestEdge({ config: { mqtt: { limits: { maxSubscriptionsPerClient: 10 } } } })
+    edge = await startTestEdge({ config: { mqtt: { limits: someLimits({ maxSubscriptionsPerClient: 10 }) } } })
     const options = { clean: false, clientId: 'persistent-flood' }
     const first = await connectMqtt(edge.endpoints.mqttUrl, options)
     const codes = await subscribeCodes(first, Array.from({ length: 30 }, (_, i) => `p/${i}`), 1)
@@ -67,7 +67,7 @@ describe('broker session limits', () => {
   })
 
   it('caps the queue of an absent persistent session, dropping the newer messages', async () => {
-    edge = await startTestEdge({ config: { mqtt: { limits: { maxQueuedMessages: 1000 } } } })
+    edge = await startTestEdge({ config: { mqtt: { limits: someLimits({ maxQueuedMessages: 1000 }) } } })
     const url = edge.endpoints.httpUrl
     const options = { clean: false, clientId: 'absent-subscriber' }
     const subscriber = await connectMqtt(edge.endpoints.mqttUrl, options)

@@ -47,11 +47,32 @@ export function createTlsListener(tls: MqttTlsConfig & { certFile: string }, han
   server.on('connection', (socket: Socket) => {
     handlers.admit(socket)
   })
-  server.on('secureConnection', handlers.onSecureSocket)
+  server.on('secureConnection', (socket: TLSSocket) => {
+    readInLargerBatches(socket)
+    handlers.onSecureSocket(socket)
+  })
   // A failed handshake (wrong CA, no client certificate, plain MQTT on this
   // port) only ends that connection.
   server.on('tlsClientError', (_err, socket) => socket.destroy())
   return server
+}
+
+/**
+ * aedes reads what a connection has buffered, parses it, and reads again only
+ * once every packet of that read is handled; a QoS 1 telemetry PUBLISH is
+ * handled when its group commit is done. A TCP socket hands over up to 64 KiB
+ * per read, but a TLS socket stops decrypting once 16 KiB (its readable high
+ * water mark, one TLS record) wait, so each commit cycle would carry a quarter
+ * of the messages: QoS 1 ingest over TLS measured 0.28x the plain listener's
+ * rate. Node 20 has no option for the accepted sockets' mark (net.Server's
+ * `highWaterMark` does not reach tls.Server's sockets), so it is raised here,
+ * to what a TCP read delivers. Memory stays bounded: this much per connection.
+ */
+const TLS_READ_BATCH_BYTES = 64 * 1024
+
+function readInLargerBatches(socket: TLSSocket): void {
+  const state = (socket as unknown as { _readableState?: { highWaterMark: number } })._readableState
+  if (state !== undefined && state.highWaterMark < TLS_READ_BATCH_BYTES) state.highWaterMark = TLS_READ_BATCH_BYTES
 }
 
 function readPem(path: string, key: string): string {

@@ -34,5 +34,6 @@ export function registerBrokerLimitMetrics(registry: Registry, read: () => Broke
   gauge('cloudos_edge_mqtt_retained_messages', 'Retained messages kept (bound by mqtt.limits.maxRetainedMessages).', (s) => s.retainedMessages)
   gauge('cloudos_edge_mqtt_retained_bytes', 'Payload bytes of the retained messages kept.', (s) => s.retainedBytes)
   gauge('cloudos_edge_mqtt_queued_messages', 'QoS 1/2 messages queued for persistent sessions (each bound by mqtt.limits.maxQueuedMessages).', (s) => s.queuedMessages)
+  gauge('cloudos_edge_mqtt_queued_bytes', 'Payload bytes queued for persistent sessions (bound by mqtt.limits.maxQueuedBytes).', (s) => s.queuedBytes)
   gauge('cloudos_edge_mqtt_subscriptions', 'Subscriptions held by connected clients (each bound by mqtt.limits.maxSubscriptionsPerClient).', (s) => s.subscriptions)
 }

@@ -51,6 +51,7 @@ export const MqttLimitsConfigSchema = Type.Object(
     maxRetainedMessages: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 1000, description: 'Retained messages kept (topics); a retained PUBLISH on a new topic above it is refused.' }),
     maxSubscriptionsPerClient: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 1000, description: 'Subscriptions one client (session) may hold; more are refused with SUBACK 0x80.' }),
     maxQueuedMessages: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 1000, description: 'QoS 1/2 messages queued for one persistent session (offline, or not yet acknowledged); newer ones are dropped and counted.' }),
+    maxQueuedBytes: Type.Integer({ minimum: 0, maximum: 2 ** 40, default: 64 * 1024 * 1024, description: 'Payload bytes queued for all persistent sessions together (a message queued for n sessions counts n times); above it newer messages are dropped and counted.' }),
     maxKeepaliveSeconds: Type.Integer({ minimum: 1, maximum: 65_535, default: 600, description: 'A CONNECT with keep-alive 0 or above this gets this: a client silent for 1.5 times it is disconnected.' }),
     connectTimeoutMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000, description: 'A connection that has not sent CONNECT this long after opening is closed.' }),
   },

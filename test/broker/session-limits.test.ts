@@ -91,4 +91,23 @@ describe('broker session limits', () => {
     await closeQuietly(back)
     await closeQuietly(publisher)
   }, 60_000)
+
+  it('bounds the payload bytes queued for all absent sessions together', async () => {
+    edge = await startTestEdge({ config: { mqtt: { limits: someLimits({ maxQueuedBytes: 1024 * 1024 }) } } })
+    const url = edge.endpoints.httpUrl
+    // Twenty absent sessions, each under its own message cap: together they would hold 20 x 100 x 10 KiB = 20 MB.
+    for (let i = 0; i < 20; i++) {
+      const session = await connectMqtt(edge.endpoints.mqttUrl, { clean: false, clientId: `absent-${i}` })
+      await session.subscribeAsync('bulk/#', { qos: 1 })
+      await closeQuietly(session)
+    }
+    const publisher = await connectMqtt(edge.endpoints.mqttUrl)
+    const outcome = await publishWindowed(publisher, Array.from({ length: 100 }, () => ({ topic: 'bulk/blob', payload: Buffer.alloc(10 * 1024) })), { qos: 1, window: 20 })
+    expect(outcome.acked.length).toBe(100)
+    const queuedBytes = await metricValue(url, 'cloudos_edge_mqtt_queued_bytes')
+    expect(queuedBytes).toBeLessThanOrEqual(1024 * 1024)
+    expect(queuedBytes).toBeGreaterThan(1024 * 1024 - 10 * 1024 - 1)
+    expect(await limitHits(url, 'queued_bytes')).toBe(20 * 100 - queuedBytes / (10 * 1024))
+    await closeQuietly(publisher)
+  })
 })

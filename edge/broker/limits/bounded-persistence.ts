@@ -4,6 +4,7 @@ export interface PersistenceBounds {
   maxRetainedMessageBytes: number
   maxRetainedMessages: number
   maxQueuedMessages: number
+  maxQueuedBytes: number
 }
 
 interface QueuedFor {
@@ -35,7 +36,10 @@ export type RetainedRefusal = { limit: 'retained_size' | 'retained_count'; detai
 
 /**
  * Bounds what aedes keeps in memory for clients: retained messages (size of
- * each, number of topics) and the QoS 1/2 queue of each persistent session.
+ * each, number of topics), the QoS 1/2 queue of each persistent session, and
+ * the payload bytes of all those queues together (a message queued for n
+ * sessions counts n times, though they share its payload: an overestimate,
+ * so the bound holds).
  *
  * The counts are kept beside the store rather than read from it (the memory
  * persistence keeps its maps private): a retained topic is counted when set
@@ -59,6 +63,7 @@ export class BoundedPersistence {
   readonly #authorizedToStore = new WeakMap<object, SubscriptionLike[]>()
   #retainedTotalBytes = 0
   #queuedTotal = 0
+  #queuedBytes = 0
 
   constructor(bounds: PersistenceBounds, hits: LimitHits) {
     this.#bounds = bounds
@@ -75,6 +80,10 @@ export class BoundedPersistence {
 
   get queuedMessages(): number {
     return this.#queuedTotal
+  }
+
+  get queuedBytes(): number {
+    return this.#queuedBytes
   }
 
   /** Checked before a retained PUBLISH is acknowledged or routed (authorizePublish), and again when it is stored. */
@@ -129,7 +138,7 @@ export class BoundedPersistence {
     }
     persistence.outgoingClearMessageId = async (client, packet) => {
       const cleared = await clear(client, packet)
-      if (cleared !== undefined) this.#release(client.id)
+      if (cleared !== undefined) this.#release(client.id, cleared.payload.length)
       return cleared
     }
     persistence.addSubscriptions = (client, _subs) => this.#storeOnlyAuthorized(client, addSubscriptions)
@@ -141,15 +150,22 @@ export class BoundedPersistence {
       this.#hits.record('queued_messages', `session "${clientId}" has ${queued} messages queued (mqtt.limits.maxQueuedMessages ${this.#bounds.maxQueuedMessages}); dropped one on "${packet.topic}"`)
       return false
     }
+    const bytes = packet.payload.length
+    if (this.#queuedBytes + bytes > this.#bounds.maxQueuedBytes) {
+      this.#hits.record('queued_bytes', `${this.#queuedBytes} payload bytes queued for persistent sessions (mqtt.limits.maxQueuedBytes ${this.#bounds.maxQueuedBytes}); dropped a ${bytes}-byte message on "${packet.topic}" for session "${clientId}"`)
+      return false
+    }
     this.#queued.set(clientId, queued + 1)
     this.#queuedTotal++
+    this.#queuedBytes += bytes
     return true
   }
 
-  #release(clientId: string): void {
+  #release(clientId: string, bytes: number): void {
     const queued = this.#queued.get(clientId)
     if (queued === undefined) return
     this.#queuedTotal--
+    this.#queuedBytes = Math.max(0, this.#queuedBytes - bytes)
     if (queued <= 1) this.#queued.delete(clientId)
     else this.#queued.set(clientId, queued - 1)
   }

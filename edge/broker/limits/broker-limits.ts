@@ -17,6 +17,7 @@ export interface BrokerLimitStatus {
   retainedMessages: number
   retainedBytes: number
   queuedMessages: number
+  queuedBytes: number
   subscriptions: number
 }
 
@@ -103,6 +104,7 @@ export class BrokerLimits {
       retainedMessages: this.#persistence.retainedMessages,
       retainedBytes: this.#persistence.retainedBytes,
       queuedMessages: this.#persistence.queuedMessages,
+      queuedBytes: this.#persistence.queuedBytes,
       subscriptions,
     }
   }

@@ -13,6 +13,7 @@ export const BROKER_LIMITS = {
   retained_count: { degrades: true },
   subscriptions: { degrades: true },
   queued_messages: { degrades: true },
+  queued_bytes: { degrades: true },
   keepalive_clamped: { degrades: false },
   keepalive_timeout: { degrades: false },
 } as const satisfies Record<string, { degrades: boolean }>

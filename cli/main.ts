@@ -20,6 +20,9 @@ program
   .version('0.1.0')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride()
+  // A command's options come before its subcommand (`cloudos edge tls init --data-dir DIR`
+  // gives --data-dir to `init`, not to `edge`).
+  .enablePositionalOptions()
 
 registerEdgeCommand(program)
 registerHubCommand(program)

@@ -51,6 +51,8 @@ export interface EdgeRuntimeOptions {
 export interface EdgeEndpoints {
   mqttUrl: string
   mqttPort: number | null
+  /** The embedded broker's TLS listener (mqtt.tls), null when off. */
+  mqttTlsPort: number | null
   httpUrl: string
   httpPort: number
   dataDir: string
@@ -222,7 +224,7 @@ export class EdgeRuntime {
       throw err
     }
     const mqttEndpoint = mqtt.endpoint()
-    this.#endpoints = { mqttUrl: mqttEndpoint.url, mqttPort: mqttEndpoint.port, httpUrl: api.url, httpPort: api.port, dataDir }
+    this.#endpoints = { mqttUrl: mqttEndpoint.url, mqttPort: mqttEndpoint.port, mqttTlsPort: mqttEndpoint.tlsPort ?? null, httpUrl: api.url, httpPort: api.port, dataDir }
     agent.attach((next) => this.applyConfig(next))
     log.info(`edge runtime started: ${mqtt.describe()}, HTTP API ${this.#endpoints.httpUrl}, data in ${dataDir}`)
     return this.#endpoints

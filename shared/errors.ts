@@ -136,6 +136,18 @@ export const errorCatalogue = {
     hint: 'List the users with `cloudos mqtt user list --data-dir DIR`.',
   },
 
+  // --- embedded broker: listeners and resource limits ---
+  EDGE_ERR_MQTT_LIMIT_EXCEEDED: {
+    status: 429,
+    summary: 'An MQTT client went over one of the embedded broker\'s limits (mqtt.limits.*) and was refused or disconnected.',
+    hint: 'The message names the limit and the client. Fix the client (reconnect loop, oversized or retained payloads, too many subscriptions), or raise that mqtt.limits key in the edge config file; cloudos_edge_mqtt_limit_hits_total{limit} counts them.',
+  },
+  EDGE_ERR_TLS_LISTENER: {
+    status: 500,
+    summary: 'The broker\'s TLS listener cannot start: a file named by mqtt.tls.* is missing or unreadable, or the certificate and key do not match.',
+    hint: 'Run `cloudos edge tls init --data-dir DIR` to create the files, and set mqtt.tls.certFile, keyFile (and caFile for client certificates) to the paths it prints.',
+  },
+
   // --- configuration and command line ---
   CONFIG_ERR_UNREADABLE: {
     status: 400,

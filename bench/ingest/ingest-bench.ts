@@ -2,7 +2,8 @@ import { BASELINE_FLUSH_INTERVAL_MS, BASELINE_FLUSH_ROWS } from './baseline-subs
 import { BenchSession } from '../processes/bench-session.js'
 import { buildReport, scenarioReport, type BaselineInfo, type IngestBenchReport, type ScenarioReport } from './ingest-report.js'
 import { runBaseline, runOurs, type BenchSystem, type IngestRunResult, type RunContext } from './ingest-run.js'
-import { ingestScenarios, type IngestScenario } from './ingest-scenarios.js'
+import { ingestScenarios, SECURE_SCENARIO, type IngestScenario } from './ingest-scenarios.js'
+import { prepareSecureListener } from './secure-listener.js'
 import type { IngestBenchSettings } from './ingest-settings.js'
 import { machineFacts } from '../measure/machine-facts.js'
 import { findMosquitto } from './mosquitto-broker.js'
@@ -27,21 +28,30 @@ export async function runIngestBench(settings: IngestBenchSettings, hooks: Inges
   try {
     const baseline = baselineInfo(settings)
     if (!baseline.info.measured) hooks.onNotice?.(`baseline skipped: ${baseline.info.skippedReason ?? ''}`)
+    const secure = settings.secure && settings.scenarios.includes(SECURE_SCENARIO) ? await prepareSecureListener(workDir) : undefined
     const context: RunContext = {
       settings,
       reaper,
       workDir,
       ...(baseline.mosquittoPath === undefined ? {} : { mosquittoPath: baseline.mosquittoPath }),
+      ...(secure === undefined ? {} : { secure }),
     }
     const reports: ScenarioReport[] = []
     for (const id of settings.scenarios) {
       const scenario = ingestScenarios[id]
       const ours: IngestRunResult[] = []
       const hand: IngestRunResult[] = []
+      const oursSecure: IngestRunResult[] = []
       for (let run = 0; run < settings.runs; run++) {
         const oursResult = await runOurs(scenario, run, context)
         ours.push(oursResult)
         hooks.onRun?.(scenario, 'ours', run, oursResult)
+        // Interleaved with the plain runs, so drift in the machine's state hits both alike.
+        if (secure !== undefined && id === SECURE_SCENARIO) {
+          const secureResult = await runOurs(scenario, run, context, 'secure')
+          oursSecure.push(secureResult)
+          hooks.onRun?.(scenario, 'ours-secure', run, secureResult)
+        }
         if (context.mosquittoPath !== undefined) {
           const baselineResult = await runBaseline(scenario, run, context)
           hand.push(baselineResult)
@@ -49,9 +59,9 @@ export async function runIngestBench(settings: IngestBenchSettings, hooks: Inges
         }
       }
       const readingsPerRun = scenario.size === 'single' ? settings.singleReadings : settings.batchedReadings
-      reports.push(scenarioReport(scenario, readingsPerRun, ours, context.mosquittoPath === undefined ? null : hand))
+      reports.push(scenarioReport(scenario, readingsPerRun, ours, context.mosquittoPath === undefined ? null : hand, oursSecure.length === 0 ? null : oursSecure))
     }
-    return buildReport(machine, settings, baseline.info, reports)
+    return buildReport(machine, settings, baseline.info, reports, secure?.description ?? null)
   } finally {
     session.close()
   }

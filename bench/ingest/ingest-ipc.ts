@@ -1,5 +1,6 @@
 import type { QoS } from 'mqtt-packet'
 import type { PublishOutcome } from './raw-mqtt-publisher.js'
+import type { PublisherSecurity } from './secure-listener.js'
 import type { WorkloadSpec } from './telemetry-workload.js'
 
 /**
@@ -14,6 +15,8 @@ export interface PublisherJob {
   qos: QoS
   workload: WorkloadSpec
   inflightWindow: number
+  /** Connect through the secure listener (TLS, and credentials when set). */
+  security?: PublisherSecurity
 }
 
 /** Orchestrator -> publisher. */

@@ -2,6 +2,7 @@ import type { IngestRunResult } from './ingest-run.js'
 import {
   TARGET_EDGE_PEAK_RSS_BYTES,
   TARGET_RATIO_VS_BASELINE,
+  TARGET_SECURE_RATIO,
   type IngestScenario,
   type IngestScenarioId,
 } from './ingest-scenarios.js'
@@ -28,8 +29,12 @@ export interface ScenarioReport {
   baseline: SystemSummary | null
   /** ours / baseline medians. */
   ratio: number | null
-  target: { readingsPerSecond: number; ratio: number }
-  pass: { readingsPerSecond: boolean; ratio: boolean | null }
+  /** The edge on its secure listener (TLS), in the same runs; null when not measured for this scenario. */
+  secure: SystemSummary | null
+  /** secure / plain (ours) medians. */
+  secureRatio: number | null
+  target: { readingsPerSecond: number; ratio: number; secureRatio: number }
+  pass: { readingsPerSecond: boolean; ratio: boolean | null; secureRatio: boolean | null }
 }
 
 export interface BaselineInfo {
@@ -45,6 +50,8 @@ export interface IngestBenchReport {
   machine: MachineFacts
   settings: Omit<IngestBenchSettings, 'scenarios'> & { scenarios: string[] }
   baseline: BaselineInfo
+  /** What the secure listener runs with, or null when it was not measured. */
+  secureListener: string | null
   scenarios: ScenarioReport[]
   peakRss: {
     /** Largest VmHWM of the edge process over all runs. */
@@ -71,8 +78,11 @@ export function scenarioReport(
   readingsPerRun: number,
   ours: IngestRunResult[],
   baseline: IngestRunResult[] | null,
+  secure: IngestRunResult[] | null = null,
 ): ScenarioReport {
   const oursSummary = summarizeSystem(ours)
+  const secureSummary = secure === null ? null : summarizeSystem(secure)
+  const secureRatio = secureSummary === null || oursSummary.medianReadingsPerSecond <= 0 ? null : secureSummary.medianReadingsPerSecond / oursSummary.medianReadingsPerSecond
   const baselineSummary = baseline === null || baseline.length === 0 ? null : summarizeSystem(baseline)
   const ratio =
     baselineSummary === null || baselineSummary.medianReadingsPerSecond <= 0
@@ -87,10 +97,13 @@ export function scenarioReport(
     ours: oursSummary,
     baseline: baselineSummary,
     ratio,
-    target: { readingsPerSecond: scenario.targetReadingsPerSecond, ratio: TARGET_RATIO_VS_BASELINE },
+    secure: secureSummary,
+    secureRatio,
+    target: { readingsPerSecond: scenario.targetReadingsPerSecond, ratio: TARGET_RATIO_VS_BASELINE, secureRatio: TARGET_SECURE_RATIO },
     pass: {
       readingsPerSecond: oursSummary.allComplete && oursSummary.medianReadingsPerSecond >= scenario.targetReadingsPerSecond,
       ratio: ratio === null ? null : oursSummary.allComplete && ratio >= TARGET_RATIO_VS_BASELINE,
+      secureRatio: secureRatio === null || secureSummary === null ? null : secureSummary.allComplete && secureRatio >= TARGET_SECURE_RATIO,
     },
   }
 }
@@ -100,8 +113,9 @@ export function buildReport(
   settings: IngestBenchSettings,
   baseline: BaselineInfo,
   scenarios: ScenarioReport[],
+  secureListener: string | null = null,
 ): IngestBenchReport {
-  const allRuns = scenarios.flatMap((s) => [...s.ours.runs, ...(s.baseline?.runs ?? [])])
+  const allRuns = scenarios.flatMap((s) => [...s.ours.runs, ...(s.secure?.runs ?? []), ...(s.baseline?.runs ?? [])])
   const peak = (pick: (r: IngestRunResult) => number | undefined): number | null => {
     const values = allRuns.map(pick).filter((v): v is number => v !== undefined)
     return values.length === 0 ? null : Math.max(...values)
@@ -113,6 +127,7 @@ export function buildReport(
     machine,
     settings: { ...settings, scenarios: [...settings.scenarios] },
     baseline,
+    secureListener,
     scenarios,
     peakRss: {
       edgeBytes,
@@ -121,6 +136,6 @@ export function buildReport(
       mosquittoBytes: peak((r) => r.peakRssBytes.mosquitto),
       baselineSubscriberBytes: peak((r) => r.peakRssBytes.subscriber),
     },
-    pass: rssPass && scenarios.every((s) => s.pass.readingsPerSecond && s.pass.ratio !== false),
+    pass: rssPass && scenarios.every((s) => s.pass.readingsPerSecond && s.pass.ratio !== false && s.pass.secureRatio !== false),
   }
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { CloudosError } from '../../shared/errors.js'
 import { spawnEdge } from '../../test/harness/edge-child.js'
@@ -11,8 +11,10 @@ import type { IngestBenchSettings } from './ingest-settings.js'
 import { MosquittoBroker } from './mosquitto-broker.js'
 import { peakRssBytes } from '../measure/process-memory.js'
 import { PublisherFleet, type FleetOutcome } from './publisher-fleet.js'
+import { secureEdgeConfig, type PublisherSecurity, type SecureListener } from './secure-listener.js'
 
-export type BenchSystem = 'ours' | 'baseline'
+/** The edge on its plain listener, the edge on its secure listener, the Mosquitto baseline. */
+export type BenchSystem = 'ours' | 'ours-secure' | 'baseline'
 
 /** The outcome of one run of one scenario against one system. */
 export interface IngestRunResult {
@@ -38,24 +40,29 @@ export interface RunContext {
   /** Scratch folder of this benchmark; each run gets a fresh subfolder. */
   workDir: string
   mosquittoPath?: string
+  /** The secure listener's config and credentials (runs of 'ours-secure'). */
+  secure?: SecureListener
 }
 
-export async function runOurs(scenario: IngestScenario, runIndex: number, context: RunContext): Promise<IngestRunResult> {
+export async function runOurs(scenario: IngestScenario, runIndex: number, context: RunContext, listener: 'plain' | 'secure' = 'plain'): Promise<IngestRunResult> {
   const { settings, reaper } = context
-  const dataDir = join(context.workDir, `ours-${scenario.id}-${runIndex}`)
+  const dataDir = join(context.workDir, `ours-${listener}-${scenario.id}-${runIndex}`)
+  const secure = listener === 'secure' ? context.secure : undefined
+  if (listener === 'secure' && secure === undefined) throw new CloudosError('BENCH_ERR_SETUP', 'the secure listener was not prepared')
+  const config = secure === undefined ? settings.edgeConfig : writeSecureConfig(`${dataDir}.json`, settings.edgeConfig, secure)
   const edge = await setupStep('starting the edge (cloudos edge)', () =>
     spawnEdge({
       dataDir,
       nodeArgs: settings.edgeNodeArgs,
-      ...(settings.edgeConfig === undefined ? {} : { config: settings.edgeConfig }),
+      ...(config === undefined ? {} : { config }),
     }),
   )
   reaper.track(edge.child)
   let fleet: PublisherFleet | undefined
   try {
-    const mqttPort = edge.endpoints.mqttPort
+    const mqttPort = secure === undefined ? edge.endpoints.mqttPort : edge.endpoints.mqttTlsPort
     if (mqttPort === null) throw new CloudosError('BENCH_ERR_SETUP', 'the edge runs with an external broker; the benchmark needs the embedded one (remove mqtt.brokerUrl from --edge-config)')
-    fleet = await startFleet(scenario, mqttPort, context)
+    fleet = await startFleet(scenario, mqttPort, context, secure?.connection)
     const edgeExited = () => (edge.child.exitCode !== null || edge.child.signalCode !== null ? 'the edge process exited during the run' : undefined)
     const stats = new EdgeStatsSource(edge.endpoints.httpUrl)
     try {
@@ -69,7 +76,14 @@ export async function runOurs(scenario: IngestScenario, runIndex: number, contex
     await fleet?.close()
     await stopChild(edge.child, 'SIGTERM', 15_000)
     rmSync(dataDir, { recursive: true, force: true })
+    if (secure !== undefined) rmSync(`${dataDir}.json`, { force: true })
   }
+}
+
+function writeSecureConfig(file: string, userConfig: string | undefined, secure: SecureListener): string {
+  const base = userConfig === undefined ? {} : (JSON.parse(readFileSync(userConfig, 'utf8')) as Record<string, unknown>)
+  writeFileSync(file, JSON.stringify(secureEdgeConfig(base, secure)))
+  return file
 }
 
 export async function runBaseline(scenario: IngestScenario, runIndex: number, context: RunContext): Promise<IngestRunResult> {
@@ -104,7 +118,7 @@ export async function runBaseline(scenario: IngestScenario, runIndex: number, co
   }
 }
 
-function startFleet(scenario: IngestScenario, port: number, context: RunContext): Promise<PublisherFleet> {
+function startFleet(scenario: IngestScenario, port: number, context: RunContext, security?: PublisherSecurity): Promise<PublisherFleet> {
   const { settings } = context
   return setupStep('starting the publishers', () =>
     PublisherFleet.start({
@@ -116,6 +130,7 @@ function startFleet(scenario: IngestScenario, port: number, context: RunContext)
       readingsPerMessage: scenario.readingsPerMessage,
       inflightWindow: settings.inflightWindow,
       reaper: context.reaper,
+      ...(security === undefined ? {} : { security }),
     }),
   )
 }

@@ -48,6 +48,12 @@ export const ingestScenarios: Readonly<Record<IngestScenarioId, IngestScenario>>
 /** Ours must commit at least this many times the hand-built baseline's readings/s. */
 export const TARGET_RATIO_VS_BASELINE = 1.5
 
+/** The scenario measured on the secure listener too, against the plain one in the same runs. */
+export const SECURE_SCENARIO: IngestScenarioId = 'qos1-single'
+
+/** The secure listener must keep at least this share of the plain listener's readings/s (issue 12: within 15%). */
+export const TARGET_SECURE_RATIO = 0.85
+
 /** Peak resident set of the edge process under this load. */
 export const TARGET_EDGE_PEAK_RSS_BYTES = 80 * 1024 * 1024
 

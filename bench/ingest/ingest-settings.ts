@@ -21,6 +21,8 @@ export interface IngestBenchSettings {
   scenarios: IngestScenarioId[]
   /** Measure the hand-built Mosquitto baseline too. */
   baseline: boolean
+  /** Measure the QoS 1 single-reading scenario on the secure listener (TLS) too. */
+  secure: boolean
   /** Node flags for the edge process (e.g. a heap cap). */
   edgeNodeArgs: string[]
   /** Edge config file passed to `cloudos edge --config`. */
@@ -41,6 +43,7 @@ export const defaultIngestBenchSettings: Readonly<IngestBenchSettings> = Object.
   stallMs: 3_000,
   scenarios: [...ingestScenarioIds],
   baseline: true,
+  secure: true,
   edgeNodeArgs: [],
   quick: false,
 })

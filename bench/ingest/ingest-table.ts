@@ -38,6 +38,15 @@ export function formatIngestReport(report: IngestBenchReport): string {
   ])
   lines.push(...table([header, ...rows]))
   lines.push('')
+  for (const s of report.scenarios) {
+    if (s.secure === null || s.secureRatio === null) continue
+    lines.push(
+      `secure:   ${s.label} on the secure listener (${report.secureListener ?? 'TLS'}): ${int(s.secure.medianReadingsPerSecond)}/s${s.secure.allComplete ? '' : '*'} = ` +
+        `${s.secureRatio.toFixed(2)}x the plain listener's ${int(s.ours.medianReadingsPerSecond)}/s in the same runs ` +
+        `(target >= ${s.target.secureRatio.toFixed(2)}x) ${s.pass.secureRatio === true ? 'PASS' : 'MISS'}`,
+    )
+    lines.push('')
+  }
 
   const rss = report.peakRss
   lines.push(
@@ -72,6 +81,7 @@ function runLines(s: ScenarioReport): string[] {
       for (const note of r.notes) lines.push(`      note: ${note}`)
     })
   describe('ours', s.ours.runs)
+  if (s.secure !== null) describe('secure', s.secure.runs)
   if (s.baseline !== null) describe('baseline', s.baseline.runs)
   return lines
 }

@@ -4,6 +4,7 @@ import { exitChild, forkBenchModule, sendToChild, waitForMessage } from '../proc
 import type { ChildReaper } from '../processes/child-reaper.js'
 import type { FromPublisher, PublisherJob } from './ingest-ipc.js'
 import type { PublishOutcome } from './raw-mqtt-publisher.js'
+import type { PublisherSecurity } from './secure-listener.js'
 import { DEFAULT_READING_INTERVAL_MS, firstTimestampFor, sensorCountFor, sensorsOfPublisher } from './telemetry-workload.js'
 
 export interface PublisherFleetOptions {
@@ -18,6 +19,8 @@ export interface PublisherFleetOptions {
   reaper: ChildReaper
   /** How long publishers may take to encode their messages and connect. */
   readyTimeoutMs?: number
+  /** Publish through the secure listener. */
+  security?: PublisherSecurity
 }
 
 export interface FleetOutcome {
@@ -79,6 +82,7 @@ export class PublisherFleet {
             clientId: `bench-pub-${runTag}-${p}`,
             qos: options.qos,
             inflightWindow: options.inflightWindow,
+            ...(options.security === undefined ? {} : { security: options.security }),
             workload: {
               publisherIndex: p,
               publisherCount: options.publishers,

@@ -33,7 +33,7 @@ async function prepare(job: PublisherJob): Promise<void> {
   const encodeStarted = performance.now()
   const encoded = encodePublishes(workloadMessages(job.workload), job.workload.messages, job.qos)
   const encodeMs = performance.now() - encodeStarted
-  publisher = await RawMqttPublisher.connect({ host: job.host, port: job.port, clientId: job.clientId })
+  publisher = await RawMqttPublisher.connect({ host: job.host, port: job.port, clientId: job.clientId, ...(job.security === undefined ? {} : { security: job.security }) })
   const connected = publisher
   start = () => {
     start = undefined

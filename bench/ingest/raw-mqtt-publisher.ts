@@ -1,7 +1,9 @@
 import { connect, type Socket } from 'node:net'
+import { connect as connectTls } from 'node:tls'
 import mqttPacket, { type Packet } from 'mqtt-packet'
 import { benchNow } from '../measure/bench-clock.js'
 import type { EncodedPublishes } from './encoded-publishes.js'
+import type { PublisherSecurity } from './secure-listener.js'
 
 /**
  * A lean MQTT 3.1.1 publisher over one raw TCP socket, for load generation.
@@ -44,10 +46,14 @@ export class RawMqttPublisher {
   }
 
   /** Connects and completes the MQTT handshake (CONNECT, CONNACK accepted). */
-  static async connect(options: { host: string; port: number; clientId: string; keepaliveSeconds?: number }): Promise<RawMqttPublisher> {
-    const socket = connect({ host: options.host, port: options.port })
+  static async connect(options: { host: string; port: number; clientId: string; keepaliveSeconds?: number; security?: PublisherSecurity }): Promise<RawMqttPublisher> {
+    const security = options.security
+    const socket =
+      security === undefined
+        ? connect({ host: options.host, port: options.port })
+        : connectTls({ host: options.host, port: options.port, ca: security.tls.caPem, servername: security.tls.servername })
     await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve)
+      socket.once(security === undefined ? 'connect' : 'secureConnect', resolve)
       socket.once('error', reject)
     })
     const publisher = new RawMqttPublisher(socket)
@@ -69,6 +75,8 @@ export class RawMqttPublisher {
           clientId: options.clientId,
           clean: true,
           keepalive: options.keepaliveSeconds ?? 900,
+          ...(security?.username === undefined ? {} : { username: security.username }),
+          ...(security?.password === undefined ? {} : { password: Buffer.from(security.password) }),
         }),
       )
     })

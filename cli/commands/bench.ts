@@ -159,6 +159,7 @@ interface BenchIngestFlags {
   runTimeout?: number
   scenarios: IngestScenarioId[]
   baseline: boolean
+  secure: boolean
   edgeNodeArgs?: string
   edgeConfig?: string
 }
@@ -181,6 +182,7 @@ function registerBenchIngest(bench: Command): void {
     .option('--run-timeout <seconds>', `a run that has not committed everything by then is reported as partial (default ${d.runTimeoutMs / 1000})`, integerFlag('--run-timeout', 1, 800))
     .option('--scenarios <list>', 'comma-separated subset of qos0-single,qos1-single,qos1-batch100', scenarioListFlag, d.scenarios)
     .option('--no-baseline', 'do not measure the Mosquitto baseline')
+    .option('--no-secure', 'do not measure QoS 1 single readings on the broker\'s secure (TLS) listener')
     .option('--edge-node-args <flags>', 'node flags for the edge process, e.g. --edge-node-args="--max-old-space-size=48"')
     .option('--edge-config <file>', 'edge config file (cloudos edge --config)')
     .action(async (flags: BenchIngestFlags) => {
@@ -217,6 +219,7 @@ function settingsFrom(flags: BenchIngestFlags): IngestBenchSettings {
     stallMs: sizes?.stallMs ?? defaultIngestBenchSettings.stallMs,
     scenarios: flags.scenarios,
     baseline: flags.baseline,
+    secure: flags.secure,
     edgeNodeArgs: flags.edgeNodeArgs === undefined ? [] : flags.edgeNodeArgs.split(/\s+/).filter((a) => a !== ''),
     ...(flags.edgeConfig === undefined ? {} : { edgeConfig: resolve(flags.edgeConfig) }),
   }

@@ -4,9 +4,10 @@ import { CloudosError } from '../../shared/errors.js'
 import type { FaultPoints } from '../../edge/fault-points.js'
 import { portFlag, urlFlag } from '../flags.js'
 import { runUntilSignal } from '../run-until-signal.js'
+import { registerEdgeTlsCommand } from './edge-tls.js'
 
 interface EdgeFlags {
-  dataDir: string
+  dataDir?: string
   mqttPort?: number
   mqttHost?: string
   httpPort?: number
@@ -28,8 +29,10 @@ export interface EdgeCommandOptions {
 export function registerEdgeCommand(program: Command, options: EdgeCommandOptions = {}): void {
   const edge = program
     .command('edge')
-    .description('run the edge runtime: MQTT broker, ingest into SQLite, local HTTP API')
-    .requiredOption('--data-dir <dir>', 'directory for the edge database (created if missing)')
+    .description('run the edge runtime: MQTT broker, ingest into SQLite, local HTTP API (`cloudos edge tls init`: its broker\'s TLS files)')
+    // Required, but checked in the action: commander checks a parent's required
+    // options for its subcommands too (`cloudos edge tls init` has its own --data-dir).
+    .option('--data-dir <dir>', 'directory for the edge database (created if missing; required)')
     .option('--mqtt-port <port>', 'embedded broker TCP port (default 1883; 0 = any free port)', portFlag('--mqtt-port'))
     .option('--mqtt-host <host>', 'embedded broker interface (default 127.0.0.1; any other needs MQTT users or mqtt.allowAnonymous, see docs/mqtt-security.md)')
     .option('--http-port <port>', 'local HTTP API port (default 8081; 0 = any free port)', portFlag('--http-port'))
@@ -39,6 +42,7 @@ export function registerEdgeCommand(program: Command, options: EdgeCommandOption
     .option('--hub <url>', 'fleet hub to enrol with and report to (e.g. http://hub.example:8080); the edge works offline without it', urlFlag('--hub', ['http:', 'https:']))
     .option('--enroll-token <token>', 'single-use enrolment token from the hub admin (first start only; the identity is then kept in the data dir)')
     .action(async (flags: EdgeFlags) => {
+      if (flags.dataDir === undefined) return edge.error("error: required option '--data-dir <dir>' not specified")
       // Loaded here, not at the top: every command registers at start-up, and
       // the runtime's dependencies are resident memory the other commands
       // (and their startup time) should not pay for.
@@ -76,6 +80,7 @@ export function registerEdgeCommand(program: Command, options: EdgeCommandOption
       runUntilSignal(() => runtime.stop(), (signal) => logger.info(`${signal} received: stopping`))
     })
   registerTokenCommand(edge)
+  registerEdgeTlsCommand(edge)
 }
 
 /**

@@ -39,6 +39,10 @@ export interface EdgeHealth {
   status: 'ok' | 'degraded'
   uptimeSeconds: number
   broker: { kind: 'embedded' | 'external'; url: string; connected: boolean; connectedClients: number | null }
+  /** Broker limits (mqtt.limits) hit in the last minute: a client is flooding or misbehaving. */
+  mqttLimitsHit: string[]
+  /** Why the status is "degraded" (empty when "ok"). */
+  reasons: string[]
   /** Commits failed since the last success (disk full, I/O error): ingest is stalled. */
   storageFailing: boolean
   hub: HubLinkStatus

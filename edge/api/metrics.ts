@@ -1,6 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { REJECT_REASONS } from '../../shared/telemetry.js'
+import type { BrokerLimitStatus } from '../broker/limits/broker-limits.js'
 import type { IngestStats } from '../ingest/ingest-stats.js'
+import { registerBrokerLimitMetrics } from './broker-limit-metrics.js'
 
 export interface EdgeMetricsSources {
   stats: IngestStats
@@ -15,6 +17,8 @@ export interface EdgeMetricsSources {
   decisions?: () => DecisionCounters
   /** Embedded broker refusals (authentication, client id, ACL) per reason (absent: external broker, not exported). */
   mqttDenials?: () => Readonly<Record<string, number>>
+  /** The embedded broker's limits (absent or undefined: not exported). */
+  brokerLimits?: () => BrokerLimitStatus | undefined
 }
 
 export interface DecisionCounters {
@@ -163,6 +167,7 @@ export class EdgeMetrics {
         },
       })
     }
+    if (sources.brokerLimits !== undefined) registerBrokerLimitMetrics(registry, sources.brokerLimits)
     new Gauge({
       name: 'cloudos_edge_mqtt_clients_connected',
       help: 'Clients connected to the embedded broker.',

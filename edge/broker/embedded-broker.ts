@@ -1,14 +1,21 @@
 import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes'
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
+import type { MqttLimitsConfig, MqttTlsConfig } from '../../shared/config/edge-config-schema.js'
 import { TELEMETRY_TOPIC_PREFIX } from '../../shared/telemetry.js'
 import type { AckCallback } from '../ingest/ingest-pipeline.js'
+import { BrokerLimits, type BrokerLimitStatus } from './limits/broker-limits.js'
 import type { BrokerAccessControl } from './security/broker-access-control.js'
 import { ConnackRefusal, type MqttDenialReason, type SecuredClient } from './security/broker-security.js'
 import type { TelemetryBroker } from './telemetry-broker.js'
+import { createTlsListener } from './tls-listener.js'
 
 export interface EmbeddedBrokerOptions {
   host: string
   port: number
+  /** mqtt.limits: every one applies to both listeners. */
+  limits: MqttLimitsConfig
+  /** mqtt.tls: a second listener (TLS) on the same broker when `certFile` is set. */
+  tls?: MqttTlsConfig
   /** Takes a `sensors/...` message; `done` releases the PUBACK (QoS 1) or the next packet. */
   onTelemetry: (topic: string, payload: Buffer, qos: number, done: AckCallback) => void
   /** Authentication and ACLs (security/): every client connection, publish, subscribe and delivery goes through it. */
@@ -23,11 +30,6 @@ export interface EmbeddedBrokerOptions {
  * subscriber hop and the PUBACK waits for the commit. Every other topic, and
  * telemetry itself, routes to subscribers as in any MQTT broker.
  *
- * Who may connect, publish, subscribe and receive is decided by
- * `security/` (password file, client certificates, client id ownership,
- * ACLs; docs/mqtt-security.md) through aedes' hooks; a publish the ACL
- * refuses is acknowledged and then dropped before anything sees it.
- *
  * Fast path: routing a message through aedes (trie match for online and
  * offline sessions, a promise per QoS 1 message) costs more than decoding and
  * storing it. Until some client subscribes with a filter that can match a
@@ -40,13 +42,17 @@ export class EmbeddedBroker implements TelemetryBroker {
   readonly #options: EmbeddedBrokerOptions
   #aedes: Aedes | undefined
   #server: Server | undefined
+  #tlsServer: Server | undefined
   readonly #sockets = new Set<Socket>()
+  readonly #limits: BrokerLimits
   #port = 0
+  #tlsPort: number | null = null
   #telemetryHasSubscribers = false
   readonly #refusedPackets = new WeakSet<object>()
 
   constructor(options: EmbeddedBrokerOptions) {
     this.#options = options
+    this.#limits = new BrokerLimits({ limits: options.limits, ...(options.log === undefined ? {} : { log: options.log }) })
   }
 
   get port(): number {
@@ -64,6 +70,7 @@ export class EmbeddedBroker implements TelemetryBroker {
     // acknowledgement) and are then dropped in publish below, before routing or the retained store.
     const refused = this.#refusedPackets
     const aedes = await Aedes.createBroker({
+      ...this.#limits.aedesOptions,
       preConnect(client: Client, packet: { clientId: string }, callback: (error: Error | null, ok: boolean) => void) {
         security.noteConnect(client, packet)
         callback(null, true)
@@ -103,22 +110,28 @@ export class EmbeddedBroker implements TelemetryBroker {
     })
     this.#aedes = aedes
     this.#installTelemetryFastPath(aedes)
-    const server = createServer((socket) => {
+    this.#limits.install(aedes)
+    const serve = (socket: Socket) => {
       // Alerts and commands are latency-critical: do not let Nagle's algorithm
       // hold a small write until the previous one is acknowledged. Bulk
       // writes (a commit's PUBACKs) are already coalesced by corking.
       socket.setNoDelay(true)
       this.handleConnection(socket)
+    }
+    const server = createServer((socket) => {
+      if (this.#limits.admit(socket)) serve(socket)
     })
     this.#server = server
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(this.#options.port, this.#options.host, () => {
-        server.off('error', reject)
-        resolve()
-      })
-    })
-    this.#port = (server.address() as AddressInfo).port
+    this.#port = await listen(server, this.#options.port, this.#options.host)
+    const tls = this.#options.tls
+    if (tls?.certFile !== undefined) {
+      const tlsServer = createTlsListener(
+        { ...tls, certFile: tls.certFile },
+        { admit: (socket) => this.#limits.admit(socket), onSecureSocket: serve, handshakeTimeoutMs: this.#options.limits.connectTimeoutMs },
+      )
+      this.#tlsServer = tlsServer
+      this.#tlsPort = await listen(tlsServer, tls.port, tls.host ?? this.#options.host)
+    }
     access.start(() => Object.values((aedes as unknown as { clients: Record<string, SecuredClient> }).clients))
   }
 
@@ -128,9 +141,9 @@ export class EmbeddedBroker implements TelemetryBroker {
   }
 
   /**
-   * Serves MQTT on a connection accepted elsewhere (e.g. a TLS listener):
-   * the same authentication and ACLs apply; an authorised `tls.TLSSocket`
-   * with a client certificate authenticates as its CN (security/broker-security.ts).
+   * Serves MQTT on an accepted connection (either listener): the limits,
+   * authentication and ACLs apply; an authorised `tls.TLSSocket` with a client
+   * certificate authenticates as its CN (security/broker-security.ts).
    */
   handleConnection(socket: Socket): void {
     const aedes = this.#aedes
@@ -140,6 +153,7 @@ export class EmbeddedBroker implements TelemetryBroker {
     }
     this.#sockets.add(socket)
     const client = aedes.handle(socket)
+    this.#limits.guard(client)
     socket.once('close', () => {
       this.#sockets.delete(socket)
       this.#options.access.security.disconnected(client as unknown as SecuredClient)
@@ -197,12 +211,16 @@ export class EmbeddedBroker implements TelemetryBroker {
 
   async close(): Promise<void> {
     const server = this.#server
+    const tlsServer = this.#tlsServer
     const aedes = this.#aedes
     this.#server = undefined
+    this.#tlsServer = undefined
     this.#aedes = undefined
     this.#options.access.stop()
     if (server !== undefined) {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      const closed = Promise.all(
+        [server, tlsServer].map((listener) => (listener === undefined ? undefined : new Promise<void>((resolve) => listener.close(() => resolve())))),
+      )
       // mqtt-packet corks a socket for each packet it writes and uncorks on
       // the next tick: let PUBACKs released by the final commit leave before
       // aedes tears the connections down, or publishers would re-send
@@ -214,12 +232,17 @@ export class EmbeddedBroker implements TelemetryBroker {
     }
   }
 
-  endpoint(): { url: string; port: number } {
-    return { url: `mqtt://127.0.0.1:${this.#port}`, port: this.#port }
+  endpoint(): { url: string; port: number; tlsPort: number | null } {
+    return { url: `mqtt://127.0.0.1:${this.#port}`, port: this.#port, tlsPort: this.#tlsPort }
   }
 
   describe(): string {
-    return `embedded MQTT broker on mqtt://${this.#options.host}:${this.#port}`
+    const tls = this.#tlsPort === null ? '' : ` and mqtts://${this.#options.tls?.host ?? this.#options.host}:${this.#tlsPort}`
+    return `embedded MQTT broker on mqtt://${this.#options.host}:${this.#port}${tls}`
+  }
+
+  limitStatus(): BrokerLimitStatus {
+    return this.#limits.status()
   }
 
   info(): { kind: 'embedded'; url: string; connectedClients: number | null; connected: boolean } {
@@ -230,6 +253,16 @@ export class EmbeddedBroker implements TelemetryBroker {
       connected: this.#aedes !== undefined,
     }
   }
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve((server.address() as AddressInfo).port)
+    })
+  })
 }
 
 /** True when an MQTT subscription filter can match some `sensors/<id>/<metric>` topic. */

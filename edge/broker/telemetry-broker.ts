@@ -1,3 +1,5 @@
+import type { BrokerLimitStatus } from './limits/broker-limits.js'
+
 /**
  * Where telemetry comes from: the embedded broker (aedes, default) or an
  * external one (e.g. Mosquitto) the edge subscribes to. Both hand each
@@ -20,7 +22,9 @@ export interface TelemetryBroker {
    */
   batchWrites(release: () => void): void
   /** Where sensors connect: the embedded broker's loopback URL and bound port, or the external broker's URL (no local port). */
-  endpoint(): { url: string; port: number | null }
+  endpoint(): { url: string; port: number | null; tlsPort?: number | null }
+  /** The embedded broker's limits (mqtt.limits): hits, what degrades health, what is held. Absent for an external broker. */
+  limitStatus?(): BrokerLimitStatus
   /** Broker facts for /metrics and /v1/stats. */
   info(): { kind: 'embedded' | 'external'; url: string; connectedClients: number | null; connected: boolean }
   /** Connections, publishes, subscriptions and deliveries refused by authentication or ACL, per reason (embedded broker only). */

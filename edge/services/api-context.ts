@@ -46,6 +46,7 @@ export function edgeApiContext(sources: ApiSources): EdgeApiContext {
     databaseSizeBytes: sizeBytes,
     connectedClients: () => broker.info().connectedClients,
     ...(broker.accessDenials === undefined ? {} : { mqttDenials: () => broker.accessDenials?.() ?? {} }),
+    brokerLimits: () => broker.limitStatus?.(),
     counters: () => counters.all(),
     outbox: () => outbox.store.counts(),
     decisions: () => {
@@ -78,10 +79,18 @@ export function edgeApiContext(sources: ApiSources): EdgeApiContext {
     databaseSizeBytes: sizeBytes,
     health: () => {
       const info = broker.info()
+      const mqttLimitsHit = broker.limitStatus?.().degradedBy ?? []
+      const reasons = [
+        ...(info.connected ? [] : ['the broker is not connected']),
+        ...(ingest.storageFailing ? ['commits are failing (storage)'] : []),
+        ...mqttLimitsHit.map((limit) => `MQTT clients hit the broker limit "${limit}" in the last minute`),
+      ]
       return {
-        status: info.connected && !ingest.storageFailing ? 'ok' : 'degraded',
+        status: reasons.length === 0 ? 'ok' : 'degraded',
+        reasons,
         uptimeSeconds: Math.round((Date.now() - sources.startedAt) / 1000),
         broker: info,
+        mqttLimitsHit,
         storageFailing: ingest.storageFailing,
         // The hub is optional: offline or revoked does not degrade the edge.
         hub: sources.hubStatus(),

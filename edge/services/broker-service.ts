@@ -19,9 +19,16 @@ export interface CreateBrokerOptions {
 export async function createBroker(options: CreateBrokerOptions): Promise<TelemetryBroker> {
   const { mqtt, onTelemetry, log } = options
   if (mqtt.brokerUrl === undefined) {
-    // Refuses here, before anything starts, a public listener without authentication or a bad password/ACL file.
-    const access = new BrokerAccessControl({ mqtt, dataDir: options.dataDir, log })
-    return new EmbeddedBroker({ host: mqtt.host, port: mqtt.port, onTelemetry, access })
+    // Refuses here, before anything starts, a public listener (plain or TLS) without authentication or a bad password/ACL file.
+    const tlsOn = mqtt.tls.certFile !== undefined
+    const access = new BrokerAccessControl({
+      mqtt,
+      dataDir: options.dataDir,
+      log,
+      extraListenerHosts: tlsOn ? [mqtt.tls.host ?? mqtt.host] : [],
+      clientCertificates: tlsOn && mqtt.tls.requireClientCert,
+    })
+    return new EmbeddedBroker({ host: mqtt.host, port: mqtt.port, limits: mqtt.limits, tls: mqtt.tls, onTelemetry, access, log: (m) => log.warn(m) })
   }
   // Loaded only when used: mqtt.js adds ~15 MB of resident memory.
   const { ExternalBroker } = await import('../broker/external-broker.js')

@@ -29,6 +29,45 @@ const port = (def: number, description: string) =>
 const MINUTE = 60_000
 const DAY = 24 * 60 * MINUTE
 
+/**
+ * The broker's TLS listener (MQTT over TLS, IANA port 8883), on when `certFile`
+ * is set. Every key names a path or a listener, or decides who is trusted: set
+ * only in the device's own config file (`x-device-local`).
+ */
+export const MqttTlsConfigSchema = Type.Object(
+  {
+    certFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM server certificate (chain) of the TLS listener; set: the listener is on. `cloudos edge tls init` makes one.', 'x-device-local': true })),
+    keyFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key of certFile (keep it 0600).', 'x-device-local': true })),
+    caFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM CA certificate(s) that sign client certificates (mTLS); set: clients are asked for a certificate.', 'x-device-local': true })),
+    requireClientCert: Type.Boolean({ default: false, description: 'Refuse TLS clients without a certificate signed by caFile (needs caFile).', 'x-device-local': true }),
+    host: Type.Optional(Type.String({ minLength: 1, description: 'Interface of the TLS listener (default: mqtt.host).', 'x-device-local': true })),
+    port: port(8883, 'TCP port of the TLS listener (0 picks a free port).'),
+  },
+  { additionalProperties: false, default: {}, 'x-device-local': true },
+)
+
+/**
+ * What one client may cost the broker. A client over a limit is refused or
+ * disconnected (never the edge); each refusal is counted in /metrics and makes
+ * /healthz say "degraded" for a minute. docs/operations.md explains each.
+ */
+export const MqttLimitsConfigSchema = Type.Object(
+  {
+    maxConnections: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000, description: 'Open connections (all listeners); more are closed at once, before any MQTT is read.' }),
+    connectRatePerSecond: Type.Number({ minimum: 0.01, maximum: 1_000_000, default: 20, description: 'New connections per second from one source address (sustained); faster ones are closed at once.' }),
+    connectBurst: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 100, description: 'New connections one source address may open back to back before connectRatePerSecond applies.' }),
+    maxPacketBytes: Type.Integer({ minimum: 1024, maximum: 268_435_455, default: 256 * 1024, description: 'Largest MQTT packet (remaining length: topic + payload), any topic; the connection of a client announcing a larger one is closed before the packet is read.' }),
+    maxRetainedMessageBytes: Type.Integer({ minimum: 0, maximum: 268_435_455, default: 64 * 1024, description: 'Largest retained message payload; a larger retained PUBLISH is refused (the client is disconnected).' }),
+    maxRetainedMessages: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 1000, description: 'Retained messages kept (topics); a retained PUBLISH on a new topic above it is refused.' }),
+    maxSubscriptionsPerClient: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 1000, description: 'Subscriptions one client (session) may hold; more are refused with SUBACK 0x80.' }),
+    maxQueuedMessages: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 1000, description: 'QoS 1/2 messages queued for one persistent session (offline, or not yet acknowledged); newer ones are dropped and counted.' }),
+    maxQueuedBytes: Type.Integer({ minimum: 0, maximum: 2 ** 40, default: 64 * 1024 * 1024, description: 'Payload bytes queued for all persistent sessions together (a message queued for n sessions counts n times); above it newer messages are dropped and counted.' }),
+    maxKeepaliveSeconds: Type.Integer({ minimum: 1, maximum: 65_535, default: 600, description: 'A CONNECT with keep-alive 0 or above this gets this: a client silent for 1.5 times it is disconnected.' }),
+    connectTimeoutMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000, description: 'A connection that has not sent CONNECT this long after opening is closed.' }),
+  },
+  { additionalProperties: false, default: {} },
+)
+
 export const MqttConfigSchema = Type.Object(
   {
     // Listener and access keys grant trust: only the device's own config file may set them ('x-device-local').
@@ -47,6 +86,8 @@ export const MqttConfigSchema = Type.Object(
     aclFile: Type.Optional(
       Type.String({ minLength: 1, 'x-device-local': true, description: 'Mosquitto-style ACL file (user/topic/pattern lines). Unset: the built-in rules of docs/mqtt-security.md.' }),
     ),
+    tls: MqttTlsConfigSchema,
+    limits: MqttLimitsConfigSchema,
   },
   { additionalProperties: false, default: {}, 'x-apply': 'restart' },
 )
@@ -245,6 +286,9 @@ export const EdgeConfigSchema = Type.Object(
 )
 
 export type EdgeConfig = Static<typeof EdgeConfigSchema>
+export type MqttConfig = Static<typeof MqttConfigSchema>
+export type MqttTlsConfig = Static<typeof MqttTlsConfigSchema>
+export type MqttLimitsConfig = Static<typeof MqttLimitsConfigSchema>
 export type IngestConfig = Static<typeof IngestConfigSchema>
 export type StorageConfig = Static<typeof StorageConfigSchema>
 export type HubLinkConfig = Static<typeof HubLinkConfigSchema>

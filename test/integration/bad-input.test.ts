@@ -1,5 +1,6 @@
 import type { MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { EdgeConfig } from '../../shared/config/edge-config-schema.js'
 import { REJECT_REASONS, type RejectReason } from '../../shared/telemetry.js'
 import { startTestEdge, type TestEdge } from '../harness/in-process-edge.js'
 import { openDbFile, readCounters } from '../helpers/edge-db.js'
@@ -133,7 +134,10 @@ describe('payload size limit', () => {
   }
 
   it('defaults to 64 KiB: 65,536 bytes are stored, 65,537 are rejected', async () => {
-    const edge = await startTestEdge()
+    // The broker closes a connection announcing a packet above mqtt.limits.maxPacketBytes
+    // (256 KiB by default, test/broker/message-limits.test.ts); raised here so the 1 MiB
+    // payload below reaches ingest and is dead-lettered.
+    const edge = await startTestEdge({ config: { mqtt: { limits: { maxPacketBytes: 2 * 1024 * 1024 } as EdgeConfig['mqtt']['limits'] } } })
     const client = await connectMqtt(edge.endpoints.mqttUrl)
     try {
       await client.publishAsync('sensors/size/default', paddedReading(64 * 1024), { qos: 1 })

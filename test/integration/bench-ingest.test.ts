@@ -61,6 +61,12 @@ describe('cloudos bench ingest', () => {
       expect(scenario.ours.runs[0]?.committedReadings).toBe(scenario.readingsPerRun)
     }
     expect(report.peakRss.edgeBytes).toBeGreaterThan(1024 * 1024)
+    // QoS 1 single readings also went through the secure (TLS) listener, compared with the plain one.
+    const secured = report.scenarios.find((s) => s.id === 'qos1-single')
+    expect(secured?.secure?.runs).toHaveLength(1)
+    expect(secured?.secure?.allComplete).toBe(true)
+    expect(secured?.secureRatio).toBeGreaterThan(0)
+    expect(report.secureListener).toMatch(/TLS/)
 
     const mosquitto = findMosquitto()
     expect(report.baseline.measured).toBe(mosquitto.available)

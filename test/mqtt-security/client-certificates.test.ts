@@ -4,6 +4,7 @@ import { createServer, type Server, type TLSSocket } from 'node:tls'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EmbeddedBroker } from '../../edge/broker/embedded-broker.js'
+import { loadEdgeConfig } from '../../edge/config/load.js'
 import { BrokerAccessControl } from '../../edge/broker/security/broker-access-control.js'
 import { createCertificateAuthority, issueClientCertificate, issueServerCertificate, type CertifiedKey } from '../../shared/pki/local-ca.js'
 import { silentLogger } from '../../shared/log/logger.js'
@@ -51,6 +52,7 @@ describe('client certificates (mTLS): the CN is the username', () => {
     broker = new EmbeddedBroker({
       host: '127.0.0.1',
       port: 0,
+      limits: loadEdgeConfig(undefined).mqtt.limits,
       access,
       onTelemetry: (topic, _payload, _qos, done) => {
         telemetry.push(topic)

@@ -234,6 +234,7 @@ export class EdgeRuntime {
     services.register(new DatabaseService(db))
     const counters = new CountersStore(db)
     const countRefusal = (code: string) => counters.add(`config_refused.${code}`, 1)
+    const countHubRefusal = (code: string) => counters.add(`hub_refused.${code}`, 1)
     const configStore = new ConfigReplicaStore(db)
     const agent = new ConfigAgent({ store: configStore, fileConfig: this.#options.config, deviceId: identity?.deviceId ?? 'local', group: identity?.group, log, onRefused: countRefusal })
     // The config documents (last synced) take effect from the start; keys
@@ -289,6 +290,7 @@ export class EdgeRuntime {
             agent,
             configStore,
             onConfigRefused: countRefusal,
+            onHubRefused: countHubRefusal,
             log,
             health: {
               readingsStored: () => pipeline.stats.readingsStored,
@@ -338,6 +340,7 @@ export class EdgeRuntime {
           faults,
           requestSwitch: this.#options.requestSwitch ?? (() => log.error('a runtime update asked for a slot switch, but no supervisor runs this edge')),
           models: inference.loop,
+          onHubRefused: countHubRefusal,
         }),
       )
     }

@@ -20,6 +20,8 @@ export interface HubServicesOptions {
   configStore: ConfigReplicaStore
   health: Omit<HealthSources, 'runtimeVersion'>
   onConfigRefused: (code: string) => void
+  /** Counts hub answers refused before use, by code. */
+  onHubRefused?: (code: string) => void
   log: Logger
 }
 
@@ -31,7 +33,7 @@ export function hubServices(options: HubServicesOptions): { hubLink: HubLinkServ
   )
   const configSync = new ConfigSyncService(config, async (settings) => {
     const { ConfigSyncLoop } = await import('../config-sync/config-sync-loop.js')
-    return new ConfigSyncLoop({ client: hubLink.link.client, agent, store: configStore, log, onRefused: options.onConfigRefused, settings })
+    return new ConfigSyncLoop({ client: hubLink.link.client, agent, store: configStore, log, onRefused: options.onConfigRefused, ...(options.onHubRefused ? { onHubRefused: options.onHubRefused } : {}), settings })
   })
   return { hubLink, configSync }
 }

@@ -14,6 +14,7 @@ export type AuditAction =
   | 'device.enrol_refused'
   | 'device.revoke'
   | 'device.auth_failed'
+  | 'device.stream_epoch'
   | 'alert.acknowledge'
   | 'device.labels_set'
   | 'release_key.add'

@@ -74,7 +74,7 @@ export function batchRecord(
   deviceId: DeviceId,
   bytes: Uint8Array,
   accepted: AcceptedBatch,
-  extra: { previousSeq?: number; droppedReadings?: number; receivedAt: number },
+  extra: { previousSeq?: number; droppedReadings?: number; epoch?: string; contentSha256?: string; receivedAt: number },
 ): TelemetryBatchInput {
   let tsMin = Infinity
   let tsMax = -Infinity
@@ -85,7 +85,9 @@ export function batchRecord(
   return { deviceId, seq: accepted.batch.seq, bytes, readingCount: accepted.readings, tsMin, tsMax, series: accepted.series, receivedAt: extra.receivedAt, ...pick(extra) }
 }
 
-const pick = (extra: { previousSeq?: number; droppedReadings?: number }) => ({
+const pick = (extra: { previousSeq?: number; droppedReadings?: number; epoch?: string; contentSha256?: string }) => ({
+  ...(extra.epoch === undefined ? {} : { epoch: extra.epoch }),
+  ...(extra.contentSha256 === undefined ? {} : { contentSha256: extra.contentSha256 }),
   ...(extra.previousSeq === undefined ? {} : { previousSeq: extra.previousSeq }),
   ...(extra.droppedReadings === undefined ? {} : { droppedReadings: extra.droppedReadings }),
 })

@@ -82,6 +82,8 @@ export function batchRecord(
     tsMin = Math.min(tsMin, s.tsMin)
     tsMax = Math.max(tsMax, s.tsMax)
   }
+  // A batch whose readings another epoch already holds keeps its place in the sequence with no readings (cloud/telemetry/held-readings.ts).
+  if (accepted.series.length === 0) tsMin = tsMax = 0
   return { deviceId, seq: accepted.batch.seq, bytes, readingCount: accepted.readings, tsMin, tsMax, series: accepted.series, receivedAt: extra.receivedAt, ...pick(extra) }
 }
 

@@ -30,7 +30,7 @@ export class SqliteTelemetryRepository implements TelemetryRepository {
   readonly #insertSeries: Statement<[number, string, string, string, number, number, number]>
   readonly #upsertState: Statement<[{ deviceId: string; seq: number; readings: number; dropped: number; at: number }]>
   readonly #dropped: Statement<[{ deviceId: string; dropped: number; at: number }]>
-  readonly #batchesFor: Statement<[string, string, string, number, number], { seq: number; bytes: Buffer }>
+  readonly #batchesFor: Statement<[string, string, string, number, number, string | null, string | null], { seq: number; bytes: Buffer }>
   readonly #append: (batch: TelemetryBatchInput) => TelemetryAppendOutcome
 
   constructor(private readonly db: SqliteDatabase) {
@@ -55,7 +55,7 @@ export class SqliteTelemetryRepository implements TelemetryRepository {
     this.#dropped = db.prepare('UPDATE telemetry_devices SET dropped_readings = max(dropped_readings, @dropped), updated_at = @at WHERE device_id = @deviceId')
     this.#batchesFor = db.prepare(
       `SELECT DISTINCT b.seq AS seq, b.bytes AS bytes FROM telemetry_series s JOIN telemetry_batches b ON b.id = s.batch_id
-       WHERE s.device_id = ? AND s.sensor_id = ? AND s.metric = ? AND s.ts_max >= ? AND s.ts_min <= ? ORDER BY b.seq`,
+       WHERE s.device_id = ? AND s.sensor_id = ? AND s.metric = ? AND s.ts_max >= ? AND s.ts_min <= ? AND (? IS NULL OR b.epoch != ?) ORDER BY b.id`,
     )
     const append = db.transaction((batch: TelemetryBatchInput): TelemetryAppendOutcome => {
       const epoch = batch.epoch ?? INITIAL_STREAM_EPOCH
@@ -96,8 +96,13 @@ export class SqliteTelemetryRepository implements TelemetryRepository {
     return this.#append(batch)
   }
 
-  async batchesFor(query: { deviceId: DeviceId; sensorId: string; metric: string; from: number; to: number }): Promise<{ seq: number; bytes: Uint8Array }[]> {
-    return this.#batchesFor.all(query.deviceId, query.sensorId, query.metric, query.from, query.to)
+  async batchesFor(query: { deviceId: DeviceId; sensorId: string; metric: string; from: number; to: number; exceptEpoch?: string }): Promise<{ seq: number; bytes: Uint8Array }[]> {
+    const except = query.exceptEpoch ?? null
+    return this.#batchesFor.all(query.deviceId, query.sensorId, query.metric, query.from, query.to, except, except)
+  }
+
+  async epochsOf(deviceId: DeviceId): Promise<string[]> {
+    return this.db.prepare('SELECT epoch FROM device_stream_epochs WHERE device_id = ? ORDER BY first_seen_at, epoch').pluck().all(deviceId) as string[]
   }
 
   async deviceState(deviceId: DeviceId): Promise<TelemetryDeviceState | undefined> {

@@ -60,7 +60,9 @@ export interface TelemetryRepository {
    * a new epoch). Otherwise stores nothing.
    */
   append(batch: TelemetryBatchInput): Promise<TelemetryAppendOutcome>
-  /** The stored batches (codec bytes) holding readings of this series between from and to (inclusive), by seq. */
-  batchesFor(query: { deviceId: DeviceId; sensorId: string; metric: string; from: number; to: number }): Promise<{ seq: number; bytes: Uint8Array }[]>
+  /** The stored batches (codec bytes) holding readings of this series between from and to (inclusive), by seq; `exceptEpoch`: not those of that epoch. */
+  batchesFor(query: { deviceId: DeviceId; sensorId: string; metric: string; from: number; to: number; exceptEpoch?: string }): Promise<{ seq: number; bytes: Uint8Array }[]>
+  /** The upload stream epochs the device has used, first seen first. */
+  epochsOf(deviceId: DeviceId): Promise<string[]>
   deviceState(deviceId: DeviceId): Promise<TelemetryDeviceState | undefined>
 }

@@ -8,6 +8,7 @@ import type { DeviceId, DeviceRecord } from '../devices/device-repository.js'
 import { bearerSecurity, responses } from '../http/schemas.js'
 import { INITIAL_STREAM_EPOCH, sha256Hex } from '../../shared/protocol/upload-stream.js'
 import { acceptBatch, batchRecord } from './accept-batch.js'
+import { withoutReadingsHeldInOtherEpochs } from './held-readings.js'
 import { recordNewEpoch } from './stream-epoch-events.js'
 import { downsample, seriesPoints } from './series-query.js'
 import { DeviceParams } from '../devices/device-routes.js'
@@ -99,10 +100,12 @@ export const telemetryUploadRoutes: FastifyPluginAsync<HubRouteOptions> = async 
           context.metrics.telemetryBatches.inc({ outcome: 'hash_mismatch' })
           throw new CloudosError('HUB_ERR_CONTENT_HASH_MISMATCH', `the batch's sha256 is ${contentSha256}, the device sent contentSha256=${request.query.contentSha256}`, { sentSha256: request.query.contentSha256, contentSha256 })
         }
-        const accepted = acceptBatchCounted(bytes)
-        const batch = accepted.batch
+        const checked = acceptBatchCounted(bytes)
+        const batch = checked.batch
         const epoch = request.query.epoch ?? INITIAL_STREAM_EPOCH
-        const record = batchRecord(device.id, bytes, accepted, {
+        const { accepted, bytes: toStore, held } = await withoutReadingsHeldInOtherEpochs(context.store.telemetry, device.id, epoch, checked, limits)
+        if (held > 0) request.log.info({ deviceId: device.id, epoch, seq: batch.seq, held }, 'readings already held from another stream epoch of this device: not stored twice')
+        const record = batchRecord(device.id, toStore ?? bytes, accepted, {
           epoch,
           contentSha256,
           receivedAt: context.clock(),

@@ -18,6 +18,8 @@ interface Reading {
 
 const SENSOR = 'boiler-1'
 const METRIC = 'temperature'
+/** The outbox's sealing window: readings in a window still open at the backup are raw in it. */
+const WINDOW_MS = 4000
 
 // Issue 13, point 3, for real: a `cloudos edge` process and a real hub. The
 // edge database is backed up with the documented procedure (sqlite3 .backup
@@ -49,7 +51,7 @@ describe('restoring edge.db from a backup loses nothing', () => {
       file,
       JSON.stringify({
         anomaly: { enabled: false },
-        outbox: { windowMs: 1000, sealDelayMs: 0, sealIntervalMs: 200, uploadIntervalMs: 100 },
+        outbox: { windowMs: WINDOW_MS, sealDelayMs: 0, sealIntervalMs: 200, uploadIntervalMs: 100 },
         hub: { heartbeatIntervalSeconds: 1, backoffInitialMs: 50, backoffMaxMs: 400, requestTimeoutMs: 3000 },
         rules: { 'boiler-hot': { sensor: 'boiler-*', metric: METRIC, max: 90, clearMax: 85, severity: 'critical', cooldownSeconds: 0 } },
       }),
@@ -120,14 +122,27 @@ describe('restoring edge.db from a backup loses nothing', () => {
     await produce(edge, before)
     await uploaded(edge, deviceId, before)
 
+    // Readings in a window that is still open when the backup is taken: raw (unsealed) in the backup.
+    await waitFor(() => Date.now() % WINDOW_MS < 300, { timeoutMs: WINDOW_MS + 1000, intervalMs: 5, what: 'a fresh sealing window' })
+    const openAt = Date.now()
+    const openBefore = Array.from({ length: 10 }, (_, i) => ({ ts: openAt + i, value: 50 + i / 10 }))
+    await produce(edge, openBefore)
+
     // The documented backup (docs/operations.md): sqlite3's online backup while the edge runs.
     const backup = join(tmp.path, 'backup.db')
     execFileSync('sqlite3', [join(dataDir, 'edge.db'), `.backup ${backup}`])
+    const backupDb = new Database(backup, { readonly: true })
+    try {
+      expect(backupDb.prepare('SELECT sum(count) FROM reading_chunks').pluck().get()).toBe(openBefore.length)
+    } finally {
+      backupDb.close()
+    }
 
-    // B: after the backup, uploaded; then the edge stops.
-    const between = phase(base + 10_000, 40, 92)
-    await produce(edge, between)
-    await uploaded(edge, deviceId, between)
+    // B: after the backup, uploaded (the open window too, sealed with more readings); then the edge stops.
+    const openAfter = Array.from({ length: 10 }, (_, i) => ({ ts: openAt + 100 + i, value: 60 + i / 10 }))
+    const between = phase(openAt + 200, 40, 92)
+    await produce(edge, [...openAfter, ...between])
+    await uploaded(edge, deviceId, [...openBefore, ...openAfter, ...between])
     expect(await edge.stop()).toBe(0)
 
     // Restore: the backup replaces the database (and its WAL), as an operator would.
@@ -136,14 +151,15 @@ describe('restoring edge.db from a backup loses nothing', () => {
 
     // C: after the restore. The restored database hands out the seqs of B again.
     edge = await startEdge(dataDir, config, logs)
-    const after = phase(base + 20_000, 40, 93)
+    const after = phase(Date.now(), 40, 93)
     await produce(edge, after)
     await uploaded(edge, deviceId, after)
 
     // Every reading acknowledged after the restore reaches the hub exactly once; so does everything before.
     const points = await hubPoints(deviceId)
-    for (const reading of [...before, ...between, ...after]) expect(copiesAtHub(points, reading), JSON.stringify(reading)).toBe(1)
-    expect(points).toHaveLength(before.length + between.length + after.length)
+    const all = [...before, ...openBefore, ...openAfter, ...between, ...after]
+    for (const reading of all) expect(copiesAtHub(points, reading), JSON.stringify(reading)).toBe(1)
+    expect(points).toHaveLength(all.length)
     // One critical alert per phase, each exactly once.
     expect(await hubAlertValues(deviceId)).toEqual([91, 92, 93])
 

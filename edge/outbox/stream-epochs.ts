@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { writeFileAtomic } from '../../shared/atomic-file.js'
 import { CloudosError } from '../../shared/errors.js'
@@ -170,6 +170,8 @@ export class StreamEpochs implements UploadStream {
 
   #writeMarker(): void {
     const marker: Marker = { version: 1, epoch: this.epoch, ...this.#acknowledged() }
+    // A temp file left by a crash under the same pid (pid 1 in a container) would make the exclusive create fail.
+    rmSync(`${this.#markerPath}.tmp-${process.pid}`, { force: true })
     writeFileAtomic(this.#markerPath, `${JSON.stringify(marker)}\n`, 0o644)
     this.#o.db.prepare('UPDATE stream_epochs SET marker_written = 1 WHERE epoch = ? AND marker_written = 0').run(this.epoch)
     this.#lastMarkerAt = this.#clock()

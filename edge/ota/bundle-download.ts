@@ -1,4 +1,4 @@
-import { closeSync, createWriteStream, existsSync, fsyncSync, openSync, statSync, truncateSync } from 'node:fs'
+import { closeSync, createWriteStream, existsSync, fsyncSync, openSync, rmSync, statSync, truncateSync } from 'node:fs'
 import { Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { signDeviceRequest } from '../../shared/device-auth/index.js'
@@ -93,8 +93,10 @@ export async function downloadBundle(options: DownloadOptions): Promise<void> {
     await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), limit, createWriteStream(options.partPath, { flags: have === 0 ? 'w' : 'a' }))
   } catch (err) {
     if (overflowed) {
-      // Endless data: what was written is not trusted either.
-      truncateSync(options.partPath, 0)
+      // Endless data: what was written is not trusted either. The limit can trip
+      // before the write stream has created the file (the first chunk is already
+      // too big), so remove rather than truncate: no ENOENT masking the refusal.
+      rmSync(options.partPath, { force: true })
       throw new CloudosError('OTA_ERR_BUNDLE_TOO_LARGE', `the hub sent more than the ${options.totalBytes} bytes it announced; download stopped`)
     }
     if (isCloudosError(err)) throw err

@@ -4,6 +4,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { describe, expect, it } from 'vitest'
 import { hubResourceUrl } from '../../edge/ota/bundle-download.js'
 import { installModel } from '../../edge/ota/install-kinds.js'
+import { modelCardIn } from '../../edge/ota/model-bundle.js'
 import { OtaUpdater } from '../../edge/ota/updater.js'
 import type { HubClient } from '../../edge/hub-link/hub-client.js'
 import { loadEdgeConfig } from '../../edge/config/load.js'
@@ -107,5 +108,17 @@ describe('identifiers from the hub, checked where they are used', () => {
     for (const name of ['../../x', '/etc', 'a/b', '..', 'a\u0000b']) {
       expect(() => parseManifest(JSON.stringify({ ...base, name })), name).toThrow(expect.objectContaining({ code: 'OTA_ERR_MANIFEST_INVALID' }))
     }
+  })
+})
+
+describe('a model card from a bundle', () => {
+  it('may not name a model file outside the bundle', () => {
+    const modelDir = useTempDir()
+    for (const file of ['../../../etc/model.onnx', '/etc/model.onnx', 'sub/../../x.onnx']) {
+      writeFileSync(join(modelDir, 'm.card.json'), JSON.stringify({ file }))
+      expect(() => modelCardIn(modelDir), file).toThrow(expect.objectContaining({ code: 'EDGE_ERR_PATH_OUTSIDE_ROOT' }))
+    }
+    writeFileSync(join(modelDir, 'm.card.json'), JSON.stringify({ file: 'm.onnx' }))
+    expect(modelCardIn(modelDir)).toBe(join(modelDir, 'm.card.json'))
   })
 })

@@ -230,7 +230,7 @@ export const errorCatalogue = {
   OUTBOX_ERR_STREAM_RESTORED: {
     status: 409,
     summary: 'The edge database is not the one that last talked to the hub (restored from a backup, copied, or the hub holds different content for a sequence number): the edge started a new upload stream epoch.',
-    hint: 'Nothing is lost: the edge re-sends under the new epoch what the hub does not hold, and the hub keeps both epochs apart. GET /v1/stats shows the epochs; the hub records the event (device.stream_epoch in the audit log).',
+    hint: 'Nothing is lost: the edge re-sends under the new epoch what the hub does not hold, and the hub keeps both epochs apart. GET /v1/stats shows the current epoch (hub.outbox.streamEpoch) and how many were started (lifetime stream_epoch.*); the hub records the event (device.stream_epoch in the audit log).',
   },
 
   // --- hub telemetry ---

@@ -105,7 +105,7 @@ export class Outbox extends EventEmitter<{ sealed: [SealResult] }> {
     })
     return {
       upload: (beforeBatch, shouldStop) => uploader.uploadPending(beforeBatch, shouldStop),
-      counts: () => this.store.counts(),
+      counts: () => ({ ...this.store.counts(), ...(this.#options.stream === undefined ? {} : { streamEpoch: this.#options.stream.epoch }) }),
       onSealed: (listener) => {
         this.on('sealed', listener)
         return () => this.off('sealed', listener)

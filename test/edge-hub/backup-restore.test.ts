@@ -165,6 +165,9 @@ describe('restoring edge.db from a backup loses nothing', () => {
 
     // The edge recorded it: a log line with the code, a metric, and a row in its database.
     expect(logs.some((line) => line.includes('OUTBOX_ERR_STREAM_RESTORED') && line.includes('"reason":"restored"'))).toBe(true)
+    const stats = (await getJson<{ hub: { outbox: { streamEpoch: string } }; lifetime: Record<string, number> }>(edge.endpoints.httpUrl, '/v1/stats')).body
+    expect(stats.hub.outbox.streamEpoch).not.toBe('0')
+    expect(stats.lifetime['stream_epoch.restored']).toBe(1)
     const metrics = (await getText(edge.endpoints.httpUrl, '/metrics')).body
     expect(metrics).toMatch(/cloudos_edge_stream_epochs_started_total\{reason="restored"\} 1/)
     expect(await edge.stop()).toBe(0)

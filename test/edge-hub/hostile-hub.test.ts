@@ -176,3 +176,33 @@ describe('a hostile hub cannot make the edge touch files outside its data dir', 
     hub.override('otaTarget', undefined)
   }, 30_000)
 })
+
+describe('a hostile hub at enrolment', () => {
+  it.each([
+    ['a device id climbing out of the data dir', { deviceId: '../../X' }],
+    ['a group named ..', { group: '..' }],
+    ['a hub id with a NUL byte', { hubId: 'hub\u0000x' }],
+  ])('an enrolment answer with %s is refused: no identity stored, nothing outside the data dir', async (_what, fields) => {
+    const sandbox = makeTempDir('cloudos-hostile-enrol-')
+    const hub = await startHostileHub({
+      overrides: {
+        enrolment: (_request, honest) => {
+          const answer = honest()
+          return { ...answer, body: { ...(answer.body as object), ...fields } }
+        },
+      },
+    })
+    try {
+      const dataDir = join(sandbox.path, 'data')
+      const before = snapshot(sandbox.path, dataDir)
+      const config = loadEdgeConfig(undefined, { mqtt: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 }, hub: { url: hub.url } })
+      await expect(new EdgeRuntime({ dataDir, config, enrolmentToken: 'any-token' }).start()).rejects.toMatchObject({ code: 'EDGE_ERR_HUB_ANSWER_INVALID' })
+      expect(hub.counts.enrolment).toBe(1)
+      expect(readdirSync(dataDir).filter((name) => name.startsWith('device-'))).toEqual([])
+      expect(snapshot(sandbox.path, dataDir)).toEqual(before)
+    } finally {
+      await hub.close()
+      sandbox.remove()
+    }
+  })
+})

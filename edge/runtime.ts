@@ -14,6 +14,7 @@ import type { HubLinkStatus } from './hub-link/hub-link.js'
 import type { InferenceLoop } from './inference/inference-loop.js'
 import type { IngestPipeline } from './ingest/ingest-pipeline.js'
 import { Outbox } from './outbox/outbox.js'
+import { StreamEpochs } from './outbox/stream-epochs.js'
 import type { RulesEngine } from './rules/rules-engine.js'
 import { edgeApiContext } from './services/api-context.js'
 import { ApiService } from './services/api-service.js'
@@ -239,6 +240,7 @@ export class EdgeRuntime {
     services.register(new DatabaseService(db))
     const counters = new CountersStore(db)
     const countRefusal = (code: string) => counters.add(`config_refused.${code}`, 1)
+    const countHubRefusal = (code: string) => counters.add(`hub_refused.${code}`, 1)
     const configStore = new ConfigReplicaStore(db)
     const agent = new ConfigAgent({ store: configStore, fileConfig: this.#options.config, deviceId: identity?.deviceId ?? 'local', group: identity?.group, log, onRefused: countRefusal })
     // The config documents (last synced) take effect from the start; keys
@@ -249,7 +251,10 @@ export class EdgeRuntime {
     if (config.storage.synchronous !== this.#options.config.storage.synchronous) db.pragma(`synchronous = ${config.storage.synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
     const alerts = new AlertStore(db)
     const deadLetters = new DeadLetterStore(db)
-    const outbox = new Outbox({ db, counters, config: config.outbox, log, ...(faults.afterHubAck === undefined ? {} : { afterHubAck: faults.afterHubAck }) })
+    // With a hub: the upload stream epoch, checked against its marker before anything is uploaded (a restored database starts a new one).
+    const stream = identity === undefined ? undefined : new StreamEpochs({ db, dataDir, counters, log })
+    stream?.open()
+    const outbox = new Outbox({ db, counters, config: config.outbox, log, ...(stream === undefined ? {} : { stream }), ...(faults.afterHubAck === undefined ? {} : { afterHubAck: faults.afterHubAck }) })
     const readings = new ReadingsStore(db, outbox.sealed)
     const scores = new ScoreStore(db, readings)
     let broker: BrokerService | undefined
@@ -294,6 +299,8 @@ export class EdgeRuntime {
             agent,
             configStore,
             onConfigRefused: countRefusal,
+            onHubRefused: countHubRefusal,
+            ...(stream === undefined ? {} : { stream }),
             log,
             health: {
               readingsStored: () => pipeline.stats.readingsStored,
@@ -344,6 +351,7 @@ export class EdgeRuntime {
           faults,
           requestSwitch: this.#options.requestSwitch ?? (() => log.error('a runtime update asked for a slot switch, but no supervisor runs this edge')),
           models: inference.loop,
+          onHubRefused: countHubRefusal,
         }),
       )
     }

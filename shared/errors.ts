@@ -102,6 +102,16 @@ export const errorCatalogue = {
     summary: 'The hub answered a device request with a body that does not match the wire contract (shared/protocol).',
     hint: 'The message names the exchange and the fields that do not match. Run edge and hub of the same CloudOS Lite version, and check that no proxy rewrites the hub\'s answers; the edge retries with backoff meanwhile.',
   },
+  EDGE_ERR_HUB_ID_INVALID: {
+    status: 502,
+    summary: 'An identifier the hub sent (release, rollout, device id, group, bundle name, download path) does not match its pattern; it was not used.',
+    hint: 'Identifiers are 1-64 characters of A-Z a-z 0-9 . _ - (shared/protocol/identifiers.ts). A hub of this version never sends others: check which hub the edge talks to (a proxy or an impostor).',
+  },
+  EDGE_ERR_PATH_OUTSIDE_ROOT: {
+    status: 502,
+    summary: 'A file path built from remote data (a hub answer, a bundle) would leave its directory under the data dir; nothing was read, written or deleted.',
+    hint: 'The message names the root and the refused names. A hub or bundle of this version never causes it: treat the hub the edge talks to as hostile.',
+  },
 
   EDGE_ERR_BROKER_UNREACHABLE: {
     status: 503,
@@ -266,6 +276,12 @@ export const errorCatalogue = {
     hint: 'The edge re-sends the batches after the hub\'s last sequence that it still holds; nothing to do unless it repeats.',
   },
 
+  OUTBOX_ERR_STREAM_RESTORED: {
+    status: 409,
+    summary: 'The edge database is not the one that last talked to the hub (restored from a backup, copied, or the hub holds different content for a sequence number): the edge started a new upload stream epoch.',
+    hint: 'Nothing is lost: the edge re-sends under the new epoch what the hub does not hold, and the hub keeps both epochs apart. GET /v1/stats shows the current epoch (hub.outbox.streamEpoch) and how many were started (lifetime stream_epoch.*); the hub records the event (device.stream_epoch in the audit log).',
+  },
+
   // --- hub telemetry ---
   TELEMETRY_ERR_BATCH_INVALID: {
     status: 400,
@@ -281,6 +297,16 @@ export const errorCatalogue = {
     status: 409,
     summary: 'The batch sequence number does not follow the last one the hub stored for this device; nothing was stored.',
     hint: 'details.expectedSeq and details.lastSeq say where the hub is; send batches in order, declaring batches dropped at the edge with ?previousSeq=.',
+  },
+  HUB_ERR_STREAM_CONFLICT: {
+    status: 409,
+    summary: 'The hub already holds this (device, stream epoch, sequence number) with different content (sha256): the device reuses sequence numbers, e.g. after its database was restored from a backup or copied. Nothing was stored.',
+    hint: 'An edge of this version starts a new stream epoch and re-sends; details give the epoch, seq and both hashes. Repeated conflicts from one device mean two devices share its identity.',
+  },
+  HUB_ERR_CONTENT_HASH_MISMATCH: {
+    status: 400,
+    summary: 'The content sha256 sent with a telemetry or alert batch is not the sha256 of its canonical bytes; nothing was stored.',
+    hint: 'Send the lower-case hex sha256 of the batch bytes (telemetry) or of each alert\'s canonical JSON (docs/formats/batch.md, "Uploading a batch").',
   },
   TELEMETRY_ERR_QUERY_TOO_LARGE: {
     status: 400,

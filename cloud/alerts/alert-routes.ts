@@ -1,6 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
-import { CloudosError } from '../../shared/errors.js'
+import { CloudosError, isCloudosError } from '../../shared/errors.js'
+import { INITIAL_STREAM_EPOCH } from '../../shared/protocol/upload-stream.js'
+import { recordNewEpoch } from '../telemetry/stream-epoch-events.js'
 import { actorOf } from '../http/auth-guards.js'
 import type { AlertRecord } from './alert-repository.js'
 import type { DeviceId, DeviceRecord } from '../devices/device-repository.js'
@@ -8,7 +10,7 @@ import { bearerSecurity, responses } from '../http/schemas.js'
 import { iso } from '../devices/device-views.js'
 import { DeviceParams } from '../devices/device-routes.js'
 import type { HubRouteOptions } from '../http/route-options.js'
-import { alertReportOf, alertsExchange, alertSeveritySchema, type AlertSeverity, type AlertsBody } from '../../shared/protocol/alerts.js'
+import { alertContentSha256, alertReportOf, alertsExchange, alertSeveritySchema, type AlertSeverity, type AlertsBody } from '../../shared/protocol/alerts.js'
 
 const Severity = alertSeveritySchema()
 
@@ -61,7 +63,7 @@ export const deviceAlertRoutes: FastifyPluginAsync<HubRouteOptions> = async (app
     {
       schema: {
         tags: ['alerts'],
-        summary: 'Forward alerts raised on the device (signed device request); idempotent by (device, seq), stored in one transaction',
+        summary: 'Forward alerts raised on the device (signed device request), keyed by (device, epoch, seq) and known by content sha256: held content is a duplicate, the same key with other content 409 HUB_ERR_STREAM_CONFLICT; stored in one transaction',
         security: [{ deviceSignature: [] }],
         body: alertsExchange.body,
         response: responses({ [alertsExchange.status]: alertsExchange.answer }),
@@ -69,10 +71,27 @@ export const deviceAlertRoutes: FastifyPluginAsync<HubRouteOptions> = async (app
     },
     async (request) => {
       const device = request.device as DeviceRecord
-      const result = await context.store.alerts.ingest(device.id, request.body.alerts, context.clock())
+      // The hub knows each alert by the sha256 of its canonical JSON, whether or not the device sent it (older edges do not).
+      const alerts = request.body.alerts.map((alert) => {
+        const contentSha256 = alertContentSha256(alert)
+        if (alert.contentSha256 !== undefined && alert.contentSha256 !== contentSha256) {
+          context.metrics.alertsReceived.inc({ outcome: 'hash_mismatch' })
+          throw new CloudosError('HUB_ERR_CONTENT_HASH_MISMATCH', `alert ${alert.seq}: its canonical JSON hashes to ${contentSha256}, the device sent ${alert.contentSha256}`, { seq: alert.seq, sentSha256: alert.contentSha256, contentSha256 })
+        }
+        return { ...alert, contentSha256 }
+      })
+      const epoch = request.body.epoch ?? INITIAL_STREAM_EPOCH
+      let result
+      try {
+        result = await context.store.alerts.ingest(device.id, alerts, context.clock(), epoch)
+      } catch (err) {
+        if (isCloudosError(err) && err.code === 'HUB_ERR_STREAM_CONFLICT') context.metrics.alertsReceived.inc({ outcome: 'conflict' })
+        throw err
+      }
       context.metrics.alertsReceived.inc({ outcome: 'accepted' }, result.accepted)
       context.metrics.alertsReceived.inc({ outcome: 'duplicate' }, result.duplicates)
-      return result
+      if (result.newEpoch === true) await recordNewEpoch(context, device.id, epoch, 'alerts')
+      return { accepted: result.accepted, duplicates: result.duplicates, lastSeq: result.lastSeq }
     },
   )
 }

@@ -18,6 +18,7 @@ export type AuditAction =
   | 'device.enrol'
   | 'device.enrol_refused'
   | 'device.revoke'
+  | 'device.stream_epoch'
   | 'alert.acknowledge'
   | 'device.labels_set'
   | 'release_key.add'

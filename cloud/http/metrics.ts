@@ -12,6 +12,7 @@ export class HubMetrics {
   readonly alertsReceived: Counter<'outcome'>
   readonly telemetryBatches: Counter<'outcome'>
   readonly telemetryReadings: Counter
+  readonly streamEpochs: Counter<'kind'>
   readonly configEdits: Counter<'kind'>
   readonly configSyncs: Counter
   readonly configRefused: Counter<'code'>
@@ -60,14 +61,20 @@ export class HubMetrics {
     })
     this.alertsReceived = new Counter({
       name: 'cloudos_hub_alerts_received_total',
-      help: 'Alerts received from devices, by outcome (accepted, duplicate).',
+      help: 'Alerts received from devices, by outcome (accepted, duplicate, conflict, hash_mismatch).',
       labelNames: ['outcome'],
       registers,
     })
     this.telemetryBatches = new Counter({
       name: 'cloudos_hub_telemetry_batches_total',
-      help: 'Telemetry batches received, by outcome (stored, duplicate, out_of_order, invalid, too_large).',
+      help: 'Telemetry batches received, by outcome (stored, duplicate, out_of_order, conflict, hash_mismatch, invalid, too_large).',
       labelNames: ['outcome'],
+      registers,
+    })
+    this.streamEpochs = new Counter({
+      name: 'cloudos_hub_device_stream_epochs_total',
+      help: 'Devices that started uploading under a new stream epoch (their database was restored or copied), by what arrived first (telemetry, alerts).',
+      labelNames: ['kind'],
       registers,
     })
     this.telemetryReadings = new Counter({

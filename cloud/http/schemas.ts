@@ -1,5 +1,6 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { DeviceTier } from '../../shared/protocol/enrolment.js'
+import { GroupNameSchema } from '../../shared/protocol/identifiers.js'
 
 /** The body of every error answer (see docs/errors.md). */
 export const ErrorBody = Type.Object(
@@ -24,7 +25,8 @@ export const Username = Type.String({ pattern: '^[a-z][a-z0-9._-]{1,63}$', descr
 export const RoleSchema = Type.Union([Type.Literal('admin'), Type.Literal('viewer')])
 /** The device tier, as the enrolment answer carries it (shared/protocol/enrolment.ts). */
 export const TierSchema = DeviceTier
-export const GroupName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', description: 'Fleet group, 1-64 characters of A-Z a-z 0-9 . _ -' })
+/** The fleet group pattern the edge checks too (shared/protocol/identifiers.ts). */
+export const GroupName = GroupNameSchema
 
 /**
  * `schema` or null, for response bodies, as OpenAPI 3.0's `nullable: true`.

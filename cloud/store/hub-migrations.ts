@@ -313,4 +313,86 @@ export const hubMigrations: readonly Migration[] = [
       CREATE INDEX sessions_by_user ON sessions (user_id);
     `,
   },
+  {
+    version: 9,
+    name: 'upload streams: batches and alerts keyed by (device, epoch, seq) and known by content sha256',
+    sql: `
+      -- Issue 13: (device, seq) alone took a restored edge's new data for a
+      -- repeat. Now a batch or alert is keyed by (device, stream epoch, seq)
+      -- and carries the sha256 of its content: held content is a duplicate in
+      -- any epoch, the same key with other content is 409
+      -- HUB_ERR_STREAM_CONFLICT. Rows from before have epoch '0' (every
+      -- device's first stream) and no hash (a repeat of their key is taken as
+      -- a duplicate, as before). SQLite cannot drop a UNIQUE constraint, so the
+      -- tables are rebuilt (children first, foreign keys stay on).
+      CREATE TABLE telemetry_batches_v7 (
+        id             INTEGER PRIMARY KEY,
+        device_id      TEXT NOT NULL,
+        epoch          TEXT NOT NULL DEFAULT '0',
+        seq            INTEGER NOT NULL,
+        content_sha256 TEXT,
+        ts_min         INTEGER NOT NULL,
+        ts_max         INTEGER NOT NULL,
+        reading_count  INTEGER NOT NULL,
+        received_at    INTEGER NOT NULL,
+        bytes          BLOB NOT NULL,
+        UNIQUE (device_id, epoch, seq)
+      );
+      INSERT INTO telemetry_batches_v7 (id, device_id, seq, ts_min, ts_max, reading_count, received_at, bytes)
+        SELECT id, device_id, seq, ts_min, ts_max, reading_count, received_at, bytes FROM telemetry_batches;
+      CREATE TABLE telemetry_series_v7 (
+        batch_id  INTEGER NOT NULL REFERENCES telemetry_batches_v7(id),
+        device_id TEXT NOT NULL,
+        sensor_id TEXT NOT NULL,
+        metric    TEXT NOT NULL,
+        ts_min    INTEGER NOT NULL,
+        ts_max    INTEGER NOT NULL,
+        count     INTEGER NOT NULL
+      );
+      INSERT INTO telemetry_series_v7 SELECT * FROM telemetry_series;
+      DROP TABLE telemetry_series;
+      DROP TABLE telemetry_batches;
+      ALTER TABLE telemetry_batches_v7 RENAME TO telemetry_batches;
+      ALTER TABLE telemetry_series_v7 RENAME TO telemetry_series;
+      CREATE INDEX telemetry_series_by_key ON telemetry_series (device_id, sensor_id, metric, ts_max);
+      CREATE INDEX telemetry_batches_by_content ON telemetry_batches (device_id, content_sha256) WHERE content_sha256 IS NOT NULL;
+
+      CREATE TABLE alerts_v7 (
+        id              INTEGER PRIMARY KEY,
+        device_id       TEXT NOT NULL,
+        epoch           TEXT NOT NULL DEFAULT '0',
+        seq             INTEGER NOT NULL,
+        content_sha256  TEXT,
+        raised_at       INTEGER NOT NULL,
+        received_at     INTEGER NOT NULL,
+        sensor_id       TEXT NOT NULL,
+        metric          TEXT NOT NULL,
+        severity        TEXT NOT NULL CHECK (severity IN ('info', 'warning', 'critical')),
+        rule            TEXT NOT NULL,
+        value           REAL,
+        message         TEXT NOT NULL,
+        acknowledged_at INTEGER,
+        acknowledged_by TEXT,
+        UNIQUE (device_id, epoch, seq)
+      );
+      INSERT INTO alerts_v7 (id, device_id, seq, raised_at, received_at, sensor_id, metric, severity, rule, value, message, acknowledged_at, acknowledged_by)
+        SELECT id, device_id, seq, raised_at, received_at, sensor_id, metric, severity, rule, value, message, acknowledged_at, acknowledged_by FROM alerts;
+      DROP TABLE alerts;
+      ALTER TABLE alerts_v7 RENAME TO alerts;
+      CREATE INDEX alerts_by_raised ON alerts (raised_at, id);
+      CREATE INDEX alerts_by_content ON alerts (device_id, content_sha256) WHERE content_sha256 IS NOT NULL;
+
+      -- Every epoch a device has uploaded under, and when the hub first saw it.
+      CREATE TABLE device_stream_epochs (
+        device_id     TEXT NOT NULL,
+        epoch         TEXT NOT NULL,
+        first_seen_at INTEGER NOT NULL,
+        PRIMARY KEY (device_id, epoch)
+      ) WITHOUT ROWID;
+      INSERT OR IGNORE INTO device_stream_epochs (device_id, epoch, first_seen_at)
+        SELECT device_id, '0', min(received_at) FROM telemetry_batches GROUP BY device_id;
+      INSERT OR IGNORE INTO device_stream_epochs (device_id, epoch, first_seen_at)
+        SELECT device_id, '0', min(received_at) FROM alerts GROUP BY device_id;
+    `,
+  },
 ]

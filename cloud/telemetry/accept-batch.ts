@@ -74,7 +74,7 @@ export function batchRecord(
   deviceId: DeviceId,
   bytes: Uint8Array,
   accepted: AcceptedBatch,
-  extra: { previousSeq?: number; droppedReadings?: number; receivedAt: number },
+  extra: { previousSeq?: number; droppedReadings?: number; epoch?: string; contentSha256?: string; receivedAt: number },
 ): TelemetryBatchInput {
   let tsMin = Infinity
   let tsMax = -Infinity
@@ -82,10 +82,14 @@ export function batchRecord(
     tsMin = Math.min(tsMin, s.tsMin)
     tsMax = Math.max(tsMax, s.tsMax)
   }
+  // A batch whose readings another epoch already holds keeps its place in the sequence with no readings (cloud/telemetry/held-readings.ts).
+  if (accepted.series.length === 0) tsMin = tsMax = 0
   return { deviceId, seq: accepted.batch.seq, bytes, readingCount: accepted.readings, tsMin, tsMax, series: accepted.series, receivedAt: extra.receivedAt, ...pick(extra) }
 }
 
-const pick = (extra: { previousSeq?: number; droppedReadings?: number }) => ({
+const pick = (extra: { previousSeq?: number; droppedReadings?: number; epoch?: string; contentSha256?: string }) => ({
+  ...(extra.epoch === undefined ? {} : { epoch: extra.epoch }),
+  ...(extra.contentSha256 === undefined ? {} : { contentSha256: extra.contentSha256 }),
   ...(extra.previousSeq === undefined ? {} : { previousSeq: extra.previousSeq }),
   ...(extra.droppedReadings === undefined ? {} : { droppedReadings: extra.droppedReadings }),
 })

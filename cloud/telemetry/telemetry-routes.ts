@@ -6,7 +6,10 @@ import { IDENTIFIER_PATTERN } from '../../shared/telemetry.js'
 import { decodeBatch } from '../../shared/telemetry-batch/index.js'
 import type { DeviceId, DeviceRecord } from '../devices/device-repository.js'
 import { bearerSecurity, responses } from '../http/schemas.js'
+import { INITIAL_STREAM_EPOCH, sha256Hex } from '../../shared/protocol/upload-stream.js'
 import { acceptBatch, batchRecord } from './accept-batch.js'
+import { withoutReadingsHeldInOtherEpochs } from './held-readings.js'
+import { recordNewEpoch } from './stream-epoch-events.js'
 import { downsample, seriesPoints } from './series-query.js'
 import { DeviceParams } from '../devices/device-routes.js'
 import type { HubRouteOptions } from '../http/route-options.js'
@@ -79,7 +82,7 @@ export const telemetryUploadRoutes: FastifyPluginAsync<HubRouteOptions> = async 
         schema: {
           tags: ['telemetry'],
           summary:
-            'Upload one telemetry batch (codec bytes, application/octet-stream; signed device request). Idempotent by (device, seq): a repeat answers duplicate: true and stores nothing. In order: seq must be lastSeq + 1, or any later seq with previousSeq = lastSeq (batches dropped at the edge); otherwise 409 TELEMETRY_ERR_SEQ_OUT_OF_ORDER with details.expectedSeq and details.lastSeq.',
+            'Upload one telemetry batch (codec bytes, application/octet-stream; signed device request), keyed by (device, epoch, seq) and known by its sha256 (contentSha256, checked). Content the hub holds (any epoch) answers duplicate: true and stores nothing; the same (epoch, seq) with other content is 409 HUB_ERR_STREAM_CONFLICT (the device starts a new epoch). In order within an epoch: seq must be lastSeq + 1, or any later seq with previousSeq = lastSeq (batches dropped at the edge, or a new epoch); otherwise 409 TELEMETRY_ERR_SEQ_OUT_OF_ORDER with details.expectedSeq and details.lastSeq.',
           security: [{ deviceSignature: [] }],
           querystring: BatchUploadQuery,
           consumes: ['application/octet-stream'],
@@ -92,9 +95,19 @@ export const telemetryUploadRoutes: FastifyPluginAsync<HubRouteOptions> = async 
         if (!Buffer.isBuffer(bytes)) {
           throw new CloudosError('HUB_ERR_UNSUPPORTED_MEDIA_TYPE', 'a telemetry batch is sent as application/octet-stream (codec bytes, docs/formats/batch.md)')
         }
-        const accepted = acceptBatchCounted(bytes)
-        const batch = accepted.batch
-        const record = batchRecord(device.id, bytes, accepted, {
+        const contentSha256 = sha256Hex(bytes)
+        if (request.query.contentSha256 !== undefined && request.query.contentSha256 !== contentSha256) {
+          context.metrics.telemetryBatches.inc({ outcome: 'hash_mismatch' })
+          throw new CloudosError('HUB_ERR_CONTENT_HASH_MISMATCH', `the batch's sha256 is ${contentSha256}, the device sent contentSha256=${request.query.contentSha256}`, { sentSha256: request.query.contentSha256, contentSha256 })
+        }
+        const checked = acceptBatchCounted(bytes)
+        const batch = checked.batch
+        const epoch = request.query.epoch ?? INITIAL_STREAM_EPOCH
+        const { accepted, bytes: toStore, held } = await withoutReadingsHeldInOtherEpochs(context.store.telemetry, device.id, epoch, checked, limits)
+        if (held > 0) request.log.info({ deviceId: device.id, epoch, seq: batch.seq, held }, 'readings already held from another stream epoch of this device: not stored twice')
+        const record = batchRecord(device.id, toStore ?? bytes, accepted, {
+          epoch,
+          contentSha256,
           receivedAt: context.clock(),
           ...(request.query.previousSeq === undefined ? {} : { previousSeq: request.query.previousSeq }),
           ...(request.query.droppedReadings === undefined ? {} : { droppedReadings: request.query.droppedReadings }),
@@ -108,6 +121,15 @@ export const telemetryUploadRoutes: FastifyPluginAsync<HubRouteOptions> = async 
             { seq: batch.seq, lastSeq: result.lastSeq, expectedSeq: result.expectedSeq },
           )
         }
+        if (result.outcome === 'conflict') {
+          context.metrics.telemetryBatches.inc({ outcome: 'conflict' })
+          throw new CloudosError(
+            'HUB_ERR_STREAM_CONFLICT',
+            `batch ${batch.seq} of stream epoch ${epoch} is already held with other content (sha256 ${result.heldSha256.slice(0, 12)}..., sent ${contentSha256.slice(0, 12)}...): start a new stream epoch`,
+            { epoch, seq: batch.seq, heldSha256: result.heldSha256, sentSha256: contentSha256, lastSeq: result.lastSeq },
+          )
+        }
+        if (result.outcome === 'stored' && result.newEpoch === true) await recordNewEpoch(context, device.id, epoch, 'telemetry')
         const duplicate = result.outcome === 'duplicate'
         context.metrics.telemetryBatches.inc({ outcome: duplicate ? 'duplicate' : 'stored' })
         if (!duplicate) context.metrics.telemetryReadings.inc(record.readingCount)

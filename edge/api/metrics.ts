@@ -135,6 +135,22 @@ export class EdgeMetrics {
         },
       })
     }
+    if (counters !== undefined) {
+      // Lifetime counters under a prefix, one label value per suffix (e.g. hub_refused.EDGE_ERR_HUB_ID_INVALID).
+      const byPrefix = (name: string, help: string, prefix: string, label: string) =>
+        new Counter({
+          name,
+          help,
+          labelNames: [label],
+          registers: [registry],
+          collect() {
+            this.reset()
+            for (const [key, value] of Object.entries(counters())) if (key.startsWith(prefix)) this.inc({ [label]: key.slice(prefix.length) }, value)
+          },
+        })
+      byPrefix('cloudos_edge_hub_answers_refused_total', 'Hub answers refused before use (a field breaking the wire contract, a hostile identifier or path), by code.', 'hub_refused.', 'code')
+      byPrefix('cloudos_edge_stream_epochs_started_total', 'New upload stream epochs, by reason (restored: the database is older than what the hub acknowledged; conflict: the hub holds other content for a seq; marker-missing).', 'stream_epoch.', 'reason')
+    }
     const outbox = sources.outbox
     if (outbox !== undefined) {
       new Gauge({

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import * as Automerge from '@automerge/automerge'
 import { decodeSyncMessageText, receiveSync, resetSyncState, toBase64 } from '../../shared/config-crdt/sync-protocol.js'
 import { configReportExchange, configSyncExchange, SYNCED_DOCS, type SyncedDoc } from '../../shared/protocol/config-sync.js'
+import { isHubIdentifier } from '../../shared/protocol/identifiers.js'
 import { CloudosError, type ErrorCode } from '../../shared/errors.js'
 import type { Logger } from '../../shared/log/logger.js'
 import { backoffDelayMs } from '../hub-link/backoff.js'
@@ -27,6 +28,8 @@ export interface ConfigSyncLoopOptions {
   /** Read on every exchange, so a live config change takes effect. */
   settings: () => ConfigSyncSettings
   onRefused?: (code: ErrorCode) => void
+  /** Counts hub answers refused before use (EDGE_ERR_HUB_ANSWER_INVALID, EDGE_ERR_HUB_ID_INVALID). */
+  onHubRefused?: (code: ErrorCode) => void
 }
 
 export interface ConfigSyncStatus {
@@ -107,6 +110,10 @@ export class ConfigSyncLoop {
         this.#failures += 1
         const code = err instanceof CloudosError ? err.code : err instanceof HubRequestError ? err.hubCode : undefined
         if (code?.startsWith('CONFIG_ERR_') === true) this.#options.onRefused?.(code as ErrorCode)
+        if (code === 'EDGE_ERR_HUB_ANSWER_INVALID' || code === 'EDGE_ERR_HUB_ID_INVALID') {
+          this.#options.onHubRefused?.(code)
+          this.#options.log.error(`config sync refused the hub's answer: ${code}`, { code, error: (err as Error).message })
+        }
         // The hub refused this exchange (e.g. a value it does not accept): still tell it what is applied here.
         if (err instanceof HubRequestError && err.kind === 'refused') await this.#sendReport().catch(() => undefined)
         this.#status = { ...this.#status, state: 'offline', lastError: (err as Error).message }
@@ -160,6 +167,10 @@ export class ConfigSyncLoop {
     const response = await client.exchange(configSyncExchange, body, { timeoutMs: waitMs + settings.requestTimeoutMs, signal: this.#poll.signal })
     this.#status.bytesSent += sent
     this.#status.bytesReceived += JSON.stringify(response).length
+    // Checked again where used (shared/protocol/identifiers.ts): the group names a replica and a document at the hub.
+    if (!isHubIdentifier(response.group) || !isHubIdentifier(response.deviceId)) {
+      throw new CloudosError('EDGE_ERR_HUB_ID_INVALID', `the hub's config sync answer names device ${JSON.stringify(response.deviceId.slice(0, 80))} in group ${JSON.stringify(response.group.slice(0, 80))}: not used`, { field: 'group' })
+    }
     if (response.group !== agent.groupName) {
       agent.switchGroup(response.group)
       this.#states.group = Automerge.initSyncState()

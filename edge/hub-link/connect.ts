@@ -1,5 +1,6 @@
 import type { Logger } from '../../shared/log/logger.js'
 import type { HubLinkConfig } from '../../shared/config/edge-config-schema.js'
+import type { UploadStream } from '../outbox/stream-epochs.js'
 import type { AlertStore } from '../store/alert-store.js'
 import type { DeviceIdentity } from './device-identity.js'
 import { HealthSampler, type HealthSources } from './health-sampler.js'
@@ -15,6 +16,8 @@ export interface ConnectHubLinkOptions {
   alerts: AlertStore
   log: Logger
   health: Omit<HealthSources, 'runtimeVersion'>
+  /** The upload stream epoch alerts go under (edge/outbox/stream-epochs.ts). */
+  stream?: UploadStream
   /** The telemetry outbox, given the link's signed client (edge/outbox/outbox.ts `linkFor`). */
   outbox?: (client: HubClient) => HubLinkOutbox
 }
@@ -30,6 +33,7 @@ export function connectHubLink(options: ConnectHubLinkOptions): HubLink {
   const link = new HubLink({
     client,
     ...(options.outbox === undefined ? {} : { outbox: options.outbox(client) }),
+    ...(options.stream === undefined ? {} : { stream: options.stream }),
     deviceId: identity.deviceId,
     alerts: options.alerts,
     health: new HealthSampler({ ...options.health, runtimeVersion: runtimeVersion() }),

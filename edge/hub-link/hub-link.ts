@@ -2,6 +2,7 @@ import type { HubLinkConfig } from '../../shared/config/edge-config-schema.js'
 import { heartbeatExchange, type HeartbeatAnswer } from '../../shared/protocol/heartbeat.js'
 import type { AlertStore } from '../store/alert-store.js'
 import type { Logger } from '../../shared/log/logger.js'
+import type { UploadStream } from '../outbox/stream-epochs.js'
 import { forwardPendingAlerts } from './alert-forwarder.js'
 import { backoffDelayMs } from './backoff.js'
 import type { HealthSampler } from './health-sampler.js'
@@ -49,6 +50,8 @@ export interface HubLinkOptions {
   health: HealthSampler
   config: HubLinkConfig
   log: Logger
+  /** The upload stream epoch alerts are forwarded under (edge/outbox/stream-epochs.ts). */
+  stream?: UploadStream
   /** Telemetry batches to upload after the alerts (none: heartbeats and alerts only). */
   outbox?: HubLinkOutbox
   /** For backoff jitter; tests pass a fixed one. */
@@ -167,7 +170,7 @@ export class HubLink {
         this.#nextHeartbeatAt = this.#lastHeartbeatAt + this.#intervalSeconds * 1000
       }
       const forwardAlerts = async () => {
-        const forwarded = await forwardPendingAlerts(client, alerts, config.alertBatchSize)
+        const forwarded = await forwardPendingAlerts(client, alerts, config.alertBatchSize, this.#options.stream)
         if (forwarded.sent > 0) {
           this.#log.info(`forwarded ${forwarded.sent} alerts to the hub`, { accepted: forwarded.accepted, duplicates: forwarded.duplicates })
         }

@@ -1,9 +1,27 @@
-import { closeSync, createWriteStream, existsSync, fsyncSync, openSync, statSync, truncateSync } from 'node:fs'
+import { closeSync, createWriteStream, existsSync, fsyncSync, openSync, rmSync, statSync, truncateSync } from 'node:fs'
 import { Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { signDeviceRequest } from '../../shared/device-auth/index.js'
 import { CloudosError, isCloudosError } from '../../shared/errors.js'
+import { HUB_PATH_SOURCE } from '../../shared/protocol/identifiers.js'
 import type { DeviceCredentials } from '../hub-link/hub-client.js'
+
+const HUB_PATH = new RegExp(HUB_PATH_SOURCE)
+
+/**
+ * The URL of a path the hub named, under the hub's base URL. Checked where it
+ * is used: plain path segments only, and the URL keeps the hub's origin (an
+ * absolute URL or `//host/` would send the device's signed request, and take
+ * its bytes, from elsewhere). EDGE_ERR_HUB_ID_INVALID otherwise.
+ */
+export function hubResourceUrl(hubUrl: string, path: string): URL {
+  const base = new URL(hubUrl.endsWith('/') ? hubUrl : `${hubUrl}/`)
+  const refuse = () => new CloudosError('EDGE_ERR_HUB_ID_INVALID', `the hub named a download path ${JSON.stringify(path.slice(0, 120))} that is not a plain path on the hub: not fetched`, { field: 'downloadPath' })
+  if (path.length > 1024 || !HUB_PATH.test(path)) throw refuse()
+  const url = new URL(path.slice(1), base)
+  if (url.origin !== base.origin || !url.pathname.startsWith(base.pathname)) throw refuse()
+  return url
+}
 
 export interface DownloadOptions {
   hubUrl: string
@@ -30,7 +48,7 @@ export async function downloadBundle(options: DownloadOptions): Promise<void> {
     have = 0
   }
   if (have === options.totalBytes) return
-  const url = new URL(options.downloadPath.replace(/^\//, ''), options.hubUrl.endsWith('/') ? options.hubUrl : `${options.hubUrl}/`)
+  const url = hubResourceUrl(options.hubUrl, options.downloadPath)
   const headers: Record<string, string> = {
     ...signDeviceRequest(options.credentials.privateKey, {
       deviceId: options.credentials.deviceId,
@@ -75,8 +93,10 @@ export async function downloadBundle(options: DownloadOptions): Promise<void> {
     await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), limit, createWriteStream(options.partPath, { flags: have === 0 ? 'w' : 'a' }))
   } catch (err) {
     if (overflowed) {
-      // Endless data: what was written is not trusted either.
-      truncateSync(options.partPath, 0)
+      // Endless data: what was written is not trusted either. The limit can trip
+      // before the write stream has created the file (the first chunk is already
+      // too big), so remove rather than truncate: no ENOENT masking the refusal.
+      rmSync(options.partPath, { force: true })
       throw new CloudosError('OTA_ERR_BUNDLE_TOO_LARGE', `the hub sent more than the ${options.totalBytes} bytes it announced; download stopped`)
     }
     if (isCloudosError(err)) throw err

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, rmSync, renameSync } from 'node:fs'
 import { join } from 'node:path'
 import { writeFileAtomic } from '../../shared/atomic-file.js'
 import { CloudosError } from '../../shared/errors.js'
+import { containedPath } from '../../shared/fs/contained-path.js'
 import type { BundleManifest } from '../../shared/ota/manifest.js'
 import { SLOT_MARKER, otaPaths } from './ota-paths.js'
 import { readInstalled, writeInstalled } from './installed-versions.js'
@@ -51,11 +52,16 @@ export function installRuntime(input: InstallInput): InstalledSlot {
   return installed
 }
 
-/** Model: the verified files go to <dataDir>/models/<name>/<version>/, recorded in installed.json. */
+/**
+ * Model: the verified files go to <dataDir>/models/<releaseId>/, recorded in
+ * installed.json under the bundle's name. The signed manifest's name and
+ * version are never path segments (issue 13): the directory is named by the
+ * hub's release id, checked by pattern and contained under models/.
+ */
 export function installModel(input: InstallInput): string {
   const { dataDir, manifest } = input
-  const target = join(otaPaths(dataDir).models, manifest.name, manifest.version)
-  mkdirSync(join(otaPaths(dataDir).models, manifest.name), { recursive: true })
+  const target = containedPath(otaPaths(dataDir).models, input.releaseId)
+  mkdirSync(otaPaths(dataDir).models, { recursive: true })
   rmSync(target, { recursive: true, force: true })
   renameSync(input.extractedDir, target)
   const installed = readInstalled(dataDir)

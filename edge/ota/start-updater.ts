@@ -1,4 +1,5 @@
 import { arch } from 'node:os'
+import type { ErrorCode } from '../../shared/errors.js'
 import type { Logger } from '../../shared/log/logger.js'
 import { loadReleasePublicKey } from '../../firmware/release-key-files.js'
 import type { EdgeConfig } from '../../shared/config/edge-config-schema.js'
@@ -16,6 +17,8 @@ export interface StartOtaUpdaterOptions {
   activateModel?: (modelDir: string) => Promise<void>
   /** Fault point for tests (edge/fault-points.ts `atOtaStage`). */
   atStage?: (stage: UpdaterStage, releaseId: string) => Promise<void>
+  /** Counts hub answers refused before use, by code. */
+  onRefused?: (code: ErrorCode) => void
 }
 
 /** Builds the updater for an enrolled edge (trusted keys from ota.trustedKeys, device target from the hub enrolment and this machine) and starts it. */
@@ -37,6 +40,7 @@ export function startOtaUpdater(options: StartOtaUpdaterOptions): OtaUpdater {
     requestSwitch: options.requestSwitch,
     ...(options.activateModel === undefined ? {} : { activateModel: options.activateModel }),
     ...(options.atStage === undefined ? {} : { atStage: options.atStage }),
+    ...(options.onRefused === undefined ? {} : { onRefused: options.onRefused }),
     log,
   })
   updater.start()

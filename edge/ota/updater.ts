@@ -8,7 +8,9 @@ import { otaReportExchange, otaTargetExchange, type OtaDeviceState, type OtaRepo
 import type { OtaConfig } from '../../shared/config/edge-config-schema.js'
 import type { DeviceCredentials, HubClient } from '../hub-link/hub-client.js'
 import { runtimeVersion } from '../hub-link/runtime-version.js'
+import { containedPath } from '../../shared/fs/contained-path.js'
 import { downloadBundle } from './bundle-download.js'
+import { checkHubRelease } from './hub-release-check.js'
 import { ensureDiskSpace } from './disk-space.js'
 import { installFirmware, installModel, installRuntime } from './install-kinds.js'
 import { readInstalled, writeInstalled } from './installed-versions.js'
@@ -44,8 +46,13 @@ export interface OtaUpdaterOptions {
   activateModel?: (modelDir: string) => Promise<void>
   /** Fault point for tests (edge/fault-points.ts `atOtaStage`); absent in the product. */
   atStage?: (stage: UpdaterStage, releaseId: string) => Promise<void>
+  /** Counts a hub answer refused before use, by code (the edge's hub_refused.* counters). */
+  onRefused?: (code: ErrorCode) => void
   log: Logger
 }
+
+/** Codes that mean "the hub's answer was not used": counted, logged with the code, polled again later. */
+const HUB_REFUSALS: readonly ErrorCode[] = ['EDGE_ERR_HUB_ANSWER_INVALID', 'EDGE_ERR_HUB_ID_INVALID', 'EDGE_ERR_PATH_OUTSIDE_ROOT']
 
 /**
  * Codes worth trying again on a later poll without a new release (transient).
@@ -129,6 +136,11 @@ export class OtaUpdater {
             this.#saidNoOtaRoutes = true
             return
           }
+          if (isCloudosError(err) && HUB_REFUSALS.includes(err.code)) {
+            this.#o.onRefused?.(err.code)
+            this.#o.log.error(`OTA target refused: ${err.code}: ${err.message}`, { code: err.code })
+            return
+          }
           this.#o.log.warn(`OTA poll failed: ${err.message}`)
         })
         .finally(() => {
@@ -143,7 +155,9 @@ export class OtaUpdater {
   async poll(): Promise<void> {
     await this.flushReports()
     const { release } = await this.#o.client.exchange(otaTargetExchange, undefined)
-    if (release === null || this.#stopped || !this.#shouldInstall(release)) return
+    if (release === null || this.#stopped) return
+    checkHubRelease(release)
+    if (!this.#shouldInstall(release)) return
     if (this.#trust.keys.length === 0 && !this.#saidNoTrustedKeys) {
       this.#saidNoTrustedKeys = true
       this.#o.log.warn('ota.trustedKeys is empty: every OTA bundle is refused (OTA_ERR_UNTRUSTED_KEY); add the release public key to the edge config')
@@ -206,8 +220,9 @@ export class OtaUpdater {
 
   async #update(release: Release): Promise<void> {
     const { dataDir, config, log } = this.#o
-    const partPath = join(this.#paths.staging, `${release.releaseId}.cosb`)
-    const extractDir = join(this.#paths.staging, `${release.releaseId}.extract`)
+    // The release id names files in staging: contained (EDGE_ERR_PATH_OUTSIDE_ROOT) before anything is written or removed.
+    const partPath = containedPath(this.#paths.staging, `${release.releaseId}.cosb`)
+    const extractDir = containedPath(this.#paths.staging, `${release.releaseId}.extract`)
     try {
       if (release.kind === 'runtime' && !this.#o.supervised) {
         throw new CloudosError('OTA_ERR_INSTALL_FAILED', 'runtime bundles need the supervisor to switch slots: run the edge with `cloudos supervise` (docs/operations.md)')

@@ -65,6 +65,7 @@ interface CountsRow {
 }
 
 const CONFIRMED_SEQ = 'confirmed_seq'
+const ACKED_SEQ = 'acked_seq'
 
 /**
  * The outbox tables: sealed batches (codec bytes) with their series index and
@@ -119,6 +120,8 @@ export class OutboxStore {
     this.#markUploadedTx = db.transaction((seq: number, at: number) => {
       this.#markUploaded.run(at, seq)
       if (seq > this.confirmedSeq()) this.#setState.run(CONFIRMED_SEQ, seq)
+      // The highest seq the hub ever acknowledged, across epochs: what the stream marker compares (stream-epochs.ts).
+      if (seq > (this.#getState.get(ACKED_SEQ)?.value ?? 0)) this.#setState.run(ACKED_SEQ, seq)
     })
   }
 

@@ -8,6 +8,7 @@ import type { SqliteDatabase } from '../../shared/sqlite/database.js'
 import { OutboxStore } from './outbox-store.js'
 import { SealedReadings } from './sealed-readings.js'
 import { OutboxSealer, type SealResult } from './sealer.js'
+import type { UploadStream } from './stream-epochs.js'
 import { OutboxUploader } from './uploader.js'
 
 export interface OutboxOptions {
@@ -18,6 +19,8 @@ export interface OutboxOptions {
   now?: () => number
   /** Fault point for tests (edge/fault-points.ts `afterHubAck`): runs after the hub's 200, before the edge records it. */
   afterHubAck?: (seq: number) => void
+  /** The upload stream epoch (edge/outbox/stream-epochs.ts). */
+  stream?: UploadStream
 }
 
 /** Counters whose sum is the number of readings the hub will never receive (reported with each upload). */
@@ -78,6 +81,8 @@ export class Outbox extends EventEmitter<{ sealed: [SealResult] }> {
   stop(): void {
     clearInterval(this.#timer)
     this.#timer = undefined
+    // The hub link stopped before the outbox: what it had acknowledged goes into the stream marker now.
+    this.#options.stream?.flush()
   }
 
   droppedReadings(): number {
@@ -95,11 +100,12 @@ export class Outbox extends EventEmitter<{ sealed: [SealResult] }> {
       db: this.#options.db,
       log: this.#options.log,
       droppedReadings: () => this.droppedReadings(),
+      ...(this.#options.stream === undefined ? {} : { stream: this.#options.stream }),
       ...(this.#options.afterHubAck === undefined ? {} : { afterHubAck: this.#options.afterHubAck }),
     })
     return {
       upload: (beforeBatch, shouldStop) => uploader.uploadPending(beforeBatch, shouldStop),
-      counts: () => this.store.counts(),
+      counts: () => ({ ...this.store.counts(), ...(this.#options.stream === undefined ? {} : { streamEpoch: this.#options.stream.epoch }) }),
       onSealed: (listener) => {
         this.on('sealed', listener)
         return () => this.off('sealed', listener)

@@ -4,7 +4,9 @@ import { batchUploadExchange, type BatchUploadAnswer } from '../../shared/protoc
 import { HubRequestError, type HubClient } from '../hub-link/hub-client.js'
 import type { CountersStore } from '../store/counters-store.js'
 import type { SqliteDatabase } from '../../shared/sqlite/database.js'
+import { sha256Hex } from '../../shared/protocol/upload-stream.js'
 import type { OutboxStore } from './outbox-store.js'
+import type { UploadStream } from './stream-epochs.js'
 
 export interface UploadResult {
   batches: number
@@ -20,6 +22,8 @@ export interface OutboxUploaderOptions {
   counters: CountersStore
   db: SqliteDatabase
   log: Logger
+  /** The upload stream epoch (absent: the initial epoch, no restore detection; unit tests). */
+  stream?: UploadStream
   /** Readings dropped at the edge before upload (lifetime), reported with every batch. */
   droppedReadings: () => number
   /** Test hook: runs after the hub's 200, before the edge records it (crash tests). */
@@ -33,8 +37,12 @@ const MAX_RESYNCS = 2
 /**
  * Uploads sealed batches strictly in seq order, one request per batch:
  * `POST /v1/telemetry/batches?previousSeq=P&droppedReadings=D` with the codec
- * bytes, signed by the device. The idempotency key is (device, seq): the seq
- * is inside the batch and the device is the signer. A batch is marked
+ * bytes, signed by the device, with the stream epoch and the bytes' sha256.
+ * The hub keys a batch by (device, epoch, seq) (the seq is inside the batch,
+ * the device is the signer) and knows it by its sha256: a repeat of held
+ * content answers `duplicate`, the same seq with other content 409
+ * HUB_ERR_STREAM_CONFLICT, after which the edge starts a new epoch and sends
+ * the batch again (stream-epochs.ts). A batch is marked
  * uploaded only after the hub's 200, so a crash between the hub's commit and
  * the edge's mark re-sends it and the hub answers `duplicate: true`.
  * `previousSeq` is the last seq the hub confirmed: batches between it and
@@ -60,6 +68,7 @@ export class OutboxUploader {
     const result: UploadResult = { batches: 0, readings: 0, bytes: 0, duplicates: 0, refused: 0 }
     let resyncs = 0
     let lastConflictSeq = -1
+    let lastStreamConflictSeq = -1
     for (;;) {
       if (shouldStop()) return result
       await beforeBatch()
@@ -67,10 +76,19 @@ export class OutboxUploader {
       if (batch === undefined) return result
       const previousSeq = outbox.confirmedSeq()
       let answer: BatchUploadAnswer
+      const stream = this.#options.stream
       try {
-        answer = await client.exchange(batchUploadExchange, batch.bytes, { query: { previousSeq, droppedReadings: this.#options.droppedReadings() } })
+        const identity: Record<string, string> = stream === undefined ? {} : { epoch: stream.epoch, contentSha256: sha256Hex(batch.bytes) }
+        answer = await client.exchange(batchUploadExchange, batch.bytes, { query: { previousSeq, droppedReadings: this.#options.droppedReadings(), ...identity } })
       } catch (err) {
         if (!(err instanceof HubRequestError) || err.kind !== 'refused') throw err
+        if (err.hubCode === 'HUB_ERR_STREAM_CONFLICT' && stream !== undefined) {
+          // The hub holds other content under this (epoch, seq): this database went back in time. A new epoch, then this batch again.
+          if (batch.seq === lastStreamConflictSeq) throw err
+          lastStreamConflictSeq = batch.seq
+          stream.conflict({ seq: batch.seq, kind: 'telemetry', hub: (err.body as { details?: unknown } | undefined)?.details ?? null })
+          continue
+        }
         if (err.hubCode === 'TELEMETRY_ERR_SEQ_OUT_OF_ORDER') {
           const hubLastSeq = Number((err.body as { details?: { lastSeq?: unknown } } | undefined)?.details?.lastSeq)
           if (!Number.isInteger(hubLastSeq) || (batch.seq === lastConflictSeq && ++resyncs > MAX_RESYNCS)) throw err
@@ -90,6 +108,7 @@ export class OutboxUploader {
       }
       this.#options.afterHubAck?.(batch.seq)
       outbox.markUploaded(batch.seq, this.#clock())
+      this.#options.stream?.acknowledged()
       result.batches++
       result.readings += batch.readingCount
       result.bytes += batch.byteSize

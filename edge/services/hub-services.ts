@@ -5,6 +5,7 @@ import type { ConfigReplicaStore } from '../config-sync/config-replica-store.js'
 import type { DeviceIdentity } from '../hub-link/device-identity.js'
 import type { HealthSources } from '../hub-link/health-sampler.js'
 import type { Outbox } from '../outbox/outbox.js'
+import type { UploadStream } from '../outbox/stream-epochs.js'
 import type { AlertStore } from '../store/alert-store.js'
 import { ConfigSyncService } from './config-sync-service.js'
 import { HubLinkService } from './hub-link-service.js'
@@ -20,6 +21,10 @@ export interface HubServicesOptions {
   configStore: ConfigReplicaStore
   health: Omit<HealthSources, 'runtimeVersion'>
   onConfigRefused: (code: string) => void
+  /** The upload stream epoch (checked against its marker before the link starts). */
+  stream?: UploadStream
+  /** Counts hub answers refused before use, by code. */
+  onHubRefused?: (code: string) => void
   log: Logger
 }
 
@@ -27,11 +32,11 @@ export interface HubServicesOptions {
 export function hubServices(options: HubServicesOptions): { hubLink: HubLinkService; configSync: ConfigSyncService } {
   const { connect, identity, config, alerts, outbox, agent, configStore, log } = options
   const hubLink = new HubLinkService(() =>
-    connect.connectHubLink({ identity, config: config.hub, alerts, log, outbox: (client) => outbox.linkFor(client), health: options.health }),
+    connect.connectHubLink({ identity, config: config.hub, alerts, log, outbox: (client) => outbox.linkFor(client), health: options.health, ...(options.stream ? { stream: options.stream } : {}) }),
   )
   const configSync = new ConfigSyncService(config, async (settings) => {
     const { ConfigSyncLoop } = await import('../config-sync/config-sync-loop.js')
-    return new ConfigSyncLoop({ client: hubLink.link.client, agent, store: configStore, log, onRefused: options.onConfigRefused, settings })
+    return new ConfigSyncLoop({ client: hubLink.link.client, agent, store: configStore, log, onRefused: options.onConfigRefused, ...(options.onHubRefused ? { onHubRefused: options.onHubRefused } : {}), settings })
   })
   return { hubLink, configSync }
 }

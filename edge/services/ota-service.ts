@@ -15,6 +15,8 @@ export interface OtaServiceOptions {
   /** The model registry an installed model bundle goes to (the inference loop). */
   models: { swap(modelPath: string): Promise<ModelDescriptor> }
   faults: FaultPoints
+  /** Counts hub answers refused before use (lifetime hub_refused.* counters). */
+  onHubRefused?: (code: string) => void
 }
 
 /**
@@ -33,7 +35,7 @@ export class OtaService implements EdgeService {
   }
 
   async start(): Promise<void> {
-    const { faults, models, ...options } = this.#options
+    const { faults, models, onHubRefused, ...options } = this.#options
     const { log } = options
     // Loaded only with a hub: the updater and the bundle verifier.
     const { startOtaUpdater } = await import('../ota/start-updater.js')
@@ -46,6 +48,7 @@ export class OtaService implements EdgeService {
         log.info(`model ${model.name} ${model.version} from an OTA bundle is running`)
       },
       ...(faults.atOtaStage === undefined ? {} : { atStage: faults.atOtaStage }),
+      ...(onHubRefused === undefined ? {} : { onRefused: onHubRefused }),
     })
   }
 

@@ -172,6 +172,28 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    name: 'upload stream epochs (a restored or copied database starts a new one)',
+    sql: `
+      -- The hub keys batches and alerts by (device, epoch, seq) and knows them
+      -- by content (sha256). A database restored from a backup reuses seqs the
+      -- hub already holds with other content: the edge then starts a new
+      -- epoch (docs/operations.md, "Backups"). The newest row is the current
+      -- epoch; every row is a record of when and why one started. Epoch '0'
+      -- is every device's first stream (and what older edges uploaded under).
+      CREATE TABLE stream_epochs (
+        id             INTEGER PRIMARY KEY,
+        epoch          TEXT NOT NULL UNIQUE,
+        started_at     INTEGER NOT NULL,
+        reason         TEXT NOT NULL CHECK (reason IN ('initial', 'restored', 'conflict', 'marker-missing')),
+        details        TEXT NOT NULL DEFAULT '{}',
+        -- 1 once the marker file (stream-epoch.json, outside the database) was written for it.
+        marker_written INTEGER NOT NULL DEFAULT 0
+      );
+      INSERT INTO stream_epochs (epoch, started_at, reason) VALUES ('0', CAST(unixepoch('subsec') * 1000 AS INTEGER), 'initial');
+    `,
+  },
 ]
 
 export const LATEST_SCHEMA_VERSION = latestVersion(migrations)

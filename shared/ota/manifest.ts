@@ -1,5 +1,6 @@
 import semver from 'semver'
 import { CloudosError } from '../errors.js'
+import { HUB_IDENTIFIER_PATTERN } from '../protocol/identifiers.js'
 import { BUNDLE_KINDS, type BundleKind } from '../protocol/ota.js'
 
 /** One payload file of a bundle, as listed in the manifest. */
@@ -66,6 +67,8 @@ export function parseManifest(text: string): BundleManifest {
     if (typeof m[key] !== 'string' || (m[key] as string).length === 0) throw invalid(`"${key}" must be a non-empty string`)
   }
   if (!/^[A-Za-z0-9_-]{8,64}$/.test(m.bundleId as string)) throw invalid('"bundleId" must be 8-64 characters of A-Z a-z 0-9 _ -')
+  // The name travels to devices as an identifier (shared/protocol/identifiers.ts): same pattern at build, upload and install.
+  if (!HUB_IDENTIFIER_PATTERN.test(m.name as string)) throw invalid('"name" must be 1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit')
   if (semver.valid(m.version as string) === null) throw invalid(`"version" ${JSON.stringify(m.version)} is not semver (e.g. 1.4.2)`)
   if (!(BUNDLE_KINDS as readonly string[]).includes(m.kind as string)) throw invalid(`"kind" must be one of ${BUNDLE_KINDS.join(', ')}`)
   if (m.minFromVersion !== undefined && (typeof m.minFromVersion !== 'string' || semver.valid(m.minFromVersion) === null)) {

@@ -1,7 +1,9 @@
 import { Type, type SchemaOptions, type Static, type TLiteral, type TUnion } from '@sinclair/typebox'
+import { canonicalJson } from '../canonical-json.js'
 import { defineExchange } from './exchange.js'
+import { ContentSha256Schema, sha256Hex, StreamEpochSchema } from './upload-stream.js'
 
-/** Alerts raised on the device, forwarded in batches; the hub de-duplicates by (device, seq). */
+/** Alerts raised on the device, forwarded in batches; the hub de-duplicates by content and keys by (device, epoch, seq). */
 export const ALERTS_PATH = '/v1/devices/me/alerts'
 
 /** The one list of alert severities: rules (edge config), the edge's alert store and the hub all take it from here. */
@@ -23,12 +25,13 @@ export const AlertReport = Type.Object(
     // Null first: with type coercion on, ajv would turn null into 0 in a number branch tried first.
     value: Type.Union([Type.Null(), Type.Number()], { description: 'The value that triggered it (null when there is none, e.g. missing data)' }),
     message: Type.String({ maxLength: 2000 }),
+    contentSha256: Type.Optional(ContentSha256Schema),
   },
   { additionalProperties: false },
 )
 export type AlertReport = Static<typeof AlertReport>
 
-/** The wire fields of an alert, taken from any record that carries them (the edge's stored alert, the hub's record): bookkeeping stays behind. */
+/** The wire fields of an alert (its content), taken from any record that carries them (the edge's stored alert, the hub's record): bookkeeping and the content hash stay behind. */
 export const alertReportOf = (alert: AlertReport): AlertReport => ({
   seq: alert.seq,
   raisedAt: alert.raisedAt,
@@ -40,13 +43,16 @@ export const alertReportOf = (alert: AlertReport): AlertReport => ({
   message: alert.message,
 })
 
-export const AlertsBody = Type.Object({ alerts: Type.Array(AlertReport, { minItems: 1, maxItems: 500 }) }, { additionalProperties: false })
+/** sha256 of an alert's canonical JSON (its wire fields, shared/canonical-json.ts): what `contentSha256` carries. */
+export const alertContentSha256 = (alert: AlertReport): string => sha256Hex(canonicalJson(alertReportOf(alert)))
+
+export const AlertsBody = Type.Object({ epoch: Type.Optional(StreamEpochSchema), alerts: Type.Array(AlertReport, { minItems: 1, maxItems: 500 }) }, { additionalProperties: false })
 export type AlertsBody = Static<typeof AlertsBody>
 
 export const AlertsAnswer = Type.Object({
   accepted: Type.Integer({ minimum: 0, description: 'Alerts stored by this request' }),
-  duplicates: Type.Integer({ minimum: 0, description: 'Alerts already stored (same device and seq): not stored again' }),
-  lastSeq: Type.Integer({ minimum: 0, description: 'The highest seq the hub holds for this device' }),
+  duplicates: Type.Integer({ minimum: 0, description: 'Alerts the hub already holds (same content from this device, in any epoch): not stored again' }),
+  lastSeq: Type.Integer({ minimum: 0, description: 'The highest seq the hub holds for this device in this stream epoch' }),
 })
 export type AlertsAnswer = Static<typeof AlertsAnswer>
 

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { defineExchange } from './exchange.js'
+import { DeviceIdSchema, GroupNameSchema } from './identifiers.js'
 
 /**
  * Config sync between an edge and the hub (signed device requests). Each side
@@ -38,8 +39,8 @@ export const ConfigSyncRequest = Type.Object(
 export type ConfigSyncRequest = Static<typeof ConfigSyncRequest>
 
 export const ConfigSyncAnswer = Type.Object({
-  deviceId: Type.String(),
-  group: Type.String(),
+  deviceId: DeviceIdSchema,
+  group: GroupNameSchema,
   messages: Type.Object({ device: SyncMessage, group: SyncMessage }),
   heads: Type.Object({ device: Heads, group: Heads }, { description: 'The hub\'s heads after this exchange (desired state)' }),
 })

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { defineExchange } from './exchange.js'
+import { DeviceIdSchema, GroupNameSchema, HubIdSchema } from './identifiers.js'
 
 /** The one unsigned device request: a new device trades a single-use token for its place in the fleet. */
 export const ENROL_PATH = '/v1/devices/enroll'
@@ -33,10 +34,10 @@ export const EnrolBody = Type.Object(
 export type EnrolBody = Static<typeof EnrolBody>
 
 export const EnrolAnswer = Type.Object({
-  deviceId: Type.String({ minLength: 1 }),
-  group: Type.String({ minLength: 1 }),
+  deviceId: DeviceIdSchema,
+  group: GroupNameSchema,
   tier: DeviceTier,
-  hubId: Type.String({ minLength: 1 }),
+  hubId: HubIdSchema,
   hubPublicKeyPem: Type.String({ minLength: 1, description: 'The hub\'s Ed25519 key, for checking documents the hub signs' }),
 })
 export type EnrolAnswer = Static<typeof EnrolAnswer>

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { defineExchange } from './exchange.js'
+import { BundleNameSchema, HubPathSchema, ReleaseIdSchema, RolloutIdSchema, VersionSchema } from './identifiers.js'
 
 /**
  * OTA exchanges between the edge updater and the hub: the target poll, the
@@ -23,14 +24,14 @@ export type OtaDeviceState = (typeof OTA_DEVICE_STATES)[number]
 export const OtaDeviceStateSchema = literals(OTA_DEVICE_STATES)
 
 const OtaRelease = Type.Object({
-  releaseId: Type.String({ minLength: 1 }),
-  rolloutId: Type.String({ minLength: 1 }),
-  name: Type.String(),
-  version: Type.String({ description: 'Semver' }),
+  releaseId: ReleaseIdSchema,
+  rolloutId: RolloutIdSchema,
+  name: BundleNameSchema,
+  version: VersionSchema,
   kind: BundleKindSchema,
   bundleBytes: Type.Integer({ minimum: 0, description: 'Bytes of the whole bundle file (for the disk-space check and Range resume)' }),
   bundleSha256: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'Hex sha256 of the whole bundle file' }),
-  downloadPath: Type.String({ minLength: 1, description: 'Path on the hub: GET it signed; Range supported' }),
+  downloadPath: HubPathSchema,
   allowDowngrade: Type.Boolean({ description: 'An admin allowed installing this even if it is a lower version than installed' }),
 })
 
@@ -41,8 +42,8 @@ export type OtaTarget = Static<typeof OtaTarget>
 /** The edge reports progress and the outcome of its update. */
 export const OtaReport = Type.Object(
   {
-    rolloutId: Type.String({ minLength: 1, maxLength: 64 }),
-    releaseId: Type.String({ minLength: 1, maxLength: 64 }),
+    rolloutId: RolloutIdSchema,
+    releaseId: ReleaseIdSchema,
     state: OtaDeviceStateSchema,
     code: Type.Optional(Type.String({ pattern: '^[A-Z][A-Z0-9_]{0,63}$', description: 'Stable error code (docs/errors.md) with failed / rolled-back' })),
     reason: Type.Optional(Type.String({ maxLength: 2000 })),

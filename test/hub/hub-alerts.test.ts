@@ -35,7 +35,7 @@ describe('alerts from devices', () => {
     expect(first.statusCode, first.body).toBe(200)
     expect(first.json()).toEqual({ accepted: 2, duplicates: 0, lastSeq: 2 })
     // The edge resends after a lost answer, with one new alert.
-    const again = await device.send('POST', alertsPath, { alerts: [alert(1), alert(2), alert(3, { severity: 'info' })] })
+    const again = await device.send('POST', alertsPath, { alerts: [alert(1), alert(2, { severity: 'critical', value: null }), alert(3, { severity: 'info' })] })
     expect(again.json()).toEqual({ accepted: 1, duplicates: 2, lastSeq: 3 })
     const listed = await get(`/v1/alerts?deviceId=${device.deviceId}`)
     expect(listed.count).toBe(3)

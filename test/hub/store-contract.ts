@@ -308,6 +308,41 @@ export function hubStoreContract(name: string, open: () => Promise<{ store: HubS
         expect(await store.telemetry.batchesFor({ deviceId: d1, sensorId: 's3', metric: 'm', from: 0, to: 1000 })).toEqual([])
       }))
 
+    it('upload streams: content held in any epoch is a duplicate, the same (device, epoch, seq) with other content a conflict, a new epoch starts at any seq', () =>
+      withStore(async (store) => {
+        const d1 = await enrolled(store, 'd1')
+        const input = (seq: number, hash: string, epoch?: string) => ({
+          deviceId: d1,
+          seq,
+          ...(epoch === undefined ? {} : { epoch }),
+          contentSha256: hash.repeat(64),
+          bytes: Uint8Array.from([seq]),
+          readingCount: 1,
+          tsMin: seq,
+          tsMax: seq,
+          series: [{ sensorId: 's1', metric: 'm', tsMin: seq, tsMax: seq, count: 1 }],
+          receivedAt: 1000 + seq,
+        })
+        expect(await store.telemetry.append(input(1, 'a'))).toEqual({ outcome: 'stored', lastSeq: 1 })
+        expect(await store.telemetry.append(input(2, 'b'))).toEqual({ outcome: 'stored', lastSeq: 2 })
+        // A restored device reuses seq 2 for new readings: refused, not taken for a repeat.
+        expect(await store.telemetry.append(input(2, 'c'))).toEqual({ outcome: 'conflict', lastSeq: 2, heldSha256: 'b'.repeat(64) })
+        // Under a new epoch it is stored, at its own seq, and recorded as the device's new epoch.
+        expect(await store.telemetry.append(input(2, 'c', 'e2'))).toEqual({ outcome: 'stored', lastSeq: 2, newEpoch: true })
+        // Held content is a duplicate whatever epoch it comes under.
+        expect(await store.telemetry.append(input(1, 'a', 'e2'))).toEqual({ outcome: 'duplicate', lastSeq: 2 })
+        expect(await store.telemetry.append(input(3, 'd', 'e2'))).toEqual({ outcome: 'stored', lastSeq: 3 })
+        expect(await store.telemetry.has(d1, 2, 'e2')).toBe(true)
+        expect(await store.telemetry.deviceState(d1)).toMatchObject({ batches: 4, readings: 4 })
+
+        const alert = (seq: number, value: number) => ({ seq, raisedAt: 100 + seq, sensorId: 's', metric: 'm', severity: 'critical' as const, rule: 'r', value, message: 'x', contentSha256: String(value % 10).repeat(64) })
+        expect(await store.alerts.ingest(d1, [alert(1, 1), alert(2, 2)], 500)).toEqual({ accepted: 2, duplicates: 0, lastSeq: 2 })
+        await expect(store.alerts.ingest(d1, [alert(3, 3), alert(2, 5)], 501)).rejects.toMatchObject({ code: 'HUB_ERR_STREAM_CONFLICT' })
+        expect((await store.alerts.list({ deviceId: d1, limit: 10 })).map((a) => a.seq)).toEqual([2, 1])
+        expect(await store.alerts.ingest(d1, [alert(1, 1), alert(2, 5)], 502, 'e3')).toEqual({ accepted: 1, duplicates: 1, lastSeq: 2, newEpoch: true })
+        expect((await store.alerts.list({ deviceId: d1, limit: 10 })).map((a) => a.value)).toEqual([5, 2, 1])
+      }))
+
     it('release keys and releases: add, list, conflicts, delete refused while a rollout is active', () =>
       withStore(async (store) => {
         await store.releaseKeys.add({ id: 'k1', name: 'team', publicKeyPem: 'PEM', addedBy: 'user:admin', addedAt: 1 })

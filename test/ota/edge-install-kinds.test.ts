@@ -101,7 +101,8 @@ describe('edge updater: firmware, model, refusals (real edge process)', () => {
     hub.setTarget({ path: model, name: 'vibration', version: '1.1.0', kind: 'model', releaseId: 'model-1' })
     const child = await edge(dataDir)
     await waitForState('model-1', 'committed')
-    const dir = join(dataDir, 'models', 'vibration', '1.1.0')
+    // Named by the release id, never by the signed manifest's name (issue 13).
+    const dir = join(dataDir, 'models', 'model-1')
     expect(readdirSync(dir).sort()).toEqual(['cloudos-forecaster-v1.card.json', 'cloudos-forecaster-v1.onnx'])
     const running = async () => ((await (await fetch(`${child.endpoints.httpUrl}/v1/model`)).json()) as { model: { path: string; sha256: string } | null }).model
     // The edge's inference now runs the model from the bundle, not the shipped one.

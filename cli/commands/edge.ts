@@ -93,10 +93,11 @@ function registerTokenCommand(edge: Command): void {
   token
     .command('rotate')
     .description('replace the token; the running edge uses the new one from its next request (--data-dir DIR: the edge\'s)')
+    // Its own --data-dir: with positional options (cli/main.ts), the `edge` command's does not reach subcommands.
+    .requiredOption('--data-dir <dir>', "the edge's data dir")
     .option('--print', 'print the new token on stdout')
     .action(async (_flags: unknown, command: Command) => {
-      // --data-dir is the `edge` command's own option (commander parses it there).
-      const flags = command.optsWithGlobals<{ dataDir: string; print?: boolean }>()
+      const flags = command.opts<{ dataDir: string; print?: boolean }>()
       const { rotateApiToken, apiTokenPath } = await import('../../edge/api/auth/api-token.js')
       const dataDir = resolve(flags.dataDir)
       const { existsSync } = await import('node:fs')
@@ -107,8 +108,9 @@ function registerTokenCommand(edge: Command): void {
   token
     .command('show')
     .description('print the token (for scripts: curl -H "Authorization: Bearer $(cloudos edge token show --data-dir DIR)")')
+    .requiredOption('--data-dir <dir>', "the edge's data dir")
     .action(async (_flags: unknown, command: Command) => {
-      const flags = command.optsWithGlobals<{ dataDir: string }>()
+      const flags = command.opts<{ dataDir: string }>()
       const { readApiToken } = await import('../../edge/api/auth/api-token.js')
       process.stdout.write(`${readApiToken(resolve(flags.dataDir))}\n`)
     })

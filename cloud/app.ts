@@ -8,6 +8,7 @@ import { CloudosError } from '../shared/errors.js'
 import { AuditLog } from './audit/audit-log.js'
 import { authGuards } from './http/auth-guards.js'
 import { isHubInitialised } from './bootstrap/init-hub.js'
+import { loadHubTls, readHubCaPin, type HubTlsMaterial } from './bootstrap/hub-tls-files.js'
 import { resolveHubConfig, type HubConfig } from './hub-config.js'
 import type { HubContext } from './http/context.js'
 import { installHubErrorHandlers } from './http/error-handlers.js'
@@ -89,10 +90,13 @@ export async function buildHubApp(options: HubAppOptions): Promise<FastifyInstan
   const config: HubConfig = resolveHubConfig(options.config ?? {})
   const clock = options.clock ?? Date.now
   const identity = HubIdentity.load(dataDir)
+  // HTTPS unless the operator said otherwise; the files are checked before anything opens.
+  const tls: HubTlsMaterial | undefined = config.http.insecureHttp ? undefined : loadHubTls(dataDir, config.tls)
+  const caPin = tls?.caPin ?? readHubCaPin(dataDir, config.tls)
   const store = options.store ?? SqliteHubStore.open(dataDir)
   const metrics = new HubMetrics()
   const audit = new AuditLog(store.audit, identity, clock, () => metrics.auditEntries.inc())
-  const enrolment = new EnrolmentService({ tokens: store.enrolmentTokens, devices: store.devices, audit, enrolment: config.enrolment, clock })
+  const enrolment = new EnrolmentService({ tokens: store.enrolmentTokens, devices: store.devices, audit, enrolment: config.enrolment, clock, caPin })
   const heartbeats = new HeartbeatWriter(store.fleet, config.fleet.healthHistoryLength, (outcomes) => {
     for (const outcome of outcomes) {
       if (outcome.revoked) continue
@@ -122,16 +126,24 @@ export async function buildHubApp(options: HubAppOptions): Promise<FastifyInstan
     throw err
   }
   try {
-    return await assembleApp(context, options.logger ?? false, options.livenessTimer ?? true, options.rolloutTimer ?? true)
+    return await assembleApp(context, options.logger ?? false, options.livenessTimer ?? true, options.rolloutTimer ?? true, tls)
   } catch (err) {
     await store.close()
     throw err
   }
 }
 
-async function assembleApp(context: HubContext, logger: FastifyServerOptions['logger'], livenessTimer: boolean, rolloutTimer: boolean): Promise<FastifyInstance> {
+async function assembleApp(
+  context: HubContext,
+  logger: FastifyServerOptions['logger'],
+  livenessTimer: boolean,
+  rolloutTimer: boolean,
+  tls: HubTlsMaterial | undefined,
+): Promise<FastifyInstance> {
   const { config, store, metrics } = context
+  // Fastify types an HTTPS instance apart from an HTTP one; the routes and hooks are the same.
   const app = Fastify({
+    ...(tls === undefined ? {} : { https: { key: tls.key, cert: tls.cert } }),
     logger,
     bodyLimit: config.http.bodyLimitBytes,
     // On close, cut open connections too (config long-polls, bundle downloads,
@@ -140,7 +152,7 @@ async function assembleApp(context: HubContext, logger: FastifyServerOptions['lo
     forceCloseConnections: true,
     // Reject unknown body keys rather than silently dropping them.
     ajv: { customOptions: { coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false } },
-  })
+  }) as unknown as FastifyInstance
   app.decorate('fleetLiveness', context.liveness)
   app.decorate('otaRollouts', context.ota.engine)
   if (livenessTimer) app.addHook('onReady', async () => context.liveness.start())

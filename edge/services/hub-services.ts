@@ -20,6 +20,8 @@ export interface HubServicesOptions {
   configStore: ConfigReplicaStore
   health: Omit<HealthSources, 'runtimeVersion'>
   onConfigRefused: (code: string) => void
+  /** Counts hub endpoints refused for failing to prove the pinned identity. */
+  onIdentityRefused?: () => void
   log: Logger
 }
 
@@ -27,7 +29,7 @@ export interface HubServicesOptions {
 export function hubServices(options: HubServicesOptions): { hubLink: HubLinkService; configSync: ConfigSyncService } {
   const { connect, identity, config, alerts, outbox, agent, configStore, log } = options
   const hubLink = new HubLinkService(() =>
-    connect.connectHubLink({ identity, config: config.hub, alerts, log, outbox: (client) => outbox.linkFor(client), health: options.health }),
+    connect.connectHubLink({ identity, config: config.hub, alerts, log, outbox: (client) => outbox.linkFor(client), health: options.health, ...(options.onIdentityRefused === undefined ? {} : { onIdentityRefused: options.onIdentityRefused }) }),
   )
   const configSync = new ConfigSyncService(config, async (settings) => {
     const { ConfigSyncLoop } = await import('../config-sync/config-sync-loop.js')

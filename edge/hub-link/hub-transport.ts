@@ -16,7 +16,7 @@ import { CloudosError } from '../../shared/errors.js'
  */
 export interface HubTransportOptions {
   /** The pinned hub CA (PEM). Without it, no https:// endpoint can prove itself. */
-  caPem?: string | undefined
+  hubCaPem?: string | undefined
   /** Allow http:// (`--insecure-http`): no identity is checked on such a URL. */
   insecureHttp?: boolean
   /** Called once per endpoint that failed to prove the pinned identity (for the refusal counter). */
@@ -74,7 +74,7 @@ export function checkHubUrl(url: string, insecureHttp: boolean): URL {
 
 export function createHubTransport(options: HubTransportOptions): HubTransport {
   // One keep-alive agent per transport: heartbeats reuse a TLS session instead of a handshake each.
-  const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 8, ca: options.caPem ?? [], rejectUnauthorized: true })
+  const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 8, ca: options.hubCaPem ?? [], rejectUnauthorized: true })
   const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 8 })
   const hubFetch = (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
     const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url)

@@ -61,7 +61,7 @@ export async function startRealHub(options: RealHubOptions = {}): Promise<RealHu
   const config = withInsecureHttp(options.config ?? {}, insecureHttp)
   const caFile = join(dir.path, HUB_CA_CERT_FILE)
   const caPem = readFileSync(caFile, 'utf8')
-  const transport = createHubTransport({ caPem, insecureHttp })
+  const transport = createHubTransport({ hubCaPem: caPem, insecureHttp })
   let app: FastifyInstance | undefined
   let port = 0
   const listen = async () => {

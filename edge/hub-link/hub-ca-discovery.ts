@@ -72,7 +72,7 @@ function handshake(url: URL, timeoutMs: number, trust: { ca?: string; rejectUnau
         reject(new CloudosError('EDGE_ERR_HUB_IDENTITY_MISMATCH', `${url.host} did not prove the pinned hub identity (${err.code}: ${err.message})`, { hubUrl: url.origin, tlsError: err.code }))
         return
       }
-      reject(new CloudosError('EDGE_ERR_HUB_UNREACHABLE', `cannot reach the hub at ${url.origin}: ${err.code ?? ''} ${err.message}`.trim(), { hubUrl: url.origin }))
+      reject(new CloudosError('EDGE_ERR_HUB_UNREACHABLE', `cannot enrol: the hub at ${url.origin} is unreachable (${err.code ?? ''} ${err.message})`, { hubUrl: url.origin }))
     })
   })
 }

@@ -141,7 +141,7 @@ describe('outbox upload to a real hub', () => {
           proxy.refuse(true)
         }
       })
-      const edge = await startEdge(dir, proxy.url, token)
+      const edge = await startEdge(dir, proxy.httpsUrl, token)
       const deviceId = await waitFor(() => {
         try {
           return deviceIdOf(dir)

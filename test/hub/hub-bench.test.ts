@@ -5,7 +5,7 @@ import { runCli } from '../helpers/processes.js'
 // process, load-generator processes and the plain baselines, with tiny counts.
 describe('cloudos bench hub --quick --json', () => {
   it('runs the hub, the baselines and the fleet list end to end and reports every number', async () => {
-    const result = await runCli(['bench', 'hub', '--quick', '--json'], { timeoutMs: 55_000 })
+    const result = await runCli(['bench', 'hub', '--quick', '--json'], { timeoutMs: 85_000 })
     expect(result.code, result.stderr).toBe(0)
     const report = JSON.parse(result.stdout) as {
       settings: { quick: boolean; devices: number; heartbeatsPerRun: number }
@@ -32,5 +32,5 @@ describe('cloudos bench hub --quick --json', () => {
     expect(Object.keys(report.pass).sort()).toEqual(['fleetListP99Ms', 'heartbeatP99Ms', 'heartbeatsPerSecond'])
     expect(result.stderr).toContain('devices enrolled over HTTPS')
     expect(result.stderr).toContain('plain-HTTP hub (same data, --insecure-http)')
-  }, 60_000)
+  }, 90_000)
 })

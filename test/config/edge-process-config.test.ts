@@ -13,7 +13,7 @@ describe('config with a real edge process and the cloudos config CLI', () => {
   let dir: TempDir
   let edge: EdgeChild
   let deviceId: string
-  const hubFlags = () => ['--hub', hub.url, '--token', hub.adminToken]
+  const hubFlags = () => ['--hub', hub.url, '--token', hub.adminToken, '--ca', hub.caFile]
   const edgeConfig = async () => (await (await fetch(`${edge.endpoints.httpUrl}/v1/config`)).json()) as Record<string, any>
 
   beforeAll(async () => {

@@ -2,22 +2,26 @@ import { createReadStream, statSync } from 'node:fs'
 import { request } from 'node:http'
 import { request as requestTls } from 'node:https'
 import { CloudosError, errorCatalogue, type ErrorCode } from '../shared/errors.js'
+import { adminFetch } from './hub-ca.js'
 
 /**
  * A small admin client of the hub's OTA API for the CLI (`cloudos hub release
  * ...`, `cloudos hub rollout ...`): bearer token, JSON in and out, and a
- * streamed bundle upload. A hub error keeps its code.
+ * streamed bundle upload. A hub error keeps its code. With `caPem` (the hub
+ * CA, `--ca` / `--hub-data-dir`) it trusts that CA only.
  */
 export class HubAdminClient {
   constructor(
     private readonly baseUrl: string,
     private readonly token: string,
+    private readonly caPem?: string,
   ) {}
 
   async json<T>(method: string, path: string, body?: unknown): Promise<T> {
     let response: Response
+    const send = await adminFetch(this.caPem)
     try {
-      response = await fetch(new URL(path, this.baseUrl), {
+      response = await send(new URL(path, this.baseUrl), {
         method,
         headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -39,7 +43,7 @@ export class HubAdminClient {
     const url = new URL('/v1/releases', this.baseUrl)
     const send = url.protocol === 'https:' ? requestTls : request
     return new Promise((resolve, reject) => {
-      const req = send(url, { method: 'POST', headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/octet-stream', 'content-length': size } }, (res) => {
+      const req = send(url, { ...(this.caPem === undefined ? {} : { ca: this.caPem }), method: 'POST', headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/octet-stream', 'content-length': size } }, (res) => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
         res.on('end', () => {

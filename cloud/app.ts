@@ -9,6 +9,7 @@ import { AuditLog } from './audit/audit-log.js'
 import { AuthFailureSummary } from './audit/auth-failure-summary.js'
 import { authGuards } from './http/auth-guards.js'
 import { isHubInitialised } from './bootstrap/init-hub.js'
+import { loadHubTls, readHubCaPin, type HubTlsMaterial } from './bootstrap/hub-tls-files.js'
 import { resolveHubConfig, type HubConfig } from './hub-config.js'
 import type { HubContext } from './http/context.js'
 import { installHubErrorHandlers } from './http/error-handlers.js'
@@ -35,7 +36,7 @@ import { ComplianceService } from './compliance/compliance-service.js'
 import { complianceRoutes } from './compliance/compliance-routes.js'
 import { hubIdentityCreatedAt } from './compliance/key-sources.js'
 import { PolicyEvaluator } from './compliance/policy-evaluator.js'
-import { PLAIN_HTTP, type HubTransport } from './compliance/transport-control.js'
+import type { HubTransport } from './compliance/transport-control.js'
 import { authRoutes } from './accounts/auth-routes.js'
 import { alertRoutes } from './alerts/alert-routes.js'
 import { deviceRoutes } from './devices/device-routes.js'
@@ -108,6 +109,9 @@ export async function buildHubApp(options: HubAppOptions): Promise<FastifyInstan
   const config: HubConfig = resolveHubConfig(options.config ?? {})
   const clock = options.clock ?? Date.now
   const identity = HubIdentity.load(dataDir)
+  // HTTPS unless the operator said otherwise; the files are checked before anything opens.
+  const tls: HubTlsMaterial | undefined = config.http.insecureHttp ? undefined : loadHubTls(dataDir, config.tls)
+  const caPin = tls?.caPin ?? readHubCaPin(dataDir, config.tls)
   const store = options.store ?? SqliteHubStore.open(dataDir)
   const metrics = new HubMetrics()
   const audit = new AuditLog(store.audit, identity, clock, () => metrics.auditEntries.inc())
@@ -119,7 +123,7 @@ export async function buildHubApp(options: HubAppOptions): Promise<FastifyInstan
     onFailure: (failure) => metrics.authFailures.inc({ kind: failure.kind, code: failure.code }),
     onSummary: (summary) => metrics.authFailureSummaries.inc({ kind: summary.kind }),
   })
-  const enrolment = new EnrolmentService({ tokens: store.enrolmentTokens, devices: store.devices, audit, failures: authFailures, enrolment: config.enrolment, clock })
+  const enrolment = new EnrolmentService({ tokens: store.enrolmentTokens, devices: store.devices, audit, failures: authFailures, enrolment: config.enrolment, clock, caPin })
   const heartbeats = new HeartbeatWriter(store.fleet, config.fleet.healthHistoryLength, (outcomes) => {
     for (const outcome of outcomes) {
       if (outcome.revoked) continue
@@ -143,7 +147,8 @@ export async function buildHubApp(options: HubAppOptions): Promise<FastifyInstan
     const heartbeatGraceMs = config.fleet.heartbeatIntervalSeconds * config.fleet.offlineAfterMissedHeartbeats * 1000
     const engine = new RolloutEngine({ rollouts: store.rollouts, audit, clock, heartbeatGraceMs, checkIntervalMs: config.ota.rolloutCheckSeconds * 1000 })
     const ota = { releasesDir, incomingDir, trustedKeys, verifier: options.bundleVerifier ?? sharedBundleVerifier, engine, heartbeatGraceMs }
-    const transport = options.transport ?? PLAIN_HTTP
+    // What the hub serves (the compliance report's "TLS on"): HTTPS unless started with --insecure-http.
+    const transport = options.transport ?? { tls: tls !== undefined, insecureHttp: config.http.insecureHttp }
     const compliance = new ComplianceService({
       store,
       identity,
@@ -159,16 +164,18 @@ export async function buildHubApp(options: HubAppOptions): Promise<FastifyInstan
     throw err
   }
   try {
-    return await assembleApp(context, options.logger ?? false, { liveness: options.livenessTimer ?? true, rollout: options.rolloutTimer ?? true, policy: options.policyTimer ?? true })
+    return await assembleApp(context, options.logger ?? false, { liveness: options.livenessTimer ?? true, rollout: options.rolloutTimer ?? true, policy: options.policyTimer ?? true }, tls)
   } catch (err) {
     await store.close()
     throw err
   }
 }
 
-async function assembleApp(context: HubContext, logger: FastifyServerOptions['logger'], timers: { liveness: boolean; rollout: boolean; policy: boolean }): Promise<FastifyInstance> {
+async function assembleApp(context: HubContext, logger: FastifyServerOptions['logger'], timers: { liveness: boolean; rollout: boolean; policy: boolean }, tls: HubTlsMaterial | undefined): Promise<FastifyInstance> {
   const { config, store, metrics } = context
+  // Fastify types an HTTPS instance apart from an HTTP one; the routes and hooks are the same.
   const app = Fastify({
+    ...(tls === undefined ? {} : { https: { key: tls.key, cert: tls.cert } }),
     logger,
     bodyLimit: config.http.bodyLimitBytes,
     // request.ip (rate limits, audit sources) from X-Forwarded-For only when
@@ -181,7 +188,7 @@ async function assembleApp(context: HubContext, logger: FastifyServerOptions['lo
     forceCloseConnections: true,
     // Reject unknown body keys rather than silently dropping them.
     ajv: { customOptions: { coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false } },
-  })
+  }) as unknown as FastifyInstance
   app.decorate('fleetLiveness', context.liveness)
   app.decorate('otaRollouts', context.ota.engine)
   const policyEvaluator = new PolicyEvaluator(

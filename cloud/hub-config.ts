@@ -19,8 +19,17 @@ export const HubConfigSchema = Type.Object(
           description:
             'Fastify trustProxy: false (default) takes the client address from the TCP connection and ignores X-Forwarded-For; a list of proxy addresses or CIDRs (e.g. ["127.0.0.1"]) honours X-Forwarded-For only from those; true trusts any sender (only when nothing but the proxy can reach the hub)',
         }),
+        insecureHttp: Type.Boolean({ default: false, description: 'Serve plain HTTP instead of HTTPS (`cloudos hub --insecure-http`): device answers and admin tokens then cross the network unprotected. Only for loopback demos or behind a TLS-terminating proxy on the same host' }),
       },
       { default: {}, additionalProperties: false },
+    ),
+    tls: Type.Object(
+      {
+        certFile: Type.Optional(Type.String({ minLength: 1, description: 'Server certificate (PEM, may list intermediates after it); default tls/hub-server.pem in the data dir' })),
+        keyFile: Type.Optional(Type.String({ minLength: 1, description: 'Its private key (PEM); default tls/hub-server-key.pem' })),
+        caFile: Type.Optional(Type.String({ minLength: 1, description: 'The CA that issued it (PEM): its key pin goes into every enrolment token; default tls/hub-ca.pem' })),
+      },
+      { default: {}, additionalProperties: false, description: 'The hub\'s HTTPS identity (`cloudos hub init` creates it). Unused with http.insecureHttp' },
     ),
     auth: Type.Object(
       {
@@ -134,6 +143,11 @@ export const HubConfigSchema = Type.Object(
 )
 
 export type HubConfig = Static<typeof HubConfigSchema>
+
+/** True when the hub serves HTTPS (the default); what the compliance report reads. */
+export function hubServesTls(config: HubConfig): boolean {
+  return !config.http.insecureHttp
+}
 
 /** Validates a (partial) hub config, filling defaults; the result is frozen. */
 export function resolveHubConfig(input: unknown = {}, source = 'hub config'): HubConfig {

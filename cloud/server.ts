@@ -4,8 +4,10 @@ import { resolveHubConfig } from './hub-config.js'
 
 export interface RunningHub {
   app: FastifyInstance
-  /** e.g. http://127.0.0.1:8080 */
+  /** e.g. https://127.0.0.1:8080 (http:// with http.insecureHttp) */
   url: string
+  /** True when it serves HTTPS (the default). */
+  tls: boolean
   /** Stops accepting connections, lets in-flight requests finish, closes storage. */
   stop(): Promise<void>
 }
@@ -27,7 +29,8 @@ export async function startHub(options: HubAppOptions & { host?: string; port?: 
   let stopping: Promise<void> | undefined
   return {
     app,
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`,
+    url: `${config.http.insecureHttp ? 'http' : 'https'}://${host.includes(':') ? `[${host}]` : host}:${boundPort}`,
+    tls: !config.http.insecureHttp,
     stop: () => (stopping ??= app.close()),
   }
 }

@@ -37,6 +37,9 @@ import { DeadLetterStore } from './store/dead-letter-store.js'
 import { ReadingsStore } from './store/readings-store.js'
 import { ScoreStore } from './store/score-store.js'
 
+/** Counters-table key of hub endpoints refused for failing to prove the pinned identity (cloudos_edge_hub_identity_refusals_total). */
+export const HUB_IDENTITY_REFUSALS_COUNTER = 'hub_identity_refused'
+
 export interface EdgeRuntimeOptions {
   dataDir: string
   config: EdgeConfig
@@ -96,6 +99,8 @@ export class EdgeRuntime {
   #startConfig: EdgeConfig | undefined
   readonly #applyHooks: ((next: EdgeConfig, changed: string[]) => void)[] = []
   #stopping: Promise<void> | undefined
+  /** Hub endpoints refused (pinned identity not proven) before the counters table was open. */
+  #identityRefusalsBeforeOpen = 0
   readonly #startedAt = Date.now()
 
   constructor(options: EdgeRuntimeOptions) {
@@ -206,6 +211,9 @@ export class EdgeRuntime {
       enrolmentToken: this.#options.enrolmentToken,
       deviceName: this.#options.config.hub.deviceName,
       timeoutMs: this.#options.config.hub.requestTimeoutMs,
+      insecureHttp: this.#options.config.hub.insecureHttp,
+      // Counted once the database (and its counters table) is open.
+      onIdentityRefused: () => (this.#identityRefusalsBeforeOpen += 1),
       log,
     })
     const db = openEdgeDatabase({ dataDir, synchronous: this.#options.config.storage.synchronous })
@@ -239,6 +247,8 @@ export class EdgeRuntime {
     const services = new EdgeServices(log)
     services.register(new DatabaseService(db))
     const counters = new CountersStore(db)
+    const countIdentityRefusal = (n = 1) => counters.add(HUB_IDENTITY_REFUSALS_COUNTER, n)
+    if (this.#identityRefusalsBeforeOpen > 0) countIdentityRefusal(this.#identityRefusalsBeforeOpen)
     const countRefusal = (code: string) => counters.add(`config_refused.${code}`, 1)
     const countHubRefusal = (code: string) => counters.add(`hub_refused.${code}`, 1)
     const configStore = new ConfigReplicaStore(db)
@@ -301,6 +311,7 @@ export class EdgeRuntime {
             onConfigRefused: countRefusal,
             onHubRefused: countHubRefusal,
             ...(stream === undefined ? {} : { stream }),
+            onIdentityRefused: () => countIdentityRefusal(),
             log,
             health: {
               readingsStored: () => pipeline.stats.readingsStored,

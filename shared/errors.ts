@@ -97,6 +97,21 @@ export const errorCatalogue = {
     summary: 'The hub answered a device request with an unexpected error.',
     hint: 'The message gives the hub\'s code and reason; see docs/errors.md for the HUB_ERR_* code.',
   },
+  EDGE_ERR_HUB_IDENTITY_MISMATCH: {
+    status: 502,
+    summary: 'The hub endpoint could not prove the pinned hub identity: its TLS certificate does not chain to the CA pinned at enrolment (or, at enrolment, to the CA pin in the token). The edge did not send anything to it.',
+    hint: 'Someone may be impersonating the hub, or the URL points at another server. Check --hub; if the hub really changed its CA, enrol the device again with a new token. Counted in cloudos_edge_hub_identity_refusals_total.',
+  },
+  EDGE_ERR_HUB_INSECURE_URL: {
+    status: 400,
+    summary: 'The hub URL is plain http:// but plain HTTP was not allowed on this device.',
+    hint: 'Use the hub\'s https:// URL. Only for a loopback demo or a hub behind a TLS proxy on the same host, allow plain HTTP on the device with --insecure-http (hub.insecureHttp).',
+  },
+  EDGE_ERR_HUB_TOKEN_MALFORMED: {
+    status: 400,
+    summary: 'The enrolment token is not of the form <secret>.<CA pin hex>, or has no CA pin for an https:// hub.',
+    hint: 'Copy the whole token the hub printed (POST /v1/enrolment-tokens answers it as `token`): 43 characters, a dot, 64 hex characters.',
+  },
   EDGE_ERR_HUB_ANSWER_INVALID: {
     status: 502,
     summary: 'The hub answered a device request with a body that does not match the wire contract (shared/protocol).',
@@ -454,6 +469,11 @@ export const errorCatalogue = {
     status: 409,
     summary: 'The hub data directory is already initialised (or holds a half-finished init).',
     hint: 'Start the hub with `cloudos hub --data-dir DIR`; to start over, move the directory away first (this discards the hub identity and accounts).',
+  },
+  HUB_ERR_TLS_UNREADABLE: {
+    status: 500,
+    summary: 'The hub\'s TLS files (server certificate, key, CA) cannot be read, do not match each other, or the certificate was not issued by the CA.',
+    hint: 'The message names the file. `cloudos hub tls rotate --data-dir DIR` issues a new server certificate under the hub CA; with an operator\'s PKI, check tls.certFile, tls.keyFile and tls.caFile (docs/operations.md).',
   },
   HUB_ERR_IDENTITY_UNREADABLE: {
     status: 500,

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Fastify from 'fastify'
@@ -7,6 +7,8 @@ import { loadEdgeConfig } from '../../edge/config/load.js'
 import { EdgeRuntime } from '../../edge/runtime.js'
 import { buildHubApp } from '../../cloud/app.js'
 import { initHub } from '../../cloud/bootstrap/init-hub.js'
+import { HUB_CA_CERT_FILE } from '../../cloud/bootstrap/hub-tls-files.js'
+import { createHubTransport } from '../../edge/hub-link/hub-transport.js'
 import { summariseLatencies, type LatencySummary } from '../measure/statistics.js'
 
 export interface ApplyLatencyResult {
@@ -27,14 +29,16 @@ export async function measureApplyLatency(samples: number, pollIntervalMs: numbe
   const hubDir = mkdtempSync(join(tmpdir(), 'cloudos-bench-config-hub-'))
   const edgeDir = mkdtempSync(join(tmpdir(), 'cloudos-bench-config-edge-'))
   const password = 'bench config admin password'
-  const init = await initHub({ dataDir: hubDir, adminPassword: password })
+  const init = await initHub({ dataDir: hubDir, adminPassword: password, tls: { hosts: ['127.0.0.1'] } })
   const hub = await buildHubApp({ dataDir: hubDir })
+  // The hub serves HTTPS (its default); the bench's own calls trust its CA as the edge does.
+  const transport = createHubTransport({ hubCaPem: readFileSync(join(hubDir, HUB_CA_CERT_FILE), 'utf8') })
   let edge: EdgeRuntime | undefined
   try {
     await hub.listen({ host: '127.0.0.1', port: 0 })
-    const url = `http://127.0.0.1:${(hub.server.address() as { port: number }).port}`
+    const url = `https://127.0.0.1:${(hub.server.address() as { port: number }).port}`
     const call = async (method: string, path: string, body?: unknown, token?: string) => {
-      const response = await fetch(`${url}${path}`, {
+      const response = await transport.fetch(`${url}${path}`, {
         method,
         headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token ? { authorization: `Bearer ${token}` } : {}) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -77,6 +81,7 @@ export async function measureApplyLatency(samples: number, pollIntervalMs: numbe
   } finally {
     await edge?.stop()
     await hub.close()
+    transport.close()
     rmSync(hubDir, { recursive: true, force: true })
     rmSync(edgeDir, { recursive: true, force: true })
   }

@@ -2,11 +2,12 @@
  * One load-generator process of `cloudos bench hub`: receives its devices,
  * signs every request before the clock starts (so the measurement is the
  * hub's work, not this process's Ed25519 signing), reports ready, and on 'go'
- * sends them over kept-alive node:http connections, `concurrency` at a time,
- * timing each request.
+ * sends them over kept-alive node:http (or node:https, verifying the hub CA
+ * as an edge does) connections, `concurrency` at a time, timing each request.
  */
 import { createPrivateKey } from 'node:crypto'
-import { Agent, request } from 'node:http'
+import { Agent, request, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http'
+import { Agent as TlsAgent, request as tlsRequest } from 'node:https'
 import { signDeviceRequest } from '../../shared/device-auth/index.js'
 import type { LoadJob, LoadOutcome, ToLoadGenerator, FromLoadGenerator } from './hub-bench-ipc.js'
 import { sendToParent } from '../processes/child-ipc.js'
@@ -68,7 +69,8 @@ function prepare(job: LoadJob): void {
   }
   const signMs = performance.now() - signStarted
   const url = new URL(job.baseUrl)
-  const agent = new Agent({ keepAlive: true, maxSockets: job.concurrency })
+  // Kept-alive connections as an edge keeps them: a TLS handshake per connection, not per heartbeat.
+  const agent = url.protocol === 'https:' ? new TlsAgent({ keepAlive: true, maxSockets: job.concurrency, ca: job.caPem ?? [] }) : new Agent({ keepAlive: true, maxSockets: job.concurrency })
   start = () => {
     start = undefined
     run(url, agent, prepared, job.concurrency, signMs).then((outcome) => sendToParent<FromLoadGenerator>({ type: 'done', outcome }), fail)
@@ -76,9 +78,12 @@ function prepare(job: LoadJob): void {
   sendToParent<FromLoadGenerator>({ type: 'ready', signMs })
 }
 
-function send(url: URL, agent: Agent, prepared: PreparedRequest): Promise<{ status: number; body: string }> {
+type AnyAgent = Agent | TlsAgent
+const requestFor = (url: URL): ((options: RequestOptions, callback: (res: IncomingMessage) => void) => ClientRequest) => (url.protocol === 'https:' ? tlsRequest : request)
+
+function send(url: URL, agent: AnyAgent, prepared: PreparedRequest): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, method: 'POST', path: prepared.path, headers: prepared.headers, agent }, (res) => {
+    const req = requestFor(url)({ host: url.hostname, port: url.port, method: 'POST', path: prepared.path, headers: prepared.headers, agent }, (res) => {
       let body = ''
       res.setEncoding('utf8')
       res.on('data', (chunk: string) => (body += chunk))
@@ -90,7 +95,7 @@ function send(url: URL, agent: Agent, prepared: PreparedRequest): Promise<{ stat
   })
 }
 
-async function run(url: URL, agent: Agent, prepared: PreparedRequest[], concurrency: number, signMs: number): Promise<LoadOutcome> {
+async function run(url: URL, agent: AnyAgent, prepared: PreparedRequest[], concurrency: number, signMs: number): Promise<LoadOutcome> {
   const latenciesMs: number[] = []
   let next = 0
   let failed = 0

@@ -15,6 +15,8 @@ export interface LoadJob {
   requests: number
   /** Requests in flight at once (each on its own kept-alive connection). */
   concurrency: number
+  /** The hub CA (PEM) for an https:// baseUrl: the load generator verifies the hub as an edge does. */
+  caPem?: string
 }
 
 export interface LoadOutcome {

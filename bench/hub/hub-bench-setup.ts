@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { generate } from 'otplib'
@@ -9,6 +9,8 @@ import { encodePublicKey, generateDeviceKeyPair } from '../../shared/device-auth
 import { CloudosError } from '../../shared/errors.js'
 import { cloudosBin } from '../../shared/package-root.js'
 import { initHub } from '../../cloud/bootstrap/init-hub.js'
+import { HUB_CA_CERT_FILE } from '../../cloud/bootstrap/hub-tls-files.js'
+import { createHubTransport } from '../../edge/hub-link/hub-transport.js'
 import type { DeviceId } from '../../cloud/devices/device-repository.js'
 import type { HeartbeatInput } from '../../cloud/fleet/fleet-repository.js'
 import { SqliteHubStore } from '../../cloud/store/sqlite-hub-store.js'
@@ -20,12 +22,14 @@ export interface InitialisedBenchHub {
   dataDir: string
   adminPassword: string
   totpSecret: string
+  /** The hub CA `hub init` made (PEM): what clients of the HTTPS hub trust. */
+  caPem: string
 }
 
 export async function initBenchHub(dataDir: string): Promise<InitialisedBenchHub> {
   const adminPassword = randomBytes(18).toString('base64url')
-  const result = await initHub({ dataDir, adminPassword })
-  return { dataDir, adminPassword, totpSecret: result.totpSecret }
+  const result = await initHub({ dataDir, adminPassword, tls: { hosts: ['127.0.0.1', 'localhost'] } })
+  return { dataDir, adminPassword, totpSecret: result.totpSecret, caPem: readFileSync(join(dataDir, HUB_CA_CERT_FILE), 'utf8') }
 }
 
 /**
@@ -74,6 +78,7 @@ function randomUUIDLike(i: number): string {
 
 export interface HubProcess {
   child: ChildProcess
+  /** https://127.0.0.1:<port> (http:// when started with --insecure-http) */
   url: string
 }
 
@@ -115,13 +120,16 @@ export function startHubProcess(dataDir: string, reaper: ChildReaper, options: {
   })
 }
 
-async function call(url: string, init: { method?: string; token?: string; body?: unknown }): Promise<any> {
-  const response = await fetch(url, {
+/** Setup calls: over HTTPS trusting the hub CA (the edge's own transport), plain fetch for an --insecure-http hub. */
+async function call(url: string, init: { method?: string; token?: string; body?: unknown; caPem?: string | undefined }): Promise<any> {
+  const transport = url.startsWith('https:') ? createHubTransport({ hubCaPem: init.caPem }) : undefined
+  const response = await (transport?.fetch ?? fetch)(url, {
     method: init.method ?? 'GET',
     headers: { ...(init.body === undefined ? {} : { 'content-type': 'application/json' }), ...(init.token === undefined ? {} : { authorization: `Bearer ${init.token}` }) },
     ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
   })
   const text = await response.text()
+  transport?.close()
   if (!response.ok) throw new CloudosError('BENCH_ERR_SETUP', `${init.method ?? 'GET'} ${url}: ${response.status} ${text.slice(0, 500)}`)
   return JSON.parse(text) as unknown
 }
@@ -129,22 +137,23 @@ async function call(url: string, init: { method?: string; token?: string; body?:
 /** Logs in as the admin (password + a TOTP code from the secret). */
 export async function loginAdmin(baseUrl: string, hub: InitialisedBenchHub): Promise<string> {
   const totp = await generate({ secret: hub.totpSecret, epoch: Math.floor(Date.now() / 1000) })
-  const answer = (await call(`${baseUrl}/v1/auth/login`, { method: 'POST', body: { username: 'admin', password: hub.adminPassword, totp } })) as { token: string }
+  const answer = (await call(`${baseUrl}/v1/auth/login`, { method: 'POST', body: { username: 'admin', password: hub.adminPassword, totp }, caPem: hub.caPem })) as { token: string }
   return answer.token
 }
 
 /** Enrols `count` devices the way an edge does (token, own Ed25519 key, POST /v1/devices/enroll), `parallel` at a time. */
-export async function enrolBenchDevices(baseUrl: string, adminToken: string, count: number, parallel = 8): Promise<BenchDevice[]> {
+export async function enrolBenchDevices(baseUrl: string, adminToken: string, count: number, parallel = 8, caPem?: string): Promise<BenchDevice[]> {
   const devices: BenchDevice[] = []
   let next = 0
   async function worker(): Promise<void> {
     while (next < count) {
       const i = next++
-      const created = (await call(`${baseUrl}/v1/enrolment-tokens`, { method: 'POST', token: adminToken, body: { group: `bench-${i % 10}`, tier: 'edge' } })) as { token: string }
+      const created = (await call(`${baseUrl}/v1/enrolment-tokens`, { method: 'POST', token: adminToken, body: { group: `bench-${i % 10}`, tier: 'edge' }, caPem })) as { token: string }
       const { publicKey, privateKey } = generateDeviceKeyPair()
       const enrolled = (await call(`${baseUrl}/v1/devices/enroll`, {
         method: 'POST',
         body: { enrolmentToken: created.token, publicKey: encodePublicKey(publicKey), name: `bench-${i}`, facts: benchFacts },
+        caPem,
       })) as { deviceId: string }
       devices.push({ deviceId: enrolled.deviceId, privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string })
     }

@@ -21,6 +21,9 @@ export function formatHubBenchReport(report: HubBenchReport): string {
     )
   }
   lines.push('')
+  lines.push(
+    `TLS: HTTPS hub / plain-HTTP hub ${report.ratios.tlsHeartbeatsVsPlainHttp}x heartbeats/s, ${report.ratios.tlsP99VsPlainHttp}x p99 (${n(systems.hub.median.heartbeatsPerSecond)} vs ${n(systems['hub-plain-http'].median.heartbeatsPerSecond)} /s; ${ms(systems.hub.median.p99Ms)} vs ${ms(systems['hub-plain-http'].median.p99Ms)} ms)`,
+  )
   lines.push(`ratios: hub / plain FULL ${report.ratios.heartbeatsVsPlainFull}x, hub / plain NORMAL ${report.ratios.heartbeatsVsPlainNormal}x (heartbeats/s); fleet list p99 hub / plain ${report.ratios.fleetListP99VsPlain}x`)
   lines.push(
     `signed-request verifications/s (one process): ${n(report.verification.asyncPerSecond)} on the thread pool (the hub's path), ${n(report.verification.syncPerSecond)} on the main thread`,

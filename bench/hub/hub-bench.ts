@@ -1,5 +1,7 @@
 import type { ChildProcess } from 'node:child_process'
+import { cpSync } from 'node:fs'
 import { Agent, request } from 'node:http'
+import { Agent as TlsAgent, request as tlsRequest } from 'node:https'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { exitChild, forkBenchModule, sendToChild, waitForMessage } from '../processes/child-ipc.js'
@@ -42,10 +44,11 @@ export const defaultHubBenchSettings: HubBenchSettings = {
 
 export const quickHubBenchSettings: Partial<HubBenchSettings> = { quick: true, runs: 1, devices: 20, heartbeatsPerRun: 1_000, fleetDevices: 500, fleetQueries: 50, verifications: 1_000 }
 
-export type SystemId = 'hub' | 'plain-full' | 'plain-normal'
+export type SystemId = 'hub' | 'hub-plain-http' | 'plain-full' | 'plain-normal'
 
 export const systemNames: Record<SystemId, string> = {
-  hub: 'cloudos hub (signed, group commit, synchronous=FULL)',
+  hub: 'cloudos hub, HTTPS (signed, group commit, synchronous=FULL)',
+  'hub-plain-http': 'cloudos hub --insecure-http (same, plain HTTP)',
   'plain-full': 'plain fastify + SQLite, no auth, synchronous=FULL',
   'plain-normal': 'plain fastify + SQLite, no auth, synchronous=NORMAL',
 }
@@ -71,7 +74,15 @@ export interface HubBenchReport {
   setupSeconds: { init: number; fleetRegistration: number; enrolment: number }
   systems: Record<SystemId, SystemResult>
   verification: VerificationResult
-  ratios: { heartbeatsVsPlainFull: number; heartbeatsVsPlainNormal: number; fleetListP99VsPlain: number }
+  ratios: {
+    heartbeatsVsPlainFull: number
+    heartbeatsVsPlainNormal: number
+    fleetListP99VsPlain: number
+    /** HTTPS hub / plain-HTTP hub, heartbeats per second (1.0 = TLS costs nothing). */
+    tlsHeartbeatsVsPlainHttp: number
+    /** HTTPS hub / plain-HTTP hub, heartbeat p99. */
+    tlsP99VsPlainHttp: number
+  }
   targets: { heartbeatsPerSecond: number; heartbeatP99Ms: number; fleetListP99Ms: number }
   pass: { heartbeatsPerSecond: boolean; heartbeatP99Ms: boolean; fleetListP99Ms: boolean }
 }
@@ -82,14 +93,14 @@ export interface HubBenchHooks {
 }
 
 /** One measured run: `loadGenerators` processes, the devices split between them, all started together. */
-async function heartbeatRun(settings: HubBenchSettings, reaper: ChildReaper, baseUrl: string, pathTemplate: string, devices: BenchDevice[]): Promise<HeartbeatRun> {
+async function heartbeatRun(settings: HubBenchSettings, reaper: ChildReaper, baseUrl: string, pathTemplate: string, devices: BenchDevice[], caPem: string | undefined): Promise<HeartbeatRun> {
   const generators = Array.from({ length: settings.loadGenerators }, () => forkBenchModule(new URL('./heartbeat-load-main.js', import.meta.url), reaper))
   try {
     const share = Math.ceil(devices.length / generators.length)
     const perGenerator = Math.ceil(settings.heartbeatsPerRun / generators.length)
     const ready = generators.map((child, i) => {
       const waiting = waitForMessage<FromLoadGenerator, Extract<FromLoadGenerator, { type: 'ready' }>>(child, (m): m is Extract<FromLoadGenerator, { type: 'ready' }> => m.type === 'ready', 'load generator', 300_000)
-      sendToChild(child, { type: 'job', job: { baseUrl, pathTemplate, devices: devices.slice(i * share, (i + 1) * share), requests: perGenerator, concurrency: settings.concurrency } })
+      sendToChild(child, { type: 'job', job: { baseUrl, pathTemplate, devices: devices.slice(i * share, (i + 1) * share), requests: perGenerator, concurrency: settings.concurrency, ...(caPem === undefined ? {} : { caPem }) } })
       return waiting
     })
     await Promise.all(ready)
@@ -114,12 +125,13 @@ async function heartbeatRun(settings: HubBenchSettings, reaper: ChildReaper, bas
 }
 
 /** `GET /v1/devices?limit=100`, one at a time on a kept-alive connection, after 10 unmeasured warm-up calls. */
-async function fleetListRun(baseUrl: string, token: string | undefined, queries: number): Promise<LatencySummary> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+async function fleetListRun(baseUrl: string, token: string | undefined, queries: number, caPem: string | undefined): Promise<LatencySummary> {
   const url = new URL('/v1/devices?limit=100', baseUrl)
+  const tls = url.protocol === 'https:'
+  const agent = tls ? new TlsAgent({ keepAlive: true, maxSockets: 1, ca: caPem ?? [] }) : new Agent({ keepAlive: true, maxSockets: 1 })
   const once = () =>
     new Promise<void>((resolve, reject) => {
-      const req = request(url, { agent, headers: token === undefined ? {} : { authorization: `Bearer ${token}` } }, (res) => {
+      const req = (tls ? tlsRequest : request)(url, { agent, headers: token === undefined ? {} : { authorization: `Bearer ${token}` } }, (res) => {
         let count = 0
         res.on('data', (chunk: Buffer) => (count += chunk.length))
         res.on('end', () => (res.statusCode === 200 && count > 0 ? resolve() : reject(new Error(`fleet list answered ${res.statusCode}`))))
@@ -171,13 +183,22 @@ export async function runHubBench(settings: HubBenchSettings, hooks: HubBenchHoo
     notice(`registering ${settings.fleetDevices.toLocaleString('en-US')} fleet devices through the repository`)
     await registerFleetDirectly(dataDir, settings.fleetDevices)
     const fleetRegistration = seconds(t)
-    const hubProcess = await startHubProcess(dataDir, reaper)
+    let hubProcess = await startHubProcess(dataDir, reaper)
     notice(`hub running at ${hubProcess.url} (pid ${hubProcess.child.pid ?? '?'})`)
     t = performance.now()
     const token = await loginAdmin(hubProcess.url, hub)
-    const devices = await enrolBenchDevices(hubProcess.url, token, settings.devices)
+    const devices = await enrolBenchDevices(hubProcess.url, token, settings.devices, 8, hub.caPem)
     const enrolment = seconds(t)
-    notice(`${devices.length} devices enrolled over HTTP in ${enrolment} s, each with its own Ed25519 key`)
+    notice(`${devices.length} devices enrolled over HTTPS in ${enrolment} s, each with its own Ed25519 key`)
+    // The plain-HTTP hub: the same hub on a copy of the same data dir (same devices, same fleet,
+    // its own process), started with --insecure-http. Copied while the hub is stopped, so the
+    // database copy is consistent; sessions live in the database, so the admin token works on both.
+    await stopChild(hubProcess.child)
+    const plainHubDir = join(tmp, 'hub-plain-http')
+    cpSync(dataDir, plainHubDir, { recursive: true })
+    hubProcess = await startHubProcess(dataDir, reaper)
+    const plainHub = await startHubProcess(plainHubDir, reaper, { args: ['--insecure-http'] })
+    notice(`plain-HTTP hub (same data, --insecure-http) at ${plainHub.url}`)
 
     // The baselines work on copies of the same database (same devices, same fleet).
     const plainDb = (name: string) => {
@@ -190,25 +211,27 @@ export async function runHubBench(settings: HubBenchSettings, hooks: HubBenchHoo
     }
     const plainFull = await startPlainServer(reaper, await plainDb('plain-full'), 'FULL')
     const plainNormal = await startPlainServer(reaper, await plainDb('plain-normal'), 'NORMAL')
-    const targets: Record<SystemId, { url: string; path: string; devices: BenchDevice[]; token?: string }> = {
-      hub: { url: hubProcess.url, path: HEARTBEAT_PATH, devices, token },
+    const targets: Record<SystemId, { url: string; path: string; devices: BenchDevice[]; token?: string; caPem?: string }> = {
+      hub: { url: hubProcess.url, path: HEARTBEAT_PATH, devices, token, caPem: hub.caPem },
+      'hub-plain-http': { url: plainHub.url, path: HEARTBEAT_PATH, devices, token },
       'plain-full': { url: plainFull.url, path: '/v1/devices/{deviceId}/heartbeat', devices: devices.map((d) => ({ ...d, privateKeyPem: null })) },
       'plain-normal': { url: plainNormal.url, path: '/v1/devices/{deviceId}/heartbeat', devices: devices.map((d) => ({ ...d, privateKeyPem: null })) },
     }
     const systems = Object.keys(targets) as SystemId[]
-    const runs: Record<SystemId, HeartbeatRun[]> = { hub: [], 'plain-full': [], 'plain-normal': [] }
-    const fleet: Record<SystemId, LatencySummary[]> = { hub: [], 'plain-full': [], 'plain-normal': [] }
+    const runs: Record<SystemId, HeartbeatRun[]> = { hub: [], 'hub-plain-http': [], 'plain-full': [], 'plain-normal': [] }
+    const fleet: Record<SystemId, LatencySummary[]> = { hub: [], 'hub-plain-http': [], 'plain-full': [], 'plain-normal': [] }
     for (let run = 0; run < settings.runs; run++) {
       // Interleaved: a change in the machine's load hits every system.
       for (const system of systems) {
         const target = targets[system]
-        const result = await heartbeatRun(settings, reaper, target.url, target.path, target.devices)
+        const result = await heartbeatRun(settings, reaper, target.url, target.path, target.devices, target.caPem)
         runs[system].push(result)
         hooks.onRun?.(system, run, result)
-        fleet[system].push(await fleetListRun(target.url, target.token, settings.fleetQueries))
+        fleet[system].push(await fleetListRun(target.url, target.token, settings.fleetQueries, target.caPem))
       }
     }
     await stopChild(hubProcess.child)
+    await stopChild(plainHub.child)
     await exitChild(plainFull.child)
     await exitChild(plainNormal.child)
     const verification = await measureVerification(settings.verifications)
@@ -223,7 +246,7 @@ export async function runHubBench(settings: HubBenchSettings, hooks: HubBenchHoo
       fleetList: fleet[system],
       fleetListMedian: { p50Ms: median(fleet[system].map((f) => f.p50Ms)), p99Ms: median(fleet[system].map((f) => f.p99Ms)) },
     })
-    const results = { hub: summarise('hub'), 'plain-full': summarise('plain-full'), 'plain-normal': summarise('plain-normal') }
+    const results = { hub: summarise('hub'), 'hub-plain-http': summarise('hub-plain-http'), 'plain-full': summarise('plain-full'), 'plain-normal': summarise('plain-normal') }
     const ratio = (a: number, b: number) => (b === 0 ? 0 : Math.round((a / b) * 100) / 100)
     const targetsMet = { heartbeatsPerSecond: 5_000, heartbeatP99Ms: 20, fleetListP99Ms: 50 }
     return {
@@ -236,6 +259,8 @@ export async function runHubBench(settings: HubBenchSettings, hooks: HubBenchHoo
         heartbeatsVsPlainFull: ratio(results.hub.median.heartbeatsPerSecond, results['plain-full'].median.heartbeatsPerSecond),
         heartbeatsVsPlainNormal: ratio(results.hub.median.heartbeatsPerSecond, results['plain-normal'].median.heartbeatsPerSecond),
         fleetListP99VsPlain: ratio(results.hub.fleetListMedian.p99Ms, results['plain-normal'].fleetListMedian.p99Ms),
+        tlsHeartbeatsVsPlainHttp: ratio(results.hub.median.heartbeatsPerSecond, results['hub-plain-http'].median.heartbeatsPerSecond),
+        tlsP99VsPlainHttp: ratio(results.hub.median.p99Ms, results['hub-plain-http'].median.p99Ms),
       },
       targets: targetsMet,
       pass: {

@@ -195,7 +195,8 @@ export async function runOtaBench(settings: OtaBenchSettings, hooks: OtaBenchHoo
     const hub = await initBenchHub(dataDir)
     const largest = Math.max(...bundles.map((b) => b.bytes))
     // A full run takes longer than the default 15-minute admin token: one token for the whole benchmark.
-    const hubProcess = await startHubProcess(dataDir, reaper, { config: { auth: { tokenTtlSeconds: 86_400 }, ota: { rolloutCheckSeconds: 1, maxBundleBytes: Math.max(largest * 2, 1024 * 1024) } }, args: ['--release-key', publicKeyPath] })
+    // Plain HTTP on loopback: this measures bundle streaming; `cloudos bench hub` measures what TLS costs.
+    const hubProcess = await startHubProcess(dataDir, reaper, { config: { auth: { tokenTtlSeconds: 86_400 }, ota: { rolloutCheckSeconds: 1, maxBundleBytes: Math.max(largest * 2, 1024 * 1024) } }, args: ['--release-key', publicKeyPath, '--insecure-http'] })
     const hubPid = hubProcess.child.pid as number
     notice(`hub running at ${hubProcess.url} (pid ${hubPid})`)
     t = performance.now()

@@ -6,6 +6,7 @@ import { Value } from '@sinclair/typebox/value'
 import type { FastifyInstance } from 'fastify'
 import { buildHubApp } from '../../cloud/app.js'
 import { initHub } from '../../cloud/bootstrap/init-hub.js'
+import { formatEnrolmentToken } from '../../shared/protocol/enrolment-token.js'
 import { HUB_DB_FILE } from '../../cloud/store/sqlite-database.js'
 import { SqliteHubStore } from '../../cloud/store/sqlite-hub-store.js'
 import { OutboxConfigSchema, StorageConfigSchema, type OutboxConfig } from '../../shared/config/edge-config-schema.js'
@@ -102,13 +103,15 @@ export interface BenchHub {
 
 /** An initialised hub on loopback with one enrolment token, its telemetry limits at their defaults. */
 export async function startBenchHub(dataDir: string): Promise<BenchHub> {
-  await initHub({ dataDir, adminPassword: randomBytes(18).toString('base64url') })
-  const enrolmentToken = `et_${randomBytes(24).toString('base64url')}`
+  const init = await initHub({ dataDir, adminPassword: randomBytes(18).toString('base64url'), tls: { hosts: ['127.0.0.1'] } })
+  const secret = `et_${randomBytes(24).toString('base64url')}`
+  // What the edge is given: the secret and the hub CA pin (the hub serves HTTPS, as it does by default).
+  const enrolmentToken = formatEnrolmentToken(secret, init.caPin)
   const store = SqliteHubStore.open(dataDir)
   const now = Date.now()
   await store.enrolmentTokens.create({
     id: `et-bench-${randomBytes(4).toString('hex')}`,
-    tokenHash: createHash('sha256').update(enrolmentToken).digest('hex'),
+    tokenHash: createHash('sha256').update(secret).digest('hex'),
     group: 'bench',
     tier: 'edge',
     createdBy: 'bench',
@@ -126,7 +129,7 @@ export async function startBenchHub(dataDir: string): Promise<BenchHub> {
   const readingsStmt = reader.prepare('SELECT coalesce(sum(readings), 0) AS n FROM telemetry_devices')
   const bytesStmt = reader.prepare('SELECT coalesce(sum(length(bytes)), 0) AS n FROM telemetry_batches')
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `https://127.0.0.1:${port}`,
     dataDir,
     enrolmentToken,
     app,

@@ -1,8 +1,9 @@
 import type { Command } from 'commander'
 import { CloudosError } from '../../shared/errors.js'
 import { urlFlag } from '../flags.js'
+import { adminFetch, CA_FLAG_HELP, HUB_DATA_DIR_FLAG_HELP, readHubCa, type HubCaFlags } from '../hub-ca.js'
 
-interface TargetFlags {
+interface TargetFlags extends HubCaFlags {
   hub?: string
   token?: string
   edge?: string
@@ -19,6 +20,8 @@ interface Target {
   historyPath: string
   headers: Record<string, string>
   where: string
+  /** The hub CA to trust (hub targets with --ca / --hub-data-dir). */
+  caPem?: string | undefined
 }
 
 /**
@@ -35,6 +38,8 @@ export function registerConfigCommand(program: Command): void {
     command
       .option('--hub <url>', 'hub base URL (default $CLOUDOS_HUB_URL)', urlFlag('--hub', ['http:', 'https:']))
       .option('--token <token>', 'operator bearer token from POST /v1/auth/login (default $CLOUDOS_HUB_TOKEN)')
+      .option('--ca <file>', CA_FLAG_HELP)
+      .option('--hub-data-dir <dir>', HUB_DATA_DIR_FLAG_HELP)
       .option('--group <group>', 'the group document (at the hub)')
       .option('--device <deviceId>', 'the device document (at the hub)')
       .option('--edge <url>', "an edge's local API, e.g. http://127.0.0.1:8081 (its device document)", urlFlag('--edge', ['http:', 'https:']))
@@ -62,7 +67,7 @@ export function registerConfigCommand(program: Command): void {
     .option('--effective', 'the merged config: defaults < group < device at the hub; defaults < file < group < device at an edge')
     .action(async (flags: TargetFlags & { effective?: boolean }) => {
       const target = await resolveTarget(flags)
-      const body = await call('GET', `${target.base}${target.path}${flags.effective && !flags.edge ? '?effective=1' : ''}`, target.headers)
+      const body = await call('GET', `${target.base}${target.path}${flags.effective && !flags.edge ? '?effective=1' : ''}`, target.headers, undefined, target.caPem)
       if (flags.json) return print(body)
       const b = body as Record<string, unknown>
       const shown = flags.effective ? (b.effective ?? { problems: b.problems }) : (b.values ?? (b.layers as Record<string, unknown> | undefined)?.device)
@@ -78,7 +83,7 @@ export function registerConfigCommand(program: Command): void {
     .option('--limit <n>', 'changes shown', '50')
     .action(async (flags: TargetFlags & { limit: string }) => {
       const target = await resolveTarget(flags)
-      const body = (await call('GET', `${target.base}${target.historyPath}?limit=${encodeURIComponent(flags.limit)}`, target.headers)) as {
+      const body = (await call('GET', `${target.base}${target.historyPath}?limit=${encodeURIComponent(flags.limit)}`, target.headers, undefined, target.caPem)) as {
         changes: { at: string; user: string; origin: string; set: Record<string, unknown>; unset: string[]; hash: string }[]
       }
       if (flags.json) return print(body)
@@ -105,12 +110,12 @@ async function resolveTarget(flags: TargetFlags): Promise<Target> {
   if (hub === undefined || token === undefined) throw new CloudosError('CLI_ERR_INVALID_FLAG', 'name the hub and an operator token (--hub URL --token T, or CLOUDOS_HUB_URL and CLOUDOS_HUB_TOKEN), or an edge with --edge URL')
   if ((flags.group === undefined) === (flags.device === undefined)) throw new CloudosError('CLI_ERR_INVALID_FLAG', 'name exactly one document: --group G or --device D')
   const path = flags.group !== undefined ? `/v1/config/groups/${encodeURIComponent(flags.group)}` : `/v1/config/devices/${encodeURIComponent(flags.device as string)}`
-  return { base: hub.replace(/\/$/, ''), path, historyPath: `${path}/history`, headers: { authorization: `Bearer ${token}` }, where: flags.group !== undefined ? `group ${flags.group}` : `device ${flags.device}` }
+  return { base: hub.replace(/\/$/, ''), path, historyPath: `${path}/history`, headers: { authorization: `Bearer ${token}` }, where: flags.group !== undefined ? `group ${flags.group}` : `device ${flags.device}`, caPem: readHubCa(flags) }
 }
 
 async function edit(flags: TargetFlags, body: { set?: Record<string, unknown>; unset?: string[] }): Promise<void> {
   const target = await resolveTarget(flags)
-  const answer = (await call('PATCH', `${target.base}${target.path}`, target.headers, flags.edge !== undefined && flags.user !== undefined ? { ...body, user: flags.user } : body)) as {
+  const answer = (await call('PATCH', `${target.base}${target.path}`, target.headers, flags.edge !== undefined && flags.user !== undefined ? { ...body, user: flags.user } : body, target.caPem)) as {
     heads?: string[]
     appliedHeads?: unknown
     refused?: { key: string; reason: string }[]
@@ -120,10 +125,11 @@ async function edit(flags: TargetFlags, body: { set?: Record<string, unknown>; u
   for (const r of answer.refused ?? []) process.stderr.write(`refused: ${r.key}: CONFIG_ERR_DEVICE_LOCAL_KEY: ${r.reason}\n`)
 }
 
-async function call(method: string, url: string, headers: Record<string, string>, body?: unknown): Promise<unknown> {
+async function call(method: string, url: string, headers: Record<string, string>, body?: unknown, caPem?: string): Promise<unknown> {
   let response: Response
+  const send = await adminFetch(caPem)
   try {
-    response = await fetch(url, {
+    response = await send(url, {
       method,
       headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),

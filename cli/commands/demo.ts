@@ -100,6 +100,8 @@ CloudOS Lite demo is running (Ctrl-C to stop)
   HTTP API      ${http}
   Data dir      ${endpoints.dataDir}
   Hub           ${hubUrl}   (API reference: ${hubUrl}/docs)
+                HTTPS end to end: the edge enrolled with a token carrying the hub CA pin and checks every
+                connection against that CA (curl --cacert ${credentials.caFile} ${hubUrl}/healthz)
 ${login}
 
 Try:

@@ -16,6 +16,7 @@ interface EdgeFlags {
   config?: string
   hub?: string
   enrollToken?: string
+  insecureHttp?: boolean
 }
 
 export interface EdgeCommandOptions {
@@ -39,8 +40,9 @@ export function registerEdgeCommand(program: Command, options: EdgeCommandOption
     .option('--http-host <host>', 'local HTTP API interface (default 127.0.0.1)')
     .option('--broker <url>', 'use this external MQTT broker (e.g. mqtt://127.0.0.1:1883) instead of the embedded one', urlFlag('--broker', ['mqtt:', 'mqtts:']))
     .option('--config <file>', 'JSON config file (see docs/configuration.md); flags override it')
-    .option('--hub <url>', 'fleet hub to enrol with and report to (e.g. http://hub.example:8080); the edge works offline without it', urlFlag('--hub', ['http:', 'https:']))
-    .option('--enroll-token <token>', 'single-use enrolment token from the hub admin (first start only; the identity is then kept in the data dir)')
+    .option('--hub <url>', 'fleet hub to enrol with and report to (e.g. https://hub.example:8080); the edge works offline without it', urlFlag('--hub', ['http:', 'https:']))
+    .option('--enroll-token <token>', 'single-use enrolment token from the hub admin, <secret>.<CA pin> (first start only; the identity and the pinned hub CA are then kept in the data dir)')
+    .option('--insecure-http', 'allow a plain http:// hub URL: the hub is then NOT authenticated (loopback demos, or a TLS proxy on this host)')
     .action(async (flags: EdgeFlags) => {
       if (flags.dataDir === undefined) return edge.error("error: required option '--data-dir <dir>' not specified")
       // Loaded here, not at the top: every command registers at start-up, and
@@ -54,7 +56,7 @@ export function registerEdgeCommand(program: Command, options: EdgeCommandOption
       const config = loadEdgeConfig(flags.config, {
         mqtt: { port: flags.mqttPort, host: flags.mqttHost, brokerUrl: flags.broker },
         http: { port: flags.httpPort, host: flags.httpHost },
-        hub: { url: flags.hub },
+        hub: { url: flags.hub, ...(flags.insecureHttp ? { insecureHttp: true } : {}) },
       })
       if (flags.enrollToken !== undefined && config.hub.url === undefined) {
         throw new CloudosError('CLI_ERR_INVALID_FLAG', '--enroll-token needs --hub URL (or hub.url in the config file): the hub to enrol with')

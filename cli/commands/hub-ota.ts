@@ -1,8 +1,9 @@
 import { InvalidArgumentError, type Command } from 'commander'
 import { CloudosError } from '../../shared/errors.js'
 import { integerFlag, numberFlag, urlFlag } from '../flags.js'
+import { CA_FLAG_HELP, HUB_DATA_DIR_FLAG_HELP, readHubCa, type HubCaFlags } from '../hub-ca.js'
 
-export interface ConnectionFlags {
+export interface ConnectionFlags extends HubCaFlags {
   hub?: string
   token?: string
   json?: boolean
@@ -37,7 +38,7 @@ export async function clientOf(flags: ConnectionFlags) {
   const token = flags.token ?? process.env.CLOUDOS_HUB_TOKEN
   if (hub === undefined) throw new CloudosError('CLI_ERR_INVALID_FLAG', 'give the hub URL with --hub URL (or CLOUDOS_HUB_URL)')
   if (token === undefined) throw new CloudosError('CLI_ERR_INVALID_FLAG', 'give an admin bearer token (POST /v1/auth/login) with --token or CLOUDOS_HUB_TOKEN')
-  return new HubAdminClient(hub, token)
+  return new HubAdminClient(hub, token, readHubCa(flags))
 }
 
 const print = (flags: ConnectionFlags, value: unknown, text: (value: any) => string) =>
@@ -47,6 +48,8 @@ export const withConnection = (command: Command) =>
   command
     .option('--hub <url>', 'hub URL (or CLOUDOS_HUB_URL)', urlFlag('--hub', ['http:', 'https:']))
     .option('--token <token>', 'admin bearer token from POST /v1/auth/login (or CLOUDOS_HUB_TOKEN)')
+    .option('--ca <file>', CA_FLAG_HELP)
+    .option('--hub-data-dir <dir>', HUB_DATA_DIR_FLAG_HELP)
     .option('--json', 'print the hub\'s JSON answer')
 
 const rolloutLine = (r: any) =>

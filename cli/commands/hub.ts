@@ -3,6 +3,7 @@ import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { verifyAuditChain } from '../../cloud/audit/audit-chain.js'
 import { initHub } from '../../cloud/bootstrap/init-hub.js'
+import { defaultTlsHosts, rotateServerCertificate } from '../../cloud/bootstrap/hub-tls-init.js'
 import { HubIdentity } from '../../cloud/identity/hub-identity.js'
 import { startHub } from '../../cloud/server.js'
 import { SqliteHubStore } from '../../cloud/store/sqlite-hub-store.js'
@@ -18,6 +19,7 @@ interface RunFlags {
   host?: string
   config?: string
   releaseKey?: string[]
+  insecureHttp?: boolean
 }
 
 interface InitFlags {
@@ -25,6 +27,10 @@ interface InitFlags {
   adminUser: string
   passwordStdin?: boolean
   json?: boolean
+  tlsHost?: string[]
+  tlsCert?: string
+  tlsKey?: string
+  tlsCa?: string
 }
 
 export function registerHubCommand(program: Command): void {
@@ -38,30 +44,37 @@ export function registerHubCommand(program: Command): void {
     .option('--host <host>', 'HTTP interface (default 127.0.0.1)')
     .option('--config <file>', 'JSON hub config (see docs/hub.md); flags override it')
     .option('--release-key <file...>', 'Ed25519 release public key (PEM) trusted to sign OTA bundles; repeatable, added to ota.trustedKeyFiles')
+    .option('--insecure-http', 'serve plain HTTP instead of HTTPS (http.insecureHttp): only on loopback or behind a TLS proxy on this host; edges then need --insecure-http too')
     .action(async (flags: RunFlags) => {
+      const config = withReleaseKeys(flags.config === undefined ? {} : readJsonConfig(flags.config), flags.releaseKey ?? [])
       const running = await startHub({
         dataDir: resolve(flags.dataDir),
-        config: withReleaseKeys(flags.config === undefined ? {} : readJsonConfig(flags.config), flags.releaseKey ?? []),
+        config: flags.insecureHttp ? withInsecureHttp(config) : config,
         host: flags.host,
         port: flags.port,
         // pino JSON lines on stderr: stdout carries only the ready line.
         logger: { level: process.env.CLOUDOS_LOG_LEVEL ?? 'info', stream: process.stderr },
       })
       // One machine-readable line for supervisors, tests and the demo.
-      process.stdout.write(`${JSON.stringify({ event: 'hub.ready', url: running.url, docs: `${running.url}/docs`, pid: process.pid })}\n`)
+      process.stdout.write(`${JSON.stringify({ event: 'hub.ready', url: running.url, docs: `${running.url}/docs`, tls: running.tls, pid: process.pid })}\n`)
+      if (!running.tls) running.app.log.warn('serving plain HTTP (--insecure-http): device answers and admin tokens are not protected on the network')
       runUntilSignal(() => running.stop(), (signal) => running.app.log.info(`${signal} received: stopping`))
     })
 
   hub
     .command('init')
-    .description('create the hub identity (Ed25519 key) and the first admin account (password + TOTP)')
+    .description('create the hub identity (Ed25519 key), its TLS CA and server certificate, and the first admin account (password + TOTP)')
     .requiredOption('--data-dir <dir>', 'directory for the hub (created if missing; must not be initialised already)')
     .option('--admin-user <name>', 'admin username', 'admin')
     .option('--password-stdin', 'read the admin password from standard input instead of generating one')
+    .option('--tls-host <name...>', 'host names and IP addresses the server certificate is for (default: localhost, this host name, loopback and interface addresses)')
+    .option('--tls-cert <file>', 'serve your own certificate (PEM, intermediates after it) instead of a hub-made CA; needs --tls-key and --tls-ca')
+    .option('--tls-key <file>', 'the private key of --tls-cert (PEM)')
+    .option('--tls-ca <file>', 'the CA that issued --tls-cert (PEM): its pin goes into every enrolment token')
     .option('--json', 'print the result as one JSON object (for scripts)')
     .action(async (flags: InitFlags) => {
       const adminPassword = flags.passwordStdin ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : undefined
-      const result = await initHub({ dataDir: flags.dataDir, adminUsername: flags.adminUser, adminPassword })
+      const result = await initHub({ dataDir: flags.dataDir, adminUsername: flags.adminUser, adminPassword, tls: tlsChoice(flags) })
       if (flags.json) {
         process.stdout.write(`${JSON.stringify({ event: 'hub.initialised', ...result })}\n`)
         return
@@ -70,6 +83,7 @@ export function registerHubCommand(program: Command): void {
         `Hub initialised in ${result.dataDir}`,
         `  hub id:         ${result.hubId}`,
         `  admin user:     ${result.adminUsername}`,
+        `  hub CA pin:     ${result.caPin}   (${result.ownCa ? 'a CA made for this hub: tls/hub-ca.pem' : 'your CA'}; every enrolment token carries it)`,
         result.generatedPassword === undefined
           ? '  admin password: (the one given on standard input)'
           : `  admin password: ${result.generatedPassword}`,
@@ -81,8 +95,8 @@ export function registerHubCommand(program: Command): void {
         'Next:',
         `  1. Start the hub:   cloudos hub --data-dir ${result.dataDir} --port 8080`,
         '  2. Log in:          POST /v1/auth/login {"username", "password", "totp"} returns a bearer token',
-        '  3. API reference:   http://127.0.0.1:8080/docs',
-        `  4. Back up ${result.dataDir}/hub-key.pem (mode 0600): it is the hub identity and signs the audit log.`,
+        '  3. API reference:   https://127.0.0.1:8080/docs   (curl --cacert tls/hub-ca.pem; admin commands take --ca or --hub-data-dir)',
+        `  4. Back up ${result.dataDir}/hub-key.pem and ${result.dataDir}/tls/ (keys mode 0600): the hub identity, which signs the audit log, and the TLS CA edges pin.`,
         `  Check the audit log at any time: cloudos hub audit verify --data-dir ${result.dataDir}`,
       ]
       process.stdout.write(`${lines.join('\n')}\n`)
@@ -90,6 +104,18 @@ export function registerHubCommand(program: Command): void {
 
   registerHubOtaCommands(hub)
   registerHubComplianceCommands(hub)
+
+  hub
+    .command('tls')
+    .description('the hub\'s HTTPS identity')
+    .command('rotate')
+    .description('issue a new server certificate under the hub CA (same pin: enrolled edges need no change); restart the hub to serve it')
+    .requiredOption('--data-dir <dir>', 'the hub data directory')
+    .option('--tls-host <name...>', 'host names and IP addresses for the new certificate (default: localhost, this host name, loopback and interface addresses)')
+    .action(async (flags: { dataDir: string; tlsHost?: string[] }) => {
+      const result = await rotateServerCertificate(resolve(flags.dataDir), flags.tlsHost ?? defaultTlsHosts())
+      process.stdout.write(`new server certificate for ${result.hosts.join(', ')}; CA pin unchanged: ${result.caPin}. Restart the hub to serve it.\n`)
+    })
 
   hub
     .command('audit')
@@ -112,6 +138,22 @@ export function registerHubCommand(program: Command): void {
         await store.close()
       }
     })
+}
+
+/** `hub init`'s TLS: the operator's three files, or a hub-made CA for the given (or default) hosts. */
+function tlsChoice(flags: InitFlags): { hosts?: string[] } | { certFile: string; keyFile: string; caFile: string } {
+  const given = [flags.tlsCert, flags.tlsKey, flags.tlsCa].filter((f) => f !== undefined).length
+  if (given === 0) return flags.tlsHost === undefined ? {} : { hosts: flags.tlsHost }
+  if (given !== 3) throw new CloudosError('CLI_ERR_INVALID_FLAG', '--tls-cert, --tls-key and --tls-ca go together: the certificate, its key and the CA that issued it')
+  return { certFile: resolve(flags.tlsCert as string), keyFile: resolve(flags.tlsKey as string), caFile: resolve(flags.tlsCa as string) }
+}
+
+/** Sets http.insecureHttp (a malformed config is left for the schema to report). */
+function withInsecureHttp(config: unknown): unknown {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) return config
+  const record = config as Record<string, unknown>
+  const http = typeof record.http === 'object' && record.http !== null ? (record.http as Record<string, unknown>) : {}
+  return { ...record, http: { ...http, insecureHttp: true } }
 }
 
 /** Adds --release-key files to ota.trustedKeyFiles (a malformed config is left for the schema to report). */

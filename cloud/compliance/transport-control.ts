@@ -2,9 +2,9 @@ import { statusOf, type ComplianceControls, type Finding } from './report-schema
 
 /**
  * How the hub serves its API, as the compliance report needs it: the one
- * input the report takes from the serving side (cloud/server.ts, the TLS
- * config) rather than from storage. buildHubApp takes it as an option; a hub
- * built without one is reported as plain HTTP (what it serves today).
+ * input the report takes from the serving side (the TLS config) rather than
+ * from storage. buildHubApp derives it from what it serves (HTTPS unless
+ * `http.insecureHttp`); tests may pass one.
  */
 export interface HubTransport {
   /** The API is served over HTTPS. */
@@ -12,8 +12,6 @@ export interface HubTransport {
   /** Plain HTTP was allowed explicitly (`--insecure-http`). */
   insecureHttp: boolean
 }
-
-export const PLAIN_HTTP: HubTransport = Object.freeze({ tls: false, insecureHttp: false })
 
 /** TLS on (UC-005: "network traffic is encrypted"): the hub API is served over HTTPS. */
 export function transportControl(transport: HubTransport): ComplianceControls['transportTls'] {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { decodePublicKey } from '../../shared/device-auth/index.js'
 import { CloudosError } from '../../shared/errors.js'
 import type { DeviceFacts } from '../../shared/protocol/enrolment.js'
+import { formatEnrolmentToken, parseEnrolmentToken } from '../../shared/protocol/enrolment-token.js'
 import type { AuditLog } from '../audit/audit-log.js'
 import type { AuthFailureRecorder } from '../audit/auth-failure-summary.js'
 import type { HubConfig } from '../hub-config.js'
@@ -20,6 +21,8 @@ export interface EnrolmentServiceOptions {
   enrolment: HubConfig['enrolment']
   /** Milliseconds since the epoch. */
   clock: () => number
+  /** The hub CA's pin (`sha256:<hex>`): issued tokens carry it (shared/protocol/enrolment-token.ts). */
+  caPin?: string | undefined
 }
 
 export interface TokenRequest {
@@ -51,14 +54,17 @@ const iso = (ms: number) => new Date(ms).toISOString()
 export class EnrolmentService {
   constructor(private readonly options: EnrolmentServiceOptions) {}
 
-  /** Creates a token and its `enrolment_token.create` audit entry; the token value is returned once, only its hash is stored. */
-  async issueToken(request: TokenRequest): Promise<{ record: EnrolmentTokenRecord; token: string }> {
-    const { tokens, audit, clock, enrolment } = this.options
+  /**
+   * Creates a token and its `enrolment_token.create` audit entry; the token
+   * value (`<secret>.<CA pin hex>`) is returned once, only the secret's hash is stored.
+   */
+  async issueToken(request: TokenRequest): Promise<{ record: EnrolmentTokenRecord; token: string; caPin: string | undefined }> {
+    const { tokens, audit, clock, enrolment, caPin } = this.options
     const now = clock()
-    const token = newBearerToken()
+    const secret = newBearerToken()
     const record: EnrolmentTokenRecord = {
       id: `et-${randomUUID()}`,
-      tokenHash: hashBearerToken(token),
+      tokenHash: hashBearerToken(secret),
       group: request.group,
       tier: request.tier,
       createdBy: request.actor,
@@ -69,7 +75,7 @@ export class EnrolmentService {
     }
     await tokens.create(record)
     await audit.record('enrolment_token.create', request.actor, record.id, { group: record.group, tier: record.tier, expiresAt: iso(record.expiresAt) })
-    return { record, token }
+    return { record, token: formatEnrolmentToken(secret, caPin), caPin }
   }
 
   /**
@@ -82,7 +88,9 @@ export class EnrolmentService {
     const { tokens, devices, audit, failures, clock, enrolment } = this.options
     const { enrolmentToken, publicKey, facts } = request
     const now = clock()
-    const token = await tokens.findByHash(hashBearerToken(enrolmentToken))
+    // Devices send the secret alone; a whole token (secret and pin) pasted into a request works too.
+    const secret = parseEnrolmentToken(enrolmentToken)?.secret ?? enrolmentToken
+    const token = await tokens.findByHash(hashBearerToken(secret))
     const refuseToken = (error: CloudosError): never => {
       failures.record({ kind: 'enrolment', source: request.ip, code: error.code, claimedId: token?.id })
       throw error

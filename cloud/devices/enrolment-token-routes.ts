@@ -28,7 +28,11 @@ const TokenInfo = Type.Object({
   deviceId: Type.Union([Type.String(), Type.Null()]),
 })
 
-const CreatedToken = Type.Object({ ...TokenInfo.properties, token: Type.String({ description: 'Give this to the device that will enrol with it; shown once, only its hash is stored' }) })
+const CreatedToken = Type.Object({
+  ...TokenInfo.properties,
+  token: Type.String({ description: 'Give this to the device that will enrol with it (`cloudos edge --enroll-token`): `<secret>.<CA pin hex>`, see docs/hub.md. Shown once, only the secret\'s hash is stored' }),
+  caPin: Type.Union([Type.String({ pattern: '^sha256:[0-9a-f]{64}$' }), Type.Null()], { description: 'The hub CA pin the token carries (null: a hub without a CA)' }),
+})
 
 const iso = (ms: number) => new Date(ms).toISOString()
 
@@ -58,8 +62,8 @@ export const enrolmentTokenRoutes: FastifyPluginAsync<HubRouteOptions> = async (
       },
     },
     async (request, reply) => {
-      const { record, token } = await context.enrolment.issueToken({ ...request.body, actor: actorOf(request) })
-      return reply.status(201).send({ ...info(record), token })
+      const { record, token, caPin } = await context.enrolment.issueToken({ ...request.body, actor: actorOf(request) })
+      return reply.status(201).send({ ...info(record), token, caPin: caPin ?? null })
     },
   )
 

@@ -134,6 +134,15 @@ export class EdgeMetrics {
           for (const reason of ['budget', 'age', 'refused']) this.inc({ reason }, all[`readings_dropped.${reason}`] ?? 0)
         },
       })
+      new Counter({
+        name: 'cloudos_edge_hub_identity_refusals_total',
+        help: 'Hub endpoints refused because they could not prove the hub identity pinned at enrolment (EDGE_ERR_HUB_IDENTITY_MISMATCH): nothing was sent to them.',
+        registers: [registry],
+        collect() {
+          this.reset()
+          this.inc(counters()['hub_identity_refused'] ?? 0)
+        },
+      })
     }
     if (counters !== undefined) {
       // Lifetime counters under a prefix, one label value per suffix (e.g. hub_refused.EDGE_ERR_HUB_ID_INVALID).

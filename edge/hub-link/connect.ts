@@ -10,6 +10,18 @@ import { runtimeVersion } from './runtime-version.js'
 
 export { ensureEnrolled } from './enrolment.js'
 
+/** The device's signed client: every connection verified against the hub CA pinned at enrolment. */
+export function signedHubClient(identity: DeviceIdentity, config: HubLinkConfig, onIdentityRefused?: () => void): HubClient {
+  return new HubClient({
+    url: identity.hubUrl,
+    timeoutMs: config.requestTimeoutMs,
+    credentials: { deviceId: identity.deviceId, privateKey: identity.privateKey },
+    hubCaPem: identity.hubCaPem,
+    insecureHttp: config.insecureHttp,
+    ...(onIdentityRefused === undefined ? {} : { onIdentityRefused: () => onIdentityRefused() }),
+  })
+}
+
 export interface ConnectHubLinkOptions {
   identity: DeviceIdentity
   config: HubLinkConfig
@@ -20,6 +32,8 @@ export interface ConnectHubLinkOptions {
   stream?: UploadStream
   /** The telemetry outbox, given the link's signed client (edge/outbox/outbox.ts `linkFor`). */
   outbox?: (client: HubClient) => HubLinkOutbox
+  /** Counts hub endpoints that failed to prove the pinned identity. */
+  onIdentityRefused?: () => void
 }
 
 /**
@@ -29,7 +43,7 @@ export interface ConnectHubLinkOptions {
  */
 export function connectHubLink(options: ConnectHubLinkOptions): HubLink {
   const { identity, config } = options
-  const client = new HubClient({ url: identity.hubUrl, timeoutMs: config.requestTimeoutMs, credentials: { deviceId: identity.deviceId, privateKey: identity.privateKey } })
+  const client = signedHubClient(identity, config, options.onIdentityRefused)
   const link = new HubLink({
     client,
     ...(options.outbox === undefined ? {} : { outbox: options.outbox(client) }),

@@ -1,9 +1,10 @@
 import type { KeyObject } from 'node:crypto'
 import type { Static, TSchema } from '@sinclair/typebox'
 import { signDeviceRequest } from '../../shared/device-auth/index.js'
-import { CloudosError } from '../../shared/errors.js'
+import { CloudosError, isCloudosError } from '../../shared/errors.js'
 import type { AnyExchange } from '../../shared/protocol/exchange.js'
 import { checkAnswer } from './answer-check.js'
+import { checkHubUrl, createHubTransport, type HubTransport } from './hub-transport.js'
 
 /** Why a hub request did not give a usable answer. */
 export type HubFailureKind =
@@ -13,6 +14,11 @@ export type HubFailureKind =
   | 'server'
   /** The hub answered 4xx: retrying the same request will not help. */
   | 'refused'
+  /**
+   * The endpoint could not prove the pinned hub identity (TLS): nothing was
+   * sent. Retried with backoff (the real hub may be back), never followed.
+   */
+  | 'identity'
 
 /** A failed hub request, with the hub's `{code, message}` when it answered one. */
 export class HubRequestError extends Error {
@@ -41,12 +47,18 @@ export interface DeviceCredentials {
 }
 
 export interface HubClientOptions {
-  /** Base URL of the hub, e.g. http://127.0.0.1:8080 (a path prefix is kept). */
+  /** Base URL of the hub, e.g. https://hub.example:8080 (a path prefix is kept). */
   url: string
   timeoutMs: number
   /** Signs requests when set; enrolment is the one unsigned call. */
   credentials?: DeviceCredentials
-  /** Injected for tests. */
+  /** The hub CA pinned at enrolment (PEM): an https:// endpoint must chain to it, and to nothing else. */
+  hubCaPem?: string | undefined
+  /** Allow an http:// URL (`--insecure-http`); refused with EDGE_ERR_HUB_INSECURE_URL otherwise. */
+  insecureHttp?: boolean
+  /** Counts endpoints that failed to prove the identity (cloudos_edge_hub_identity_refusals_total). */
+  onIdentityRefused?: (error: CloudosError) => void
+  /** Replaces the pinned transport (tests that record what crosses the wire wrap `createHubTransport`). */
   fetch?: typeof fetch
   clock?: () => number
 }
@@ -79,17 +91,26 @@ export class HubClient {
   readonly #base: URL
   readonly #options: HubClientOptions
   readonly #fetch: typeof fetch
+  readonly #transport: HubTransport | undefined
   readonly #closed = new AbortController()
 
   constructor(options: HubClientOptions) {
+    checkHubUrl(options.url, options.insecureHttp ?? false)
     this.#base = new URL(options.url.endsWith('/') ? options.url : `${options.url}/`)
     this.#options = options
-    this.#fetch = options.fetch ?? globalThis.fetch
+    this.#transport = options.fetch === undefined ? createHubTransport(options) : undefined
+    this.#fetch = options.fetch ?? (this.#transport as HubTransport).fetch
+  }
+
+  /** The transport this client sends with (the OTA bundle download streams through the same pinned connection rules). */
+  get fetch(): typeof fetch {
+    return this.#fetch
   }
 
   /** Abandons the requests in flight (they fail as 'unreachable') and every later one. */
   close(): void {
     this.#closed.abort()
+    this.#transport?.close()
   }
 
   get url(): string {
@@ -171,6 +192,9 @@ export class HubClient {
       })
       text = await response.text()
     } catch (err) {
+      if (isCloudosError(err) && err.code === 'EDGE_ERR_HUB_IDENTITY_MISMATCH') {
+        throw new HubRequestError('identity', `${method} ${url.pathname}: EDGE_ERR_HUB_IDENTITY_MISMATCH: ${err.message}`)
+      }
       throw new HubRequestError('unreachable', `${method} ${url.href}: ${describeNetworkError(err, options.timeoutMs ?? this.#options.timeoutMs)}`)
     }
     let parsed: unknown = text

@@ -215,7 +215,9 @@ export class HubLink {
     })
     if (this.#state !== 'offline' || this.#failures === 1) {
       const retryable = !(err instanceof HubRequestError) || err.retryable
-      const log = retryable ? this.#log.warn.bind(this.#log) : this.#log.error.bind(this.#log)
+      // An endpoint that failed the pinned identity is retried too, but it is a security event: logged as an error.
+      const identity = err instanceof HubRequestError && err.kind === 'identity'
+      const log = retryable && !identity ? this.#log.warn.bind(this.#log) : this.#log.error.bind(this.#log)
       log(`hub exchange failed: link offline, retrying with backoff (ingest is unaffected)`, { error: err.message, retryInMs: delayMs })
     }
     this.#state = 'offline'

@@ -33,6 +33,8 @@ export interface DownloadOptions {
   /** Size the hub announced: the download never writes more. */
   totalBytes: number
   timeoutMs: number
+  /** The pinned hub transport (edge/hub-link/hub-transport.ts), not the global fetch (which trusts every public CA). */
+  fetch: typeof fetch
 }
 
 /**
@@ -61,7 +63,7 @@ export async function downloadBundle(options: DownloadOptions): Promise<void> {
   if (have > 0) headers.range = `bytes=${have}-`
   let response: Response
   try {
-    response = await fetch(url, { headers, signal: AbortSignal.timeout(options.timeoutMs) })
+    response = await options.fetch(url, { headers, signal: AbortSignal.timeout(options.timeoutMs) })
   } catch (err) {
     throw new CloudosError('OTA_ERR_DOWNLOAD_FAILED', `GET ${url.pathname}: ${(err as Error).message}`)
   }

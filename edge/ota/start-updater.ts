@@ -26,9 +26,12 @@ export function startOtaUpdater(options: StartOtaUpdaterOptions): OtaUpdater {
   const { identity, config, log } = options
   const trustedKeys = config.ota.trustedKeys.map((k) => loadReleasePublicKey(k))
   const credentials = { deviceId: identity.deviceId, privateKey: identity.privateKey }
+  // Checked against the hub CA pinned at enrolment, like every hub connection; bundle downloads use the same transport.
+  const client = new HubClient({ url: identity.hubUrl, timeoutMs: config.hub.requestTimeoutMs, credentials, hubCaPem: identity.hubCaPem, insecureHttp: config.hub.insecureHttp })
   const updater = new OtaUpdater({
     dataDir: options.dataDir,
-    client: new HubClient({ url: identity.hubUrl, timeoutMs: config.hub.requestTimeoutMs, credentials }),
+    client,
+    fetch: client.fetch,
     hubUrl: identity.hubUrl,
     credentials,
     config: config.ota,

@@ -28,6 +28,8 @@ export interface OtaUpdaterOptions {
   client: HubClient
   hubUrl: string
   credentials: DeviceCredentials
+  /** The pinned hub transport (HubClient.fetch) bundle downloads go through: never the global fetch, which trusts every public CA. */
+  fetch: typeof fetch
   config: OtaConfig
   /** The config file's `ota.trustedKeys`; a rotated key set in the data dir replaces them (edge/ota/trusted-release-keys.ts). */
   trustedKeys: readonly KeyObject[]
@@ -236,6 +238,7 @@ export class OtaUpdater {
       ensureDiskSpace(this.#paths.staging, release.bundleBytes, { budgetBytes: config.stagingBudgetBytes, minFreeBytes: 0 }, `bundle ${release.name} ${release.version}`)
       ensureDiskSpace(this.#paths.staging, Math.max(0, release.bundleBytes - have), { budgetBytes: Number.MAX_SAFE_INTEGER, minFreeBytes: config.minFreeDiskBytes }, `bundle ${release.name} ${release.version}`)
       await downloadBundle({
+        fetch: this.#o.fetch,
         hubUrl: this.#o.hubUrl,
         credentials: this.#o.credentials,
         downloadPath: release.downloadPath,

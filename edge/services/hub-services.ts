@@ -25,6 +25,8 @@ export interface HubServicesOptions {
   stream?: UploadStream
   /** Counts hub answers refused before use, by code. */
   onHubRefused?: (code: string) => void
+  /** Counts hub endpoints refused for failing to prove the pinned identity. */
+  onIdentityRefused?: () => void
   log: Logger
 }
 
@@ -32,7 +34,7 @@ export interface HubServicesOptions {
 export function hubServices(options: HubServicesOptions): { hubLink: HubLinkService; configSync: ConfigSyncService } {
   const { connect, identity, config, alerts, outbox, agent, configStore, log } = options
   const hubLink = new HubLinkService(() =>
-    connect.connectHubLink({ identity, config: config.hub, alerts, log, outbox: (client) => outbox.linkFor(client), health: options.health, ...(options.stream ? { stream: options.stream } : {}) }),
+    connect.connectHubLink({ identity, config: config.hub, alerts, log, outbox: (client) => outbox.linkFor(client), health: options.health, ...(options.stream ? { stream: options.stream } : {}), ...(options.onIdentityRefused === undefined ? {} : { onIdentityRefused: options.onIdentityRefused }) }),
   )
   const configSync = new ConfigSyncService(config, async (settings) => {
     const { ConfigSyncLoop } = await import('../config-sync/config-sync-loop.js')

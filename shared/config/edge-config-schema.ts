@@ -134,8 +134,14 @@ export const StorageConfigSchema = Type.Object(
 export const HubLinkConfigSchema = Type.Object(
   {
     url: Type.Optional(
-      Type.String({ pattern: '^https?://', description: 'Base URL of the fleet hub (e.g. http://hub.example:8080); unset: the edge runs stand-alone.', 'x-apply': 'restart', 'x-device-local': true }),
+      Type.String({ pattern: '^https?://', description: 'Base URL of the fleet hub (e.g. https://hub.example:8080); unset: the edge runs stand-alone. A new address is followed only when it proves the hub identity pinned at enrolment.', 'x-apply': 'restart', 'x-device-local': true }),
     ),
+    insecureHttp: Type.Boolean({
+      default: false,
+      description: 'Allow a plain http:// hub URL (`--insecure-http`): the hub is then not authenticated. Only for a loopback demo or a hub behind a TLS proxy on the same host.',
+      'x-apply': 'restart',
+      'x-device-local': true,
+    }),
     deviceName: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Name sent at enrolment (the host name when unset).', 'x-apply': 'restart' })),
     heartbeatIntervalSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 10, description: 'Seconds between heartbeats; the hub\'s answer may adjust it.' }),
     requestTimeoutMs: Type.Integer({ minimum: 100, maximum: 120_000, default: 5000, description: 'A hub request that takes longer is abandoned and retried.', 'x-apply': 'restart' }),

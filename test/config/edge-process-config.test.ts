@@ -13,7 +13,7 @@ describe('config with a real edge process and the cloudos config CLI', () => {
   let dir: TempDir
   let edge: EdgeChild
   let deviceId: string
-  const hubFlags = () => ['--hub', hub.url, '--token', hub.adminToken]
+  const hubFlags = () => ['--hub', hub.url, '--token', hub.adminToken, '--ca', hub.caFile]
   const edgeConfig = async () => (await (await fetch(`${edge.endpoints.httpUrl}/v1/config`)).json()) as Record<string, any>
 
   beforeAll(async () => {
@@ -21,7 +21,7 @@ describe('config with a real edge process and the cloudos config CLI', () => {
     proxy = await startTcpProxy(hub.port)
     dir = makeTempDir('cloudos-config-child-')
     const { token } = await hub.createEnrolmentToken({ group: 'plant', tier: 'edge' })
-    edge = await spawnEdge({ dataDir: dir.path, extraArgs: ['--hub', proxy.url, '--enroll-token', token] })
+    edge = await spawnEdge({ dataDir: dir.path, extraArgs: ['--hub', proxy.httpsUrl, '--enroll-token', token] })
     deviceId = (await edgeConfig()).deviceId
   }, 60_000)
   afterAll(async () => {

@@ -22,7 +22,7 @@ describe('contract: config sync (POST /v1/devices/me/config/sync) and report (PO
     const agent = new ConfigAgent({ store, fileConfig: loadEdgeConfig(undefined, {}), deviceId: edge.identity.deviceId, group: edge.identity.group, log })
     agent.startupConfig()
     const loop = new ConfigSyncLoop({ client: edge.client, agent, store, log, settings })
-    const edit = await fetch(`${setup.hub.url}/v1/config/groups/contract-config`, {
+    const edit = await setup.hub.fetch(`${setup.hub.url}/v1/config/groups/contract-config`, {
       method: 'PATCH',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${setup.hub.adminToken}` },
       body: JSON.stringify({ set: { 'ingest.maxPayloadBytes': 2048 } }),
@@ -49,7 +49,7 @@ describe('contract: config sync (POST /v1/devices/me/config/sync) and report (PO
     const log = quietLogger()
     const agent = new ConfigAgent({ store, fileConfig: loadEdgeConfig(undefined, {}), deviceId: 'dev-stand-in', group: 'g', log })
     const before = agent.startupConfig()
-    const client = new HubClient({ url: standIn.url, timeoutMs: 2000, credentials: { deviceId: 'dev-stand-in', privateKey: generateDeviceKeyPair().privateKey } })
+    const client = new HubClient({ url: standIn.url, insecureHttp: true, timeoutMs: 2000, credentials: { deviceId: 'dev-stand-in', privateKey: generateDeviceKeyPair().privateKey } })
     const loop = new ConfigSyncLoop({ client, agent, store, log, settings })
     loop.start()
     try {

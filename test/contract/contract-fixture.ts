@@ -77,7 +77,7 @@ export async function startContractSetup(): Promise<ContractSetup> {
       const dataDir = `${tmp.path}/edge-${n++}`
       const { token } = await hub.createEnrolmentToken({ group: options.group ?? 'contract-site', tier: 'edge' })
       const identity = await ensureEnrolled({ dataDir, hubUrl: hub.url, enrolmentToken: token, timeoutMs: 5000, log: quietLogger() })
-      const client = new RecordingHubClient({ url: hub.url, timeoutMs: 5000, credentials: { deviceId: identity.deviceId, privateKey: identity.privateKey } })
+      const client = new RecordingHubClient({ url: hub.url, hubCaPem: identity.hubCaPem, timeoutMs: 5000, credentials: { deviceId: identity.deviceId, privateKey: identity.privateKey } })
       clients.push(client)
       const db = openEdgeDatabase({ dataDir, synchronous: 'normal' })
       dbs.push(db)
@@ -139,5 +139,6 @@ export async function startMisbehavingHub(routes: { method: 'GET' | 'POST'; path
   await app.listen({ host: '127.0.0.1', port: 0 })
   const address = app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : 0
+  // Plain HTTP: the edge code under test is told so (insecureHttp), as a device would be with --insecure-http.
   return { url: `http://127.0.0.1:${port}`, app, calls }
 }

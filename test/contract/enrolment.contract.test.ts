@@ -5,15 +5,15 @@ import { CloudosError } from '../../shared/errors.js'
 import { ENROL_PATH, enrolExchange } from '../../shared/protocol/enrolment.js'
 import { expectMatches, quietLogger, startMisbehavingHub, useContractSetup } from './contract-fixture.js'
 
-/** Records the raw JSON answers a fetch receives (ensureEnrolled builds its own client). */
-function recordingFetch(): { fetch: typeof fetch; answers: unknown[] } {
+/** Records the raw JSON answers the pinned transport receives (ensureEnrolled builds its own client). */
+function recordingFetch(): { wrap: (pinned: typeof fetch) => typeof fetch; answers: unknown[] } {
   const answers: unknown[] = []
-  const recorder: typeof fetch = async (input, init) => {
-    const response = await fetch(input, init)
+  const wrap = (pinned: typeof fetch): typeof fetch => async (input, init) => {
+    const response = await pinned(input, init)
     answers.push(await response.clone().json())
     return response
   }
-  return { fetch: recorder, answers }
+  return { wrap, answers }
 }
 
 describe('contract: enrolment (POST /v1/devices/enroll)', () => {
@@ -23,7 +23,7 @@ describe('contract: enrolment (POST /v1/devices/enroll)', () => {
     const { token } = await setup.hub.createEnrolmentToken({ group: 'contract-enrol', tier: 'lite' })
     const recorder = recordingFetch()
     const dataDir = `${setup.tmp.path}/enrol`
-    const identity = await ensureEnrolled({ dataDir, hubUrl: setup.hub.url, enrolmentToken: token, timeoutMs: 5000, log: quietLogger(), fetch: recorder.fetch })
+    const identity = await ensureEnrolled({ dataDir, hubUrl: setup.hub.url, enrolmentToken: token, timeoutMs: 5000, log: quietLogger(), wrapFetch: recorder.wrap })
     expect(recorder.answers).toHaveLength(1)
     const answer = recorder.answers[0]
     expectMatches(enrolExchange, answer)
@@ -35,7 +35,7 @@ describe('contract: enrolment (POST /v1/devices/enroll)', () => {
     const standIn = await startMisbehavingHub([{ method: 'POST', path: ENROL_PATH, status: 201, answer: () => ({ deviceId: 42, group: 'g', hubId: 'h' }) }])
     try {
       const dataDir = `${setup.tmp.path}/enrol-bad`
-      const err = await ensureEnrolled({ dataDir, hubUrl: standIn.url, enrolmentToken: 'tok', timeoutMs: 5000, log: quietLogger() }).then(
+      const err = await ensureEnrolled({ dataDir, hubUrl: standIn.url, insecureHttp: true, enrolmentToken: 'A'.repeat(43), timeoutMs: 5000, log: quietLogger() }).then(
         () => undefined,
         (e: unknown) => e,
       )

@@ -46,7 +46,7 @@ describe('contract: heartbeat (POST /v1/devices/me/heartbeat)', () => {
     let answer: unknown = { ok: 'yes', heartbeatIntervalSeconds: 'soon' }
     const standIn = await startMisbehavingHub([{ method: 'POST', path: HEARTBEAT_PATH, answer: () => answer }])
     const db = openEdgeDatabase({ dataDir: `${setup.tmp.path}/stand-in`, synchronous: 'normal' })
-    const client = new HubClient({ url: standIn.url, timeoutMs: 2000, credentials: { deviceId: 'dev-stand-in', privateKey: generateDeviceKeyPair().privateKey } })
+    const client = new HubClient({ url: standIn.url, insecureHttp: true, timeoutMs: 2000, credentials: { deviceId: 'dev-stand-in', privateKey: generateDeviceKeyPair().privateKey } })
     const log = quietLogger()
     const link = new HubLink({
       client,

@@ -19,6 +19,7 @@ describe('contract: OTA target (GET /v1/devices/me/ota), bundle download and rep
     new OtaUpdater({
       dataDir,
       client,
+      fetch: client.fetch,
       hubUrl,
       credentials: { deviceId, privateKey },
       config: loadEdgeConfig(undefined, {}).ota,
@@ -40,7 +41,7 @@ describe('contract: OTA target (GET /v1/devices/me/ota), bundle download and rep
     writeFileSync(join(source, 'model.bin'), Buffer.alloc(4096, 7))
     const bundlePath = join(setup.tmp.path, 'model.cosb')
     await buildBundle({ sourceDir: source, outputPath: bundlePath, name: 'contract-model', version: '1.0.0', kind: 'model', expiresAt: inOneYear(), compressionLevel: 1, privateKey: key.privateKey })
-    const uploaded = await fetch(`${setup.hub.url}/v1/releases`, {
+    const uploaded = await setup.hub.fetch(`${setup.hub.url}/v1/releases`, {
       method: 'POST',
       headers: { authorization: `Bearer ${setup.hub.adminToken}`, 'content-type': 'application/octet-stream' },
       body: readFileSync(bundlePath),
@@ -68,7 +69,7 @@ describe('contract: OTA target (GET /v1/devices/me/ota), bundle download and rep
     const standIn = await startMisbehavingHub([{ method: 'GET', path: OTA_TARGET_PATH, answer: () => ({ release: { releaseId: 1, downloadPath: '/etc/passwd' } }) }])
     try {
       const { privateKey } = generateDeviceKeyPair()
-      const client = new HubClient({ url: standIn.url, timeoutMs: 2000, credentials: { deviceId: 'dev-stand-in', privateKey } })
+      const client = new HubClient({ url: standIn.url, insecureHttp: true, timeoutMs: 2000, credentials: { deviceId: 'dev-stand-in', privateKey } })
       const updater = updaterFor(join(setup.tmp.path, 'ota-bad'), client, standIn.url, 'dev-stand-in', privateKey, undefined)
       const err = await updater.poll().then(
         () => undefined,

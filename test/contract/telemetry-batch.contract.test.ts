@@ -65,7 +65,7 @@ describe('contract: telemetry batch upload (POST /v1/telemetry/batches)', () => 
       const outbox = new OutboxStore(db)
       const pendingBefore = outbox.firstUnsent()?.seq
       const uploader = new OutboxUploader({
-        client: new HubClient({ url: standIn.url, timeoutMs: 2000, credentials: { deviceId: 'dev-stand-in', privateKey: generateDeviceKeyPair().privateKey } }),
+        client: new HubClient({ url: standIn.url, insecureHttp: true, timeoutMs: 2000, credentials: { deviceId: 'dev-stand-in', privateKey: generateDeviceKeyPair().privateKey } }),
         outbox,
         counters: new CountersStore(db),
         db,

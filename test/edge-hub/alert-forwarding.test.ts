@@ -93,7 +93,7 @@ async function linkToContractHub(options: { heartbeatIntervalSeconds?: number; a
   const config = resolveEdgeConfigForTest({ url: hub.url, heartbeatIntervalSeconds: options.heartbeatIntervalSeconds ?? 1, backoffInitialMs: 20, backoffMaxMs: 100, alertBatchSize: options.alertBatchSize ?? 100, requestTimeoutMs: 1000 })
   hub.heartbeatIntervalSeconds = config.heartbeatIntervalSeconds
   const link = new HubLink({
-    client: new HubClient({ url: hub.url, timeoutMs: config.requestTimeoutMs, credentials: { deviceId: 'dev-1', privateKey: keys.privateKey } }),
+    client: new HubClient({ url: hub.url, insecureHttp: true, timeoutMs: config.requestTimeoutMs, credentials: { deviceId: 'dev-1', privateKey: keys.privateKey } }),
     deviceId: 'dev-1',
     alerts: store,
     health: new HealthSampler({ readingsStored: () => stored.value, readingsRejected: () => 0, queueDepth: () => 0, dbSizeBytes: () => 1, uptimeSeconds: () => 1, runtimeVersion: '0.1.0' }),

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process'
-import { statSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createHubTransport } from '../../edge/hub-link/hub-transport.js'
 import { cloudosBin } from '../../shared/package-root.js'
 import { getJson } from '../helpers/http.js'
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
@@ -36,7 +37,9 @@ describe('cloudos demo with its hub', () => {
   it('initialises a hub on the first run (credentials printed once), enrols the edge, and reuses both on the next run', async () => {
     const dataDir = join(tmp.path, 'demo')
     const first = await runDemo(dataDir, async (banner) => {
-      expect(banner).toMatch(/Hub {11}http:\/\/127\.0\.0\.1:\d+ {3}\(API reference: http:\/\/127\.0\.0\.1:\d+\/docs\)/)
+      // TLS end to end: the hub serves HTTPS with the CA it made, and the banner says so.
+      expect(banner).toMatch(/Hub {11}https:\/\/127\.0\.0\.1:\d+ {3}\(API reference: https:\/\/127\.0\.0\.1:\d+\/docs\)/)
+      expect(banner).toContain('HTTPS end to end')
       expect(banner).toMatch(/Hub TOTP {6}otpauth:\/\/totp\//)
       const http = /HTTP API +(\S+)/.exec(banner)?.[1] as string
       const hubUrl = /Hub +(http\S+)/.exec(banner)?.[1] as string
@@ -45,7 +48,12 @@ describe('cloudos demo with its hub', () => {
         return body.hub.state === 'online' && body
       }, { what: 'the demo edge linked to its hub' })
       expect(health.hub.deviceId).toMatch(/^dev-/)
-      expect((await fetch(`${hubUrl}/docs/json`)).status).toBe(200)
+      const ca = readFileSync(join(dataDir, 'hub', 'tls', 'hub-ca.pem'), 'utf8')
+      const pinned = createHubTransport({ hubCaPem: ca })
+      expect((await pinned.fetch(`${hubUrl}/docs/json`)).status).toBe(200)
+      pinned.close()
+      // Plain HTTP on the hub port gets no API.
+      await expect(fetch(hubUrl.replace('https:', 'http:') + '/healthz')).rejects.toThrow()
     })
     expect(first.code).toBe(0)
     expect(first.stdout).toContain('demo stopped')

@@ -107,10 +107,16 @@ describe('edge process linked to a real hub', () => {
     expect(reused.stderr).toContain('HUB_ERR_ENROLMENT_TOKEN_USED')
     expect(reused.stderr).toContain('hint: ')
 
-    const down = `http://127.0.0.1:${await freePort()}`
+    const down = `https://127.0.0.1:${await freePort()}`
     const unreachable = await runCli(['edge', '--data-dir', dir, '--mqtt-port', '0', '--http-port', '0', '--hub', down, '--enroll-token', token])
     expect(unreachable.code).toBe(2)
     expect(unreachable.stderr).toContain(`EDGE_ERR_HUB_UNREACHABLE: cannot enrol: the hub at ${down} is unreachable`)
+
+    // Plain HTTP is refused unless the device itself allows it.
+    const plain = await runCli(['edge', '--data-dir', dir, '--mqtt-port', '0', '--http-port', '0', '--hub', hub.url.replace('https:', 'http:'), '--enroll-token', token])
+    expect(plain.code).toBe(2)
+    expect(plain.stderr).toContain('EDGE_ERR_HUB_INSECURE_URL')
+    expect(plain.stderr).toContain('--insecure-http')
 
     const noToken = await runCli(['edge', '--data-dir', dir, '--mqtt-port', '0', '--http-port', '0', '--hub', hub.url])
     expect(noToken.code).toBe(2)

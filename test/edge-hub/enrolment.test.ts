@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DEVICE_IDENTITY_FILE, DEVICE_KEY_FILE, loadDeviceIdentity } from '../../edge/hub-link/device-identity.js'
+import { DEVICE_IDENTITY_FILE, DEVICE_KEY_FILE, HUB_CA_FILE, loadDeviceIdentity } from '../../edge/hub-link/device-identity.js'
 import { ensureEnrolled } from '../../edge/hub-link/enrolment.js'
 import { collectHardwareFacts } from '../../edge/hub-link/hardware-facts.js'
 import { HubClient } from '../../edge/hub-link/hub-client.js'
@@ -55,13 +55,17 @@ describe('enrolment with a real hub', () => {
     expect(identity).toMatchObject({ deviceId: expect.stringMatching(/^dev-/), hubUrl: hub.url, group: 'plant-7', tier: 'edge', hubId: expect.stringMatching(/^hub-/) })
     expect(statSync(join(dir, DEVICE_KEY_FILE)).mode & 0o777).toBe(0o600)
     expect(statSync(join(dir, DEVICE_IDENTITY_FILE)).mode & 0o077).toBe(0)
+    // The hub CA, found by the pin the token carries, is pinned with the identity (0600).
+    expect(identity.hubCaPin).toBe(hub.caPin)
+    expect(identity.hubCaPem).toBe(hub.caPem)
+    expect(statSync(join(dir, HUB_CA_FILE)).mode & 0o777).toBe(0o600)
     expect(log.lines.join('\n')).toContain(`enrolled with hub ${identity.hubId}`)
 
     const device = await hub.get<{ name: string; group: string; facts: { cpuCount: number; runtimeVersion: string }; publicKey: string }>(`/v1/devices/${identity.deviceId}`)
     expect(device.body).toMatchObject({ name: 'press-line-2', group: 'plant-7', publicKey: identity.publicKey, facts: { runtimeVersion: process.version } })
 
     const reloaded = loadDeviceIdentity(dir)
-    const client = new HubClient({ url: hub.url, timeoutMs: 5000, credentials: { deviceId: reloaded.deviceId, privateKey: reloaded.privateKey } })
+    const client = new HubClient({ url: hub.url, hubCaPem: reloaded.hubCaPem, timeoutMs: 5000, credentials: { deviceId: reloaded.deviceId, privateKey: reloaded.privateKey } })
     const me = await client.get('/v1/devices/me')
     expect(me).toMatchObject({ status: 200, body: { id: identity.deviceId } })
   })
@@ -70,13 +74,16 @@ describe('enrolment with a real hub', () => {
     const dir = dataDir()
     const { token } = await hub.createEnrolmentToken()
     const first = await ensureEnrolled({ dataDir: dir, hubUrl: hub.url, enrolmentToken: token, timeoutMs: 5000, log: recordingLogger() })
-    // The hub is not even reachable at this address: the identity is local.
-    const elsewhere = `http://127.0.0.1:${await freePort()}`
+    // Nothing answers at this address: the identity is local, and an address that cannot
+    // prove the pinned hub identity is not followed (issue 13): the pinned hub is kept.
+    const elsewhere = `https://127.0.0.1:${await freePort()}`
     const log = recordingLogger()
     const again = await ensureEnrolled({ dataDir: dir, hubUrl: elsewhere, enrolmentToken: token, timeoutMs: 500, log })
     expect(again.deviceId).toBe(first.deviceId)
-    expect(again.hubUrl).toBe(elsewhere)
+    expect(again.hubUrl).toBe(hub.url)
+    expect(loadDeviceIdentity(dir).hubUrl).toBe(hub.url)
     expect(log.lines.join('\n')).toMatch(/already enrolled as dev-.*token given is not needed and was ignored/)
+    expect(log.lines.join('\n')).toMatch(/could not be checked .*keeping the pinned hub at https:\/\/127\.0\.0\.1/)
     const quiet = await ensureEnrolled({ dataDir: dir, hubUrl: hub.url, timeoutMs: 500, log: recordingLogger() })
     expect(quiet.deviceId).toBe(first.deviceId)
   })
@@ -91,14 +98,15 @@ describe('enrolment with a real hub', () => {
     expect(used.message).toContain(`enrolment token ${id} was already used`)
     expect(() => loadDeviceIdentity(dir)).toThrow(/EDGE_ERR_HUB_IDENTITY_UNREADABLE|device-identity.json/)
 
-    const unknown = await refusal(ensureEnrolled({ dataDir: dataDir(), hubUrl: hub.url, enrolmentToken: 'A'.repeat(43), timeoutMs: 5000, log: recordingLogger() }))
+    const unknown = await refusal(ensureEnrolled({ dataDir: dataDir(), hubUrl: hub.url, enrolmentToken: `${'A'.repeat(43)}.${hub.caPin.slice('sha256:'.length)}`, timeoutMs: 5000, log: recordingLogger() }))
     expect(unknown.code).toBe('EDGE_ERR_HUB_ENROLMENT_REFUSED')
     expect(unknown.message).toContain('HUB_ERR_ENROLMENT_TOKEN_INVALID')
   })
 
   it('reports an unreachable hub and a missing token clearly', async () => {
-    const url = `http://127.0.0.1:${await freePort()}`
-    const down = await refusal(ensureEnrolled({ dataDir: dataDir(), hubUrl: url, enrolmentToken: 'x', timeoutMs: 1000, log: recordingLogger() }))
+    const url = `https://127.0.0.1:${await freePort()}`
+    const { token } = await hub.createEnrolmentToken()
+    const down = await refusal(ensureEnrolled({ dataDir: dataDir(), hubUrl: url, enrolmentToken: token, timeoutMs: 1000, log: recordingLogger() }))
     expect(down.code).toBe('EDGE_ERR_HUB_UNREACHABLE')
     expect(down.message).toContain(`the hub at ${url} is unreachable`)
     const noToken = await refusal(ensureEnrolled({ dataDir: dataDir(), hubUrl: hub.url, timeoutMs: 1000, log: recordingLogger() }))

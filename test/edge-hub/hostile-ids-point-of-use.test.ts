@@ -63,6 +63,7 @@ describe('identifiers from the hub, checked where they are used', () => {
         release: { releaseId, rolloutId: 'ro-1', name: 'fw', version: '1.0.0', kind: 'firmware', bundleBytes: 10, bundleSha256: '0'.repeat(64), downloadPath: '/v1/releases/x/bundle', allowDowngrade: false },
       }
       let exchanges = 0
+      let downloads = 0
       // A client that hands the hostile answer straight through (no schema check).
       const client = { exchange: async (exchange: unknown) => (exchanges++, exchange === otaTargetExchange ? target : { state: 'failed', changed: true }) } as unknown as HubClient
       const { privateKey } = generateDeviceKeyPair()
@@ -70,6 +71,11 @@ describe('identifiers from the hub, checked where they are used', () => {
       const updater = new OtaUpdater({
         dataDir,
         client,
+        // No download may start for a refused target.
+        fetch: (async () => {
+          downloads++
+          throw new Error('no download may start')
+        }) as unknown as typeof fetch,
         hubUrl: 'http://127.0.0.1:1',
         credentials: { deviceId: 'dev-1', privateKey },
         config: loadEdgeConfig(undefined).ota,
@@ -84,6 +90,7 @@ describe('identifiers from the hub, checked where they are used', () => {
       })
       await expect(updater.poll(), JSON.stringify(releaseId)).rejects.toMatchObject({ code: 'EDGE_ERR_HUB_ID_INVALID' })
       expect(exchanges).toBe(1)
+      expect(downloads).toBe(0)
       expect(readdirSync(sandbox).sort()).toEqual(['X.extract', 'data'])
       expect(readdirSync(join(sandbox, 'X.extract'))).toEqual(['keep.txt'])
       expect(readdirSync(join(dataDir, 'ota', 'staging'))).toEqual([])

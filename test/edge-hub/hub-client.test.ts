@@ -15,7 +15,7 @@ async function hubWithDevice(): Promise<{ hub: ContractHub; client: HubClient }>
   const keys = generateDeviceKeyPair()
   const hub = await startContractHub(new Map([['dev-1', encodePublicKey(keys.publicKey)]]))
   closers.push(() => hub.close())
-  const client = new HubClient({ url: hub.url, timeoutMs: 2000, credentials: { deviceId: 'dev-1', privateKey: keys.privateKey } })
+  const client = new HubClient({ url: hub.url, insecureHttp: true, timeoutMs: 2000, credentials: { deviceId: 'dev-1', privateKey: keys.privateKey } })
   return { hub, client }
 }
 
@@ -34,7 +34,7 @@ describe('HubClient', () => {
     expect(hub.heartbeats).toEqual([{ uptimeSeconds: 1, note: 'ünïcödé' }, { uptimeSeconds: 2 }])
     expect(hub.badSignatures).toBe(0)
 
-    const stranger = new HubClient({ url: hub.url, timeoutMs: 2000, credentials: { deviceId: 'dev-1', privateKey: generateDeviceKeyPair().privateKey } })
+    const stranger = new HubClient({ url: hub.url, insecureHttp: true, timeoutMs: 2000, credentials: { deviceId: 'dev-1', privateKey: generateDeviceKeyPair().privateKey } })
     const refused = await failure(stranger.post('/v1/devices/me/heartbeat', {}))
     expect(refused).toMatchObject({ kind: 'refused', status: 401, hubCode: 'HUB_ERR_DEVICE_UNAUTHENTICATED', retryable: false })
     expect(hub.badSignatures).toBe(1)
@@ -51,7 +51,7 @@ describe('HubClient', () => {
     await app.listen({ host: '127.0.0.1', port: 0 })
     closers.push(() => app.close())
     const address = app.server.address() as { port: number }
-    const client = new HubClient({ url: `http://127.0.0.1:${address.port}/prefix`, timeoutMs: 2000, credentials: { deviceId: 'd', privateKey: keys.privateKey } })
+    const client = new HubClient({ url: `http://127.0.0.1:${address.port}/prefix`, insecureHttp: true, timeoutMs: 2000, credentials: { deviceId: 'd', privateKey: keys.privateKey } })
     await client.post('/v1/devices/me/heartbeat', {})
     expect(seenUrl).toBe('/prefix/v1/devices/me/heartbeat')
   })
@@ -67,7 +67,7 @@ describe('HubClient', () => {
   })
 
   it('reports an unreachable hub and a hub that does not answer in time', async () => {
-    const closed = new HubClient({ url: `http://127.0.0.1:${await freePort()}`, timeoutMs: 2000 })
+    const closed = new HubClient({ url: `http://127.0.0.1:${await freePort()}`, insecureHttp: true, timeoutMs: 2000 })
     const refused = await failure(closed.get('/healthz'))
     expect(refused.kind).toBe('unreachable')
     expect(refused.message).toMatch(/ECONNREFUSED/)
@@ -81,7 +81,7 @@ describe('HubClient', () => {
       return new Promise((resolve) => silent.close(resolve))
     })
     const port = (silent.address() as { port: number }).port
-    const slow = new HubClient({ url: `http://127.0.0.1:${port}`, timeoutMs: 200 })
+    const slow = new HubClient({ url: `http://127.0.0.1:${port}`, insecureHttp: true, timeoutMs: 200 })
     const started = Date.now()
     const timedOut = await failure(slow.get('/healthz'))
     expect(timedOut).toMatchObject({ kind: 'unreachable', retryable: true })
@@ -99,7 +99,7 @@ describe('HubClient.close', () => {
       for (const socket of sockets) socket.destroy()
       return new Promise((resolve) => silent.close(resolve))
     })
-    const client = new HubClient({ url: `http://127.0.0.1:${(silent.address() as { port: number }).port}`, timeoutMs: 30_000 })
+    const client = new HubClient({ url: `http://127.0.0.1:${(silent.address() as { port: number }).port}`, insecureHttp: true, timeoutMs: 30_000 })
     const started = Date.now()
     const pending = failure(client.get('/healthz'))
     setTimeout(() => client.close(), 50)

@@ -4,7 +4,7 @@ import { CloudosError } from '../../shared/errors.js'
 
 describe('edge config: hub section', () => {
   it('defaults to a stand-alone edge with a 10 s heartbeat', () => {
-    expect(loadEdgeConfig(undefined).hub).toEqual({ heartbeatIntervalSeconds: 10, requestTimeoutMs: 5000, backoffInitialMs: 1000, backoffMaxMs: 60_000, alertBatchSize: 100 })
+    expect(loadEdgeConfig(undefined).hub).toEqual({ insecureHttp: false, heartbeatIntervalSeconds: 10, requestTimeoutMs: 5000, backoffInitialMs: 1000, backoffMaxMs: 60_000, alertBatchSize: 100 })
   })
 
   it('refuses a hub URL that is not http(s), an unknown key and an out-of-range value, naming the key', () => {

@@ -6,6 +6,7 @@ import { HubLinkConfigSchema, type HubLinkConfig } from '../../shared/config/edg
 import { ensureEnrolled } from '../../edge/hub-link/enrolment.js'
 import { HealthSampler } from '../../edge/hub-link/health-sampler.js'
 import { HubClient } from '../../edge/hub-link/hub-client.js'
+import { createHubTransport } from '../../edge/hub-link/hub-transport.js'
 import { HubLink } from '../../edge/hub-link/hub-link.js'
 import { silentLogger } from '../../shared/log/logger.js'
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
@@ -46,9 +47,11 @@ describe('alerts travel before telemetry', () => {
       const identity = await ensureEnrolled({ dataDir, hubUrl: hub.url, enrolmentToken: token, timeoutMs: 5000, log: silentLogger })
       const sent: string[] = []
       let batchesAnswered = 0
+      // The pinned transport the edge uses, with a record of each path.
+      const pinned = createHubTransport({ hubCaPem: identity.hubCaPem })
       const recordingFetch: typeof fetch = async (input, init) => {
         const path = new URL(String(input)).pathname
-        const response = await fetch(input, init)
+        const response = await pinned.fetch(input, init)
         sent.push(path)
         // An alert raised while the backlog is going up.
         if (path === '/v1/telemetry/batches' && ++batchesAnswered === 1) raise('during upload')

@@ -116,7 +116,7 @@ describe('outbox upload to a real hub', () => {
     await waitFor(async () => (await hubState(deviceId)).readings >= backlog.readings, { timeoutMs: 60_000 })
     await waitFor(async () => ((await getJson<{ hub: { outbox?: { pendingBatches: number } } }>(edge.endpoints.httpUrl, '/v1/stats')).body.hub.outbox?.pendingBatches ?? 1) === 0, { timeoutMs: 20_000 })
     expect(await hubState(deviceId)).toMatchObject({ readings: backlog.readings, batches: backlog.batches, lastSeq: backlog.batches })
-    const metrics = await (await fetch(`${hub.url}/metrics`)).text()
+    const metrics = await (await hub.fetch(`${hub.url}/metrics`)).text()
     expect(metrics).toMatch(/cloudos_hub_telemetry_batches_total\{outcome="duplicate"\} 1\b/)
     expect(storedSeqs(deviceId)).toEqual(Array.from({ length: backlog.batches }, (_, i) => i + 1))
     for (const key of backlog.perSeries.keys()) {
@@ -141,7 +141,7 @@ describe('outbox upload to a real hub', () => {
           proxy.refuse(true)
         }
       })
-      const edge = await startEdge(dir, proxy.url, token)
+      const edge = await startEdge(dir, proxy.httpsUrl, token)
       const deviceId = await waitFor(() => {
         try {
           return deviceIdOf(dir)

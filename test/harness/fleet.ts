@@ -42,7 +42,7 @@ export async function startFleet(count: number, options: { group?: string; confi
     const config = loadEdgeConfig(undefined, {
       mqtt: { host: '127.0.0.1', port: 0 },
       http: { host: '127.0.0.1', port: 0 },
-      hub: { url: proxy.url, requestTimeoutMs: 2000, backoffInitialMs: 50, backoffMaxMs: 300, heartbeatIntervalSeconds: 30 },
+      hub: { url: proxy.httpsUrl, requestTimeoutMs: 2000, backoffInitialMs: 50, backoffMaxMs: 300, heartbeatIntervalSeconds: 30 },
     })
     const runtime = new EdgeRuntime({ dataDir: dir.path, config, enrolmentToken: token })
     const endpoints = await runtime.start()
@@ -70,7 +70,7 @@ export async function startFleet(count: number, options: { group?: string; confi
     hub,
     edges,
     async hubEdit(path, body) {
-      const response = await fetch(`${hub.url}${path}`, { method: 'PATCH', headers: { 'content-type': 'application/json', authorization: `Bearer ${hub.adminToken}` }, body: JSON.stringify(body) })
+      const response = await hub.fetch(`${hub.url}${path}`, { method: 'PATCH', headers: { 'content-type': 'application/json', authorization: `Bearer ${hub.adminToken}` }, body: JSON.stringify(body) })
       return { status: response.status, body: (await response.json()) as Record<string, any> }
     },
     async dispose() {

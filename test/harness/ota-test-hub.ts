@@ -131,6 +131,7 @@ export async function startOtaTestHub(): Promise<OtaTestHub> {
   const address = server.address()
   const port = typeof address === 'object' && address !== null ? address.port : 0
   return Object.assign(state, {
+    // Plain HTTP: edges are started with --insecure-http (the pinned-TLS path is tested against the real hub).
     url: `http://127.0.0.1:${port}`,
     setTarget(bundle: Parameters<OtaTestHub['setTarget']>[0]) {
       if (bundle === null) {

@@ -2,18 +2,34 @@ import type { TSchema } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { generate } from 'otplib'
 import { buildHubApp } from '../../cloud/app.js'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { initHub } from '../../cloud/bootstrap/init-hub.js'
+import { HUB_CA_CERT_FILE } from '../../cloud/bootstrap/hub-tls-files.js'
+import { createHubTransport } from '../../edge/hub-link/hub-transport.js'
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
 
 /**
  * A real hub (cloud/app.ts) on the real clock, listening on loopback: what an
- * edge process talks to in these tests. It can be stopped and started again
- * on the same port and data dir (a hub outage).
+ * edge process talks to in these tests. It serves HTTPS with the CA `hub
+ * init` created, as a hub does by default (`insecureHttp: true` for the
+ * plain-HTTP variant). It can be stopped and started again on the same port
+ * and data dir (a hub outage).
  */
 export interface RealHub {
+  /** https://127.0.0.1:<port> (http:// with insecureHttp) */
   url: string
   port: number
   dataDir: string
+  /** True when it serves HTTPS (the default). */
+  tls: boolean
+  /** The hub CA (PEM) and its pin (`sha256:<hex>`), which every enrolment token carries. */
+  caPem: string
+  caPin: string
+  /** The CA file in the data dir (for `--ca` of admin commands). */
+  caFile: string
+  /** A fetch that trusts this hub's CA (and only it): for admin calls a test makes itself. */
+  fetch: typeof fetch
   /** The current app (replaced by restart). */
   app(): FastifyInstance
   /** An admin bearer token (one login per hub: TOTP codes are single use). */
@@ -31,21 +47,33 @@ export interface RealHub {
 
 const PASSWORD = 'edge hub test password'
 
-export async function startRealHub(options: { config?: unknown; configSchema?: TSchema } = {}): Promise<RealHub> {
+export interface RealHubOptions {
+  config?: unknown
+  configSchema?: TSchema
+  /** Serve plain HTTP (http.insecureHttp): for the tests about --insecure-http. */
+  insecureHttp?: boolean
+}
+
+export async function startRealHub(options: RealHubOptions = {}): Promise<RealHub> {
   const dir: TempDir = makeTempDir('cloudos-edge-hub-')
-  const init = await initHub({ dataDir: dir.path, adminPassword: PASSWORD })
+  const init = await initHub({ dataDir: dir.path, adminPassword: PASSWORD, tls: { hosts: ['localhost', '127.0.0.1', '::1'] } })
+  const insecureHttp = options.insecureHttp ?? false
+  const config = withInsecureHttp(options.config ?? {}, insecureHttp)
+  const caFile = join(dir.path, HUB_CA_CERT_FILE)
+  const caPem = readFileSync(caFile, 'utf8')
+  const transport = createHubTransport({ hubCaPem: caPem, insecureHttp })
   let app: FastifyInstance | undefined
   let port = 0
   const listen = async () => {
-    app = await buildHubApp({ dataDir: dir.path, config: options.config ?? {}, ...(options.configSchema ? { configSchema: options.configSchema } : {}) })
+    app = await buildHubApp({ dataDir: dir.path, config, ...(options.configSchema ? { configSchema: options.configSchema } : {}) })
     await app.listen({ host: '127.0.0.1', port })
     const address = app.server.address()
     port = typeof address === 'object' && address !== null ? address.port : port
   }
   await listen()
-  const url = `http://127.0.0.1:${port}`
+  const url = `${insecureHttp ? 'http' : 'https'}://127.0.0.1:${port}`
   const request = async <T>(method: string, path: string, body?: unknown, token?: string) => {
-    const response = await fetch(`${url}${path}`, {
+    const response = await transport.fetch(`${url}${path}`, {
       method,
       headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token ? { authorization: `Bearer ${token}` } : {}) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -59,6 +87,11 @@ export async function startRealHub(options: { config?: unknown; configSchema?: T
     url,
     port,
     dataDir: dir.path,
+    tls: !insecureHttp,
+    caPem,
+    caPin: init.caPin,
+    caFile,
+    fetch: transport.fetch,
     app: () => app as FastifyInstance,
     adminToken,
     async createEnrolmentToken(body = { group: 'test-site', tier: 'edge' }) {
@@ -77,10 +110,18 @@ export async function startRealHub(options: { config?: unknown; configSchema?: T
     },
     async dispose() {
       await hub.stop()
+      transport.close()
       dir.remove()
     },
   }
   return hub
+}
+
+/** The config with http.insecureHttp set (a malformed config is left for the schema to report). */
+function withInsecureHttp(config: unknown, insecureHttp: boolean): unknown {
+  if (!insecureHttp || typeof config !== 'object' || config === null) return config
+  const record = config as Record<string, unknown>
+  return { ...record, http: { ...(record.http as Record<string, unknown> | undefined), insecureHttp: true } }
 }
 
 /** True when this hub build serves the device heartbeat and alert routes (issue 3, hub side). */

@@ -37,7 +37,7 @@ export interface SupervisedEdge {
  */
 export function startSupervised(options: { dataDir: string; config: string; hubUrl: string; faults?: NodeJS.ProcessEnv; log?: string[] }): SupervisedEdge {
   const entry = options.faults === undefined ? cloudosBin() : harnessEntry(SUPERVISE_WITH_FAULTS)
-  const args = [entry, 'supervise', '--data-dir', options.dataDir, '--config', options.config, '--mqtt-port', '0', '--http-port', '0', '--hub', options.hubUrl, '--enroll-token', 'test-token']
+  const args = [entry, 'supervise', '--data-dir', options.dataDir, '--config', options.config, '--mqtt-port', '0', '--http-port', '0', '--hub', options.hubUrl, '--insecure-http', '--enroll-token', 'test-token-of-the-ota-test-hub']
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...options.faults } })
   const lines: string[] = []
   const readies: ReadyLine[] = []

@@ -7,7 +7,10 @@ import { createServer, connect, type Server, type Socket } from 'node:net'
  * clients sent through it (so a test can cut in the middle of an upload).
  */
 export interface TcpProxy {
+  /** http://127.0.0.1:<port>: for a plain-HTTP target. */
   url: string
+  /** https://127.0.0.1:<port>: the same proxy for a TLS target (bytes pass through; the certificate is the target's). */
+  httpsUrl: string
   port: number
   /** Bytes sent from clients to the target so far. */
   readonly bytesUp: number
@@ -61,6 +64,7 @@ export async function startTcpProxy(targetOrPort: { host: string; port: number }
   }
   return {
     url: `http://127.0.0.1:${port}`,
+    httpsUrl: `https://127.0.0.1:${port}`,
     port,
     get bytesUp() {
       return bytesUp

@@ -181,7 +181,7 @@ describe('hub app', () => {
 
   it('validates its config: defaults filled, unknown keys named', () => {
     const config = resolveHubConfig({})
-    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 1024 * 1024, trustProxy: false })
+    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 1024 * 1024, trustProxy: false, insecureHttp: false })
     expect(Object.isFrozen(config.auth)).toBe(true)
     expect(() => resolveHubConfig({ auth: { tokenTTL: 5 } })).toThrow(/unknown key "auth.tokenTTL"/)
     expect(() => resolveHubConfig({ http: { bodyLimitBytes: 1 } })).toThrow(/http.bodyLimitBytes/)

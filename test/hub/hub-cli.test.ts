@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { generate } from 'otplib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createHubTransport } from '../../edge/hub-link/hub-transport.js'
 import { cloudosBin } from '../../shared/package-root.js'
 import { run, runCli, stopChild } from '../helpers/processes.js'
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
@@ -37,6 +38,10 @@ describe('cloudos hub (child processes)', () => {
     expect(statSync(join(dataDir, 'hub-key.pem')).mode & 0o777).toBe(0o600)
     expect(statSync(join(dataDir, 'hub.db')).mode & 0o077).toBe(0)
     expect(readFileSync(join(dataDir, 'hub-key.pem'), 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----/)
+    // The TLS identity: a CA and a server certificate, private keys 0600, the pin printed.
+    expect(statSync(join(dataDir, 'tls', 'hub-ca-key.pem')).mode & 0o777).toBe(0o600)
+    expect(statSync(join(dataDir, 'tls', 'hub-server-key.pem')).mode & 0o777).toBe(0o600)
+    expect(init.stdout).toMatch(/hub CA pin: +sha256:[0-9a-f]{64}/)
     const identity = readFileSync(join(dataDir, 'hub-identity.json'), 'utf8')
     expect(JSON.parse(identity)).toMatchObject({ version: 1, hubId: expect.stringMatching(/^hub-/), publicKeyPem: expect.stringContaining('PUBLIC KEY') })
 
@@ -63,8 +68,9 @@ describe('cloudos hub (child processes)', () => {
     const dataDir = fresh('running')
     const init = await run(process.execPath, [cloudosBin(), 'hub', 'init', '--data-dir', dataDir, '--password-stdin', '--json'], { input: 'a long operator password\n' })
     expect(init.code, init.stderr).toBe(0)
-    const result = JSON.parse(init.stdout) as { totpSecret: string; generatedPassword?: string; adminUsername: string }
+    const result = JSON.parse(init.stdout) as { totpSecret: string; generatedPassword?: string; adminUsername: string; caPin: string }
     expect(result.generatedPassword).toBeUndefined()
+    expect(result.caPin).toMatch(/^sha256:[0-9a-f]{64}$/)
 
     const child = spawn(process.execPath, [cloudosBin(), 'hub', '--data-dir', dataDir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] })
     try {
@@ -74,6 +80,11 @@ describe('cloudos hub (child processes)', () => {
         child.once('exit', (code) => reject(new Error(`hub exited with ${code} before it was ready`)))
       })
       expect(ready.event).toBe('hub.ready')
+      // HTTPS by default, with the CA `hub init` made; plain HTTP gets nothing.
+      expect(ready.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/)
+      await expect(globalThis.fetch(`${ready.url.replace('https:', 'http:')}/healthz`)).rejects.toThrow()
+      const pinned = createHubTransport({ hubCaPem: readFileSync(join(dataDir, 'tls', 'hub-ca.pem'), 'utf8') })
+      const fetch = pinned.fetch
       const login = await fetch(`${ready.url}/v1/auth/login`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -83,6 +94,7 @@ describe('cloudos hub (child processes)', () => {
       const { token } = (await login.json()) as { token: string }
       const audit = await fetch(`${ready.url}/v1/audit/verify`, { headers: { authorization: `Bearer ${token}` } })
       expect(await audit.json()).toMatchObject({ ok: true, entries: 3, head: { seq: 3 } })
+      pinned.close()
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
       child.kill('SIGTERM')
       expect(await exited).toBe(0)

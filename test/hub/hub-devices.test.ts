@@ -45,7 +45,9 @@ describe('enrolment tokens', () => {
     const hub = await build()
     const admin = await hub.login(hub.admin)
     const created = await createToken(hub, admin, { group: 'retail-eu', tier: 'lite', ttlSeconds: 3600 })
-    expect(created).toMatchObject({ group: 'retail-eu', tier: 'lite', status: 'unused', token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) })
+    expect(created).toMatchObject({ group: 'retail-eu', tier: 'lite', status: 'unused', token: expect.stringMatching(/^[A-Za-z0-9_-]{43}\.[0-9a-f]{64}$/), caPin: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) })
+    // The token carries the hub CA pin (shared/protocol/enrolment-token.ts).
+    expect(created.token.split('.')[1]).toBe((created as unknown as { caPin: string }).caPin.slice('sha256:'.length))
     expect(Date.parse(created.expiresAt) - hub.clock()).toBe(3_600_000)
     const list = await hub.app.inject({ url: '/v1/enrolment-tokens', headers: bearer(admin) })
     expect(list.json()).toMatchObject({ tokens: [{ id: created.id, status: 'unused' }] })

@@ -11,7 +11,7 @@ describe('cloudos hub release / rollout', () => {
   let hub: RealHub
   let dir: TempDir
   const key = newReleaseKey()
-  const connection = () => ['--hub', hub.url, '--token', hub.adminToken]
+  const connection = () => ['--hub', hub.url, '--token', hub.adminToken, '--ca', hub.caFile]
 
   beforeAll(async () => {
     dir = makeTempDir('cloudos-ota-cli-')
@@ -19,7 +19,7 @@ describe('cloudos hub release / rollout', () => {
     expect((await hub.post('/v1/release-keys', { name: 'release team', publicKeyPem: key.publicKeyPem })).status).toBe(201)
     for (let i = 0; i < 2; i++) {
       const { token } = await hub.createEnrolmentToken({ group: 'site-a', tier: 'edge' })
-      const enrolled = await fetch(`${hub.url}/v1/devices/enroll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ enrolmentToken: token, publicKey: encodePublicKey(generateDeviceKeyPair().publicKey), facts: goodFacts }) })
+      const enrolled = await hub.fetch(`${hub.url}/v1/devices/enroll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ enrolmentToken: token, publicKey: encodePublicKey(generateDeviceKeyPair().publicKey), facts: goodFacts }) })
       expect(enrolled.status).toBe(201)
     }
   }, 30_000)

@@ -23,12 +23,13 @@ describe('rollouts over HTTP with simulated devices', () => {
 
   beforeAll(async () => {
     dir = makeTempDir('cloudos-ota-http-')
-    hub = await startRealHub({ config: { ota: { rolloutCheckSeconds: 1 } } })
+    // Plain HTTP: the simulated devices (bench/ota) speak node:http; TLS is covered by the edge-hub tests.
+    hub = await startRealHub({ insecureHttp: true, config: { ota: { rolloutCheckSeconds: 1 } } })
     expect((await hub.post('/v1/release-keys', { name: 'release team', publicKeyPem: key.publicKeyPem })).status).toBe(201)
     for (let i = 0; i < 8; i++) {
       const { token } = await hub.createEnrolmentToken({ group: 'wind-farm', tier: 'edge' })
       const { publicKey, privateKey } = generateDeviceKeyPair()
-      const enrolled = await fetch(`${hub.url}/v1/devices/enroll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ enrolmentToken: token, publicKey: encodePublicKey(publicKey), facts: goodFacts, name: `t-${i}` }) })
+      const enrolled = await hub.fetch(`${hub.url}/v1/devices/enroll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ enrolmentToken: token, publicKey: encodePublicKey(publicKey), facts: goodFacts, name: `t-${i}` }) })
       expect(enrolled.status).toBe(201)
       devices.push({ deviceId: ((await enrolled.json()) as { deviceId: string }).deviceId, privateKey })
     }

@@ -54,7 +54,7 @@ describe('edge updater: firmware, model, refusals (real edge process)', () => {
 
   async function edge(dataDir: string, ota: Record<string, unknown> = {}): Promise<EdgeChild> {
     const config = writeEdgeConfig(join(tmp.path, `config-${dataDir.split('/').at(-1)}.json`), pubPath, ota)
-    const child = await spawnEdge({ dataDir, config, extraArgs: ['--hub', hub.url, '--enroll-token', 'test-token'], readyTimeoutMs: 60_000 })
+    const child = await spawnEdge({ dataDir, config, extraArgs: ['--hub', hub.url, '--insecure-http', '--enroll-token', 'test-token-of-the-ota-test-hub'], readyTimeoutMs: 60_000 })
     edges.push(child)
     return child
   }

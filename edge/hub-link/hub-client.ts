@@ -10,9 +10,9 @@ import { checkHubUrl, createHubTransport, type HubTransport } from './hub-transp
 export type HubFailureKind =
   /** Connection refused, DNS, reset, timeout: retry with backoff. */
   | 'unreachable'
-  /** The hub answered 5xx: retry with backoff. */
+  /** The hub answered 5xx, or 429 (its rate limit, HUB_ERR_RATE_LIMITED): retry with backoff. */
   | 'server'
-  /** The hub answered 4xx: retrying the same request will not help. */
+  /** The hub answered another 4xx: retrying the same request will not help. */
   | 'refused'
   /**
    * The endpoint could not prove the pinned hub identity (TLS): nothing was
@@ -208,7 +208,7 @@ export class HubClient {
     const hubCode = typeof hubError.code === 'string' ? hubError.code : undefined
     const message = typeof hubError.message === 'string' ? hubError.message : String(text).slice(0, 200)
     throw new HubRequestError(
-      response.status >= 500 ? 'server' : 'refused',
+      response.status >= 500 || response.status === 429 ? 'server' : 'refused',
       `${method} ${url.pathname} answered ${response.status}${hubCode === undefined ? '' : ` ${hubCode}`}: ${message}`,
       response.status,
       hubCode,

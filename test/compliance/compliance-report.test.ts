@@ -56,7 +56,8 @@ type Report = ComplianceReport
  * audit row altered in the database.
  */
 async function seededHub(): Promise<{ hub: TestHub; token: string; devices: { unsigned: string; current: string; hostile: string }; tamperedSeq: number }> {
-  const hub = await build({ config: { compliance: { maxFailedLoginsPerSource: 20 } } })
+  // Served with --insecure-http: the TLS control fails too (a default hub serves HTTPS: see the test below).
+  const hub = await build({ config: { compliance: { maxFailedLoginsPerSource: 20 }, http: { insecureHttp: true } } })
   let token = await hub.login(hub.admin)
   const createdAdmin = await hub.app.inject({ method: 'POST', url: '/v1/users', headers: bearer(token), payload: { username: 'olga', password: 'olga password 123', role: 'admin' } })
   expect(createdAdmin.statusCode, createdAdmin.body).toBe(201)
@@ -110,6 +111,14 @@ async function seededHub(): Promise<{ hub: TestHub; token: string; devices: { un
 }
 
 describe('compliance report (GET /v1/compliance/report) against a real hub on SQLite', () => {
+  it('reports TLS on for a hub that serves HTTPS (the default)', async () => {
+    const hub = await build()
+    const token = await hub.login(hub.admin)
+    const response = await hub.app.inject({ url: '/v1/compliance/report', headers: bearer(token) })
+    expect(response.statusCode, response.body).toBe(200)
+    expect((response.json() as Report).controls.transportTls).toMatchObject({ tls: true, insecureHttp: false, status: 'pass', findings: [] })
+  })
+
   it('fails each seeded control, says where, and answers the documented JSON shape', async () => {
     const { hub, token, devices, tamperedSeq } = await seededHub()
     const response = await hub.app.inject({ url: '/v1/compliance/report?since=2026-11-01', headers: bearer(token) })
@@ -137,7 +146,7 @@ describe('compliance report (GET /v1/compliance/report) against a real hub on SQ
     ])
     expect(adminMfa.findings.map((f) => f.subject)).toEqual(['user:olga'])
 
-    expect(transportTls).toMatchObject({ tls: false, insecureHttp: false, status: 'fail' })
+    expect(transportTls).toMatchObject({ tls: false, insecureHttp: true, status: 'fail' })
 
     expect(auditChain.verified).toBe(false)
     expect(auditChain.problem).toMatchObject({ kind: 'altered', seq: tamperedSeq })

@@ -35,7 +35,8 @@ describe('compliance policy alerts (periodic evaluator)', () => {
   }
 
   it('raises one alert within the interval for an admin without MFA, keeps it single across ticks, clears it once the admin confirms TOTP', async () => {
-    hub = await startRealHub({ config: { compliance: { policyCheckSeconds: INTERVAL_SECONDS } } })
+    // Plain HTTP (--insecure-http): the transport violation is alerted beside the MFA one.
+    hub = await startRealHub({ insecureHttp: true, config: { compliance: { policyCheckSeconds: INTERVAL_SECONDS } } })
     const created = await hub.post<{ otpauthUri: string }>('/v1/users', { username: 'mallory', password: 'mallory password 1', role: 'admin' })
     expect(created.status).toBe(201)
     const createdAt = Date.now()
@@ -71,15 +72,15 @@ describe('compliance policy alerts (periodic evaluator)', () => {
     const metrics = await (await fetch(`${hub.url}/metrics`)).text()
     expect(metrics).toMatch(/cloudos_hub_policy_alerts_total\{control="admin-mfa",change="raised"\} [1-9]/)
     expect(metrics).toMatch(/cloudos_hub_policy_alerts_total\{control="admin-mfa",change="cleared"\} [1-9]/)
-    // The hub itself serves plain HTTP here: that violation is alerted too.
+    // The hub itself serves plain HTTP here (--insecure-http): that violation is alerted too.
     expect(open.body.alerts.map((a) => `${a.kind} ${a.subject}`)).toContain('transport-tls transport')
   })
 
   it('raises a violation once even when two hub processes on one database evaluate at the same time', async () => {
-    const first = await build()
+    const first = await build({ config: { http: { insecureHttp: true } } })
     await first.app.ready()
     // A second hub app on the same data dir and hub.db, as a second hub process would be.
-    const second = await buildHubApp({ dataDir: first.dataDir, clock: first.clock, livenessTimer: false, rolloutTimer: false, policyTimer: false })
+    const second = await buildHubApp({ dataDir: first.dataDir, clock: first.clock, config: { http: { insecureHttp: true } }, livenessTimer: false, rolloutTimer: false, policyTimer: false })
     try {
       for (let round = 0; round < 3; round++) {
         await Promise.all([first.app.policyEvaluator.evaluate(), second.policyEvaluator.evaluate(), first.app.policyEvaluator.evaluate()])

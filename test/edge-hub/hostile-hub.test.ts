@@ -76,12 +76,14 @@ describe('a hostile hub cannot make the edge touch files outside its data dir', 
     const config = loadEdgeConfig(undefined, {
       mqtt: { host: '127.0.0.1', port: 0 },
       http: { host: '127.0.0.1', port: 0 },
-      hub: { url: hub.url, heartbeatIntervalSeconds: 1, backoffInitialMs: 50, backoffMaxMs: 200 },
+      // The hostile hub is plain HTTP on loopback: these tests are about what a hub that passed the identity
+      // check (a compromised one) can send; a hub that cannot prove the pinned identity is hub-identity.test.ts.
+      hub: { url: hub.url, insecureHttp: true, heartbeatIntervalSeconds: 1, backoffInitialMs: 50, backoffMaxMs: 200 },
       config: { longPollSeconds: 1 },
       ota: { pollIntervalSeconds: 1 },
       anomaly: { enabled: false },
     })
-    runtime = new EdgeRuntime({ dataDir, config, enrolmentToken: 'any-token', logger })
+    runtime = new EdgeRuntime({ dataDir, config, enrolmentToken: 'any-token-of-the-hostile-hub', logger })
     httpUrl = (await runtime.start()).httpUrl
   }, 60_000)
 
@@ -195,8 +197,8 @@ describe('a hostile hub at enrolment', () => {
     try {
       const dataDir = join(sandbox.path, 'data')
       const before = snapshot(sandbox.path, dataDir)
-      const config = loadEdgeConfig(undefined, { mqtt: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 }, hub: { url: hub.url } })
-      await expect(new EdgeRuntime({ dataDir, config, enrolmentToken: 'any-token' }).start()).rejects.toMatchObject({ code: 'EDGE_ERR_HUB_ANSWER_INVALID' })
+      const config = loadEdgeConfig(undefined, { mqtt: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 }, hub: { url: hub.url, insecureHttp: true } })
+      await expect(new EdgeRuntime({ dataDir, config, enrolmentToken: 'any-token-of-the-hostile-hub' }).start()).rejects.toMatchObject({ code: 'EDGE_ERR_HUB_ANSWER_INVALID' })
       expect(hub.counts.enrolment).toBe(1)
       expect(readdirSync(dataDir).filter((name) => name.startsWith('device-'))).toEqual([])
       expect(snapshot(sandbox.path, dataDir)).toEqual(before)

@@ -16,7 +16,7 @@ export interface HubProcess {
 export async function startHubProcess(dataDir: string, config: Record<string, unknown> = {}): Promise<HubProcess> {
   const configPath = join(dataDir, 'test-hub-config.json')
   writeFileSync(configPath, JSON.stringify(config))
-  const child = spawn(process.execPath, [cloudosBin(), 'hub', '--data-dir', dataDir, '--port', '0', '--config', configPath], {
+  const child = spawn(process.execPath, [cloudosBin(), 'hub', '--data-dir', dataDir, '--port', '0', '--insecure-http', '--config', configPath], {
     env: { ...process.env, CLOUDOS_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })

@@ -77,7 +77,7 @@ describe('release key rotation (release-keys bundles)', () => {
   it('refuses an untrusted statement, rotates on a valid one (the old key no longer verifies bundles), refuses a replayed older statement', async () => {
     const dataDir = join(tmp.path, 'edge')
     const config = writeEdgeConfig(join(tmp.path, 'edge-config.json'), join(tmp.path, 'old.pub.pem'), { installerHook: ['/bin/true'] })
-    edge = await spawnEdge({ dataDir, config, extraArgs: ['--hub', hub.url, '--enroll-token', 'test-token'], readyTimeoutMs: 60_000 })
+    edge = await spawnEdge({ dataDir, config, extraArgs: ['--hub', hub.url, '--insecure-http', '--enroll-token', 'test-token-of-the-ota-test-hub'], readyTimeoutMs: 60_000 })
 
     // 1. The statement names the attacker's key and is signed only by keys the edge does not trust (the bundle itself by the trusted key).
     const rogueRotation = signKeyRotation(statement(1, ['rogue']), [privateKey('rogue')])
@@ -110,7 +110,7 @@ describe('release key rotation (release-keys bundles)', () => {
 
     // 4. After a restart the rotated set is still the one trusted.
     await edge.kill()
-    edge = await spawnEdge({ dataDir, config, extraArgs: ['--hub', hub.url], readyTimeoutMs: 60_000 })
+    edge = await spawnEdge({ dataDir, config, extraArgs: ['--hub', hub.url, '--insecure-http'], readyTimeoutMs: 60_000 })
     const afterRestart = await offer(await firmwareBundle('old-after-restart', 'old'), 'fw-old-3', 'firmware', 'old-after-restart', '1.0.0', 'failed')
     expect(afterRestart?.code).toBe('OTA_ERR_UNTRUSTED_KEY')
   }, 240_000)

@@ -8,6 +8,7 @@ import { EdgeRuntime } from '../../edge/runtime.js'
 import type { Logger } from '../../shared/log/logger.js'
 import type { OtaTarget } from '../../shared/protocol/ota.js'
 import { startHostileHub, type HostileHub } from '../harness/hostile-hub.js'
+import { unsignedSingleFrame } from '../ota/bomb-bundles.js'
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -176,6 +177,26 @@ describe('a hostile hub cannot make the edge touch files outside its data dir', 
     expect(hub.counts.bundle).toBeGreaterThan(0)
     await expectEdgeUnharmed()
     hub.override('otaTarget', undefined)
+  }, 30_000)
+
+  it('a decompression bomb from the hub (33 KB on the wire, 1 GiB inflated) is refused without inflating it: coded report, edge keeps running', async () => {
+    const bomb = unsignedSingleFrame()
+    const sha256 = createHash('sha256').update(bomb).digest('hex')
+    const rssBefore = process.resourceUsage().maxRSS
+    hub.override('bundle', () => ({ status: 200, body: bomb }))
+    hub.override('otaTarget', () => ({
+      status: 200,
+      body: { release: release({ releaseId: 'rel-bomb', downloadPath: '/v1/releases/rel-bomb/bundle', bundleBytes: bomb.length, bundleSha256: sha256 }) },
+    }))
+    const report = await waitFor(() => hub.reports.find((r) => r.releaseId === 'rel-bomb' && r.state === 'failed'), { timeoutMs: 20_000, what: 'the failed report' })
+    // Refused on what it is (no signature), found after the first window of the payload, not after inflating it.
+    expect(report.code).toBe('OTA_ERR_UNSIGNED')
+    // process-wide high-water mark (KiB): the old edge inflated the whole GiB before refusing (+1.1 GiB).
+    expect((process.resourceUsage().maxRSS - rssBefore) / 1024).toBeLessThan(256)
+    expect(readdirSync(join(dataDir, 'ota', 'staging')).filter((name) => name.startsWith('rel-bomb'))).toEqual([])
+    await expectEdgeUnharmed()
+    hub.override('otaTarget', undefined)
+    hub.override('bundle', () => ({ status: 200, body: Buffer.alloc(100, 7) }))
   }, 30_000)
 })
 

@@ -3,6 +3,7 @@ import { resolve } from 'node:path'
 import { writeFileAtomic } from '../../shared/atomic-file.js'
 import { CloudosError } from '../../shared/errors.js'
 import { clientOf, withConnection, type ConnectionFlags } from './hub-ota.js'
+import type { HubAlertView } from '../../cloud/alerts/hub-alert-routes.js'
 
 interface ReportFlags extends ConnectionFlags {
   since?: string
@@ -63,18 +64,8 @@ export function registerHubComplianceCommands(hub: Command): void {
       .description('policy alerts: one per violation, raised by the hub\'s periodic check (open ones unless --all)')
       .option('--all', 'also the cleared ones'),
   ).action(async (flags: ConnectionFlags & { all?: boolean }) => {
-    const listed = await (await clientOf(flags)).json<{ alerts: PolicyAlert[] }>('GET', `/v1/hub-alerts?source=policy&limit=1000${flags.all === true ? '' : '&open=true'}`)
-    const line = (a: PolicyAlert) => `${a.raisedAt} ${a.severity.padEnd(8)} ${a.kind} ${a.subject}: ${a.message}${a.open ? '' : ` (cleared ${a.clearedAt ?? ''})`}`
+    const listed = await (await clientOf(flags)).json<{ alerts: HubAlertView[] }>('GET', `/v1/hub-alerts?source=policy&limit=1000${flags.all === true ? '' : '&open=true'}`)
+    const line = (a: HubAlertView) => `${a.raisedAt} ${a.severity.padEnd(8)} ${a.kind} ${a.subject}: ${a.message}${a.open ? '' : ` (cleared ${a.clearedAt ?? ''})`}`
     process.stdout.write(flags.json === true ? `${JSON.stringify(listed, null, 2)}\n` : `${listed.alerts.map(line).join('\n') || 'no policy alerts'}\n`)
   })
-}
-
-interface PolicyAlert {
-  kind: string
-  subject: string
-  severity: string
-  message: string
-  raisedAt: string
-  open: boolean
-  clearedAt: string | null
 }

@@ -8,7 +8,8 @@ import { HUB_ALERT_SOURCES, type HubAlertRecord, type HubAlertSource } from './h
 
 const Source = Type.Union(HUB_ALERT_SOURCES.map((s) => Type.Literal(s)))
 
-const HubAlertView = Type.Object({
+/** One hub alert as `GET /v1/hub-alerts` answers it (also what the CLI and tests read). */
+export const HubAlertView = Type.Object({
   id: Type.Integer(),
   source: Source,
   kind: Type.String({ description: 'For policy alerts, the compliance control (admin-mfa, transport-tls, audit-chain, key-age, device-software, refused-config-keys, failed-logins)' }),
@@ -19,6 +20,7 @@ const HubAlertView = Type.Object({
   open: Type.Boolean(),
   clearedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
 })
+export type HubAlertView = Static<typeof HubAlertView>
 
 const HubAlertsQuery = Type.Object(
   {

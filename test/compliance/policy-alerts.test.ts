@@ -1,22 +1,12 @@
 import { generate } from 'otplib'
 import { afterEach, describe, expect, it } from 'vitest'
+import type { HubAlertView } from '../../cloud/alerts/hub-alert-routes.js'
 import { buildHubApp } from '../../cloud/app.js'
 import { resolveHubConfig } from '../../cloud/hub-config.js'
 import { build } from '../hub/helper.js'
 import { startRealHub, type RealHub } from '../harness/real-hub.js'
 import { waitFor } from '../helpers/wait.js'
 
-interface HubAlertView {
-  id: number
-  source: string
-  kind: string
-  subject: string
-  severity: string
-  message: string
-  raisedAt: string
-  open: boolean
-  clearedAt: string | null
-}
 
 const INTERVAL_SECONDS = 1
 
